@@ -6,10 +6,17 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod dashboard;
+mod pairs;
+mod secrets;
 mod sign;
 
 #[derive(Debug, Parser)]
-#[command(name = "orion-admin", version, about = "Administer an Orion installation: secrets, breaker, database, pairs, signing debug")]
+#[command(
+    name = "orion-admin",
+    version,
+    about = "Administer an Orion installation: secrets, breaker, database, pairs, signing debug"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,6 +24,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Manage the encrypted secrets vault.
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
+    /// Dashboard administration (the login password).
+    #[command(subcommand)]
+    Dashboard(dashboard::DashboardCommand),
+    /// Propose, list, confirm and reject cross-venue market pairs.
+    #[command(subcommand)]
+    Pairs(pairs::PairsCommand),
     /// Print venue request signatures, to debug "invalid signature" errors.
     #[command(subcommand)]
     Sign(sign::SignCommand),
@@ -25,6 +41,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Secrets(cmd) => secrets::run(cmd),
+        Command::Dashboard(cmd) => dashboard::run(cmd),
+        Command::Pairs(cmd) => pairs::run(cmd),
         Command::Sign(cmd) => sign::run(cmd),
     };
     match result {

@@ -1,4 +1,4 @@
-//! `orion-admin sign ...`: signing debug commands (filled by the clients work).
+//! `orion-admin sign ...`.
 
 use clap::Subcommand;
 
