@@ -25,7 +25,7 @@ pub use ids::{
     ClientOrderId, IdError, InstrumentId, KalshiBookSide, KalshiOrderSide, MarketId, Outcome, Side,
     Venue,
 };
-pub use money::{Cash, MoneyError, Notional, Price, PriceBand, PriceGrid, Quantity, TickSize};
+pub use money::{Cash, Fraction, MoneyError, Notional, Price, PriceBand, PriceGrid, Quantity, TickSize};
 pub use ports::{
     Alert, AlertError, Alerter, Balance, BookEvent, BookEventKind, Fill, GatewayError,
     IntentOutcome, JournaledIntent, LegEvent, MarketData, MarketDataError, MarketEvent,

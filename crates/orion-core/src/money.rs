@@ -465,6 +465,79 @@ impl fmt::Debug for Notional {
     }
 }
 
+// ---------------------------------------------------------------- Fraction
+
+/// A fraction in parts per million, within 0..=1 (limits "as fractions of
+/// equity", reserve and size caps).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct Fraction(u32);
+
+impl Fraction {
+    pub const ZERO: Fraction = Fraction(0);
+    pub const ONE: Fraction = Fraction(1_000_000);
+
+    pub const fn from_ppm(ppm: u32) -> Result<Fraction, MoneyError> {
+        if ppm > 1_000_000 {
+            return Err(MoneyError::Overflow("fraction above 1"));
+        }
+        Ok(Fraction(ppm))
+    }
+
+    pub const fn ppm(self) -> u32 {
+        self.0
+    }
+
+    /// Parses "0.05" (five percent) exactly, within 0..=1.
+    pub fn parse(text: &str) -> Result<Fraction, MoneyError> {
+        let units = parse_units("fraction", text, SCALE, Rounding::Exact)?;
+        if !(0..=1_000_000).contains(&units) {
+            return Err(MoneyError::OutOfRange {
+                what: "fraction",
+                value: text.chars().take(64).collect(),
+                min: "0".into(),
+                max: "1".into(),
+            });
+        }
+        // In 0..=1_000_000, checked just above.
+        Ok(Fraction(units as u32))
+    }
+
+    /// `amount * self`, rounded.
+    pub fn of(self, amount: Cash, rounding: Rounding) -> Option<Cash> {
+        amount.mul_ratio(i64::from(self.0), MICROS_PER_UNIT, rounding)
+    }
+
+    pub fn format(self) -> String {
+        format_scaled(i128::from(self.0), SCALE, 2)
+    }
+}
+
+impl TryFrom<u32> for Fraction {
+    type Error = MoneyError;
+    fn try_from(ppm: u32) -> Result<Self, Self::Error> {
+        Fraction::from_ppm(ppm)
+    }
+}
+
+impl From<Fraction> for u32 {
+    fn from(f: Fraction) -> u32 {
+        f.0
+    }
+}
+
+impl fmt::Debug for Fraction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.format())
+    }
+}
+
+impl fmt::Display for Fraction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.format())
+    }
+}
+
 // ---------------------------------------------------------------- Tick rules
 
 /// Polymarket's per-market minimum tick sizes.
@@ -770,6 +843,16 @@ mod tests {
         assert_eq!(n3.to_cash(Rounding::Exact), None);
         assert_eq!(n3.to_cash(Rounding::Up), Some(Cash::from_micros(166_667)));
         assert_eq!(n3.to_cash(Rounding::Down), Some(Cash::from_micros(166_666)));
+    }
+
+    #[test]
+    fn fractions() {
+        let f = Fraction::parse("0.05").unwrap();
+        assert_eq!(f.ppm(), 50_000);
+        assert_eq!(f.of(Cash::from_micros(1_000_000_000), Rounding::Down), Some(Cash::from_micros(50_000_000)));
+        assert!(Fraction::parse("1.5").is_err());
+        assert!(Fraction::parse("-0.1").is_err());
+        assert_eq!(Fraction::parse("1").unwrap(), Fraction::ONE);
     }
 
     #[test]

@@ -1,0 +1,45 @@
+//! The engine binary's command line, run as an operator would.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn repo_file(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+}
+
+fn engine() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_orion-engine"))
+}
+
+#[test]
+fn check_config_accepts_the_example() {
+    let out = engine()
+        .args(["check-config", "--config"])
+        .arg(repo_file("config/orion.example.toml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (mode dry-run"));
+}
+
+#[test]
+fn check_config_reports_all_three_mistakes() {
+    let out = engine()
+        .args(["check-config", "--config"])
+        .arg(repo_file("crates/orion-config/tests/fixtures/three_mistakes.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("3 problems"), "{stderr}");
+    for key in ["engine.mode:", "risk.max_open_positions:", "detection.min_edgee:"] {
+        assert!(stderr.contains(key), "missing {key} in {stderr}");
+    }
+}
+
+#[test]
+fn help_lists_subcommands() {
+    let out = engine().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("check-config"));
+}

@@ -1,0 +1,48 @@
+//! The shipped example configuration documents the whole schema and is valid.
+
+use std::path::PathBuf;
+
+use orion_config::Config;
+
+fn repo_file(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+}
+
+fn lookup<'a>(table: &'a toml::Table, dotted: &str) -> Option<&'a toml::Value> {
+    let mut parts = dotted.split('.');
+    let mut value = table.get(parts.next()?)?;
+    for part in parts {
+        value = value.as_table()?.get(part)?;
+    }
+    Some(value)
+}
+
+#[test]
+fn example_is_valid_and_equals_the_defaults() {
+    let config = Config::load(&repo_file("config/orion.example.toml")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config, Config::defaults(), "the example must show every default exactly");
+}
+
+#[test]
+fn example_documents_every_key() {
+    let text = std::fs::read_to_string(repo_file("config/orion.example.toml")).unwrap();
+    let table: toml::Table = text.parse().unwrap();
+    let missing: Vec<String> = Config::schema_keys()
+        .into_iter()
+        .filter(|k| lookup(&table, k).is_none())
+        .collect();
+    assert!(missing.is_empty(), "keys missing from the example: {missing:?}");
+}
+
+#[test]
+fn three_mistakes_give_three_problems() {
+    let err = Config::load(&repo_file("crates/orion-config/tests/fixtures/three_mistakes.toml")).unwrap_err();
+    let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["engine.mode", "risk.max_open_positions", "detection.min_edgee"], "{err}");
+}
+
+#[test]
+fn missing_file_is_a_clear_error() {
+    let err = Config::load(&repo_file("config/does-not-exist.toml")).unwrap_err();
+    assert!(err.to_string().contains("cannot read the file"), "{err}");
+}
