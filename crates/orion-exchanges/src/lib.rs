@@ -7,3 +7,21 @@
 //! decoding into `orion-core` types, and the implementations of the
 //! `MarketData` and `OrderGateway` ports. Venue numbers are converted exactly
 //! at this boundary and nowhere else.
+//!
+//! What exists today is the signing layer:
+//!
+//! * [`kalshi::auth`]: RSA-PSS-SHA256 request headers (ring), keys from
+//!   PKCS#1 or PKCS#8 PEM parsed once.
+//! * [`polymarket`]: EIP-712 V2 orders (k256 + Keccak-256, our own minimal
+//!   struct hashing), exact maker/taker amounts per tick, the exact `POST
+//!   /order` body bytes, L1 `ClobAuth` and L2 HMAC headers.
+//! * [`secret`]: credential types whose `Debug` prints `***` and which are
+//!   zeroized on drop.
+//!
+//! All of it is checked against the official clients' vectors in
+//! `tests/vectors.rs`. The simulator (`orion-sim`) must verify signatures
+//! with its own, independent code and never call into this crate's signing.
+
+pub mod kalshi;
+pub mod polymarket;
+pub mod secret;
