@@ -4,7 +4,8 @@
 //! It owns exact fixed-point money ([`Price`], [`Quantity`], [`Cash`],
 //! [`Notional`]) with venue string forms and explicit [`Rounding`]; venue,
 //! market and instrument identifiers with YES/NO and buy/sell semantics
-//! (including Kalshi's bids-only, YES-quoted book); the per-instrument
+//! (including Kalshi's bids-only, YES-quoted book); both venues' fee
+//! formulas ([`FeeSchedule`]); the per-instrument
 //! [`OrderBook`] and ladder walking; time through the [`Clock`] port; and the
 //! ports adapters implement ([`MarketData`], [`OrderGateway`], [`Store`],
 //! [`Alerter`]). No I/O and no wall-clock reads outside [`SystemClock`]; no
@@ -13,6 +14,7 @@
 pub mod book;
 pub mod clock;
 pub mod decimal;
+pub mod fees;
 pub mod ids;
 pub mod money;
 pub mod ports;
@@ -21,6 +23,7 @@ pub mod time_fmt;
 pub use book::{BookError, BookSide, BookStatus, Ladder, LadderWalk, Level, LevelChange, LevelUpdate, OrderBook};
 pub use clock::{Clock, SimulatedClock, SystemClock, Timestamp};
 pub use decimal::{DecimalError, Rounding};
+pub use fees::{FeeError, FeeSchedule, KalshiFeeType, Rate};
 pub use ids::{
     ClientOrderId, IdError, InstrumentId, KalshiBookSide, KalshiOrderSide, MarketId, Outcome, Side,
     Venue,
