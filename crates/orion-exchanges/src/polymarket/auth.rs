@@ -21,7 +21,7 @@ use crate::secret::{SecretBytes, SecretString};
 /// The fixed text a ClobAuth message attests.
 pub const CLOB_AUTH_MESSAGE: &str = "This message attests that I control the given wallet";
 const CLOB_AUTH_DOMAIN_TYPE: &str = "EIP712Domain(string name,string version,uint256 chainId)";
-const CLOB_AUTH_TYPE: &str = "ClobAuth(address address,string timestamp,uint256 nonce,string message)";
+pub const CLOB_AUTH_TYPE: &str = "ClobAuth(address address,string timestamp,uint256 nonce,string message)";
 
 static CLOB_AUTH_TYPEHASH: LazyLock<[u8; 32]> = LazyLock::new(|| keccak256(CLOB_AUTH_TYPE.as_bytes()));
 

@@ -13,11 +13,15 @@ pub mod primitives;
 pub mod wallet;
 
 pub use amounts::{MarketOrderAmount, OrderAmounts, limit_order_amounts, market_order_amounts};
-pub use auth::{ApiCredentials, L1Headers, L2Headers, clob_auth_digest, hmac_signature, l1_headers, l2_headers};
-pub use contracts::{Chain, ExchangeDomain, ExchangeVersion};
+pub use auth::{
+    ApiCredentials, CLOB_AUTH_TYPE, L1Headers, L2Headers, clob_auth_digest,
+    clob_auth_domain_separator, clob_auth_struct_hash, decode_secret, hmac_signature, l1_headers,
+    l2_headers,
+};
+pub use contracts::{Chain, ExchangeDomain, ExchangeVersion, eip712_digest};
 pub use order::{
-    LegacyOrderV1, Order, OrderParams, OrderType, PostOrderOptions, SignatureType, SignedOrder,
-    MAX_SALT, post_order_body,
+    LegacyOrderV1, MAX_SALT, ORDER_TYPE_STRING, ORDER_V1_TYPE_STRING, Order, OrderParams,
+    OrderType, PostOrderOptions, SignatureType, SignedOrder, order_typehash, post_order_body,
 };
 pub use primitives::{Address, B256, U256, U256Error, keccak256};
 pub use wallet::{PolymarketWallet, random_salt};

@@ -277,6 +277,28 @@ pub struct SignedOrder {
 }
 
 impl SignedOrder {
+    /// Reassembles a signed order from its parts (a journaled order being
+    /// re-sent byte for byte, or a signature made elsewhere). The order id is
+    /// recomputed from `domain`; the signature is taken as given, since only
+    /// the venue can check it for proxy, Safe and 1271 makers.
+    pub fn from_parts(
+        order: Order,
+        domain: &ExchangeDomain,
+        expiration_secs: u64,
+        signature: Vec<u8>,
+    ) -> Result<SignedOrder, PolymarketError> {
+        if signature.len() < 65 {
+            return Err(PolymarketError::invalid("signature", "shorter than 65 bytes"));
+        }
+        let order_id = order.digest(domain);
+        Ok(SignedOrder {
+            order,
+            expiration_secs,
+            signature,
+            order_id,
+        })
+    }
+
     /// The EIP-712 digest: the venue's order id.
     pub fn order_id(&self) -> B256 {
         B256(self.order_id)
