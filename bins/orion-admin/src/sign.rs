@@ -11,12 +11,12 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use orion_core::{Cash, Clock, Price, Quantity, Side, SystemClock, TickSize};
 use orion_exchanges::kalshi::KalshiSigner;
-use orion_exchanges::secret::{SecretBytes, SecretString};
 use orion_exchanges::polymarket::{
     Address, ApiCredentials, B256, Chain, ExchangeDomain, MarketOrderAmount, OrderParams,
     OrderType, PolymarketWallet, PostOrderOptions, SignatureType, U256, l2_headers,
     limit_order_amounts, market_order_amounts, post_order_body, random_salt,
 };
+use orion_exchanges::secret::{SecretBytes, SecretString};
 
 #[derive(Debug, Subcommand)]
 pub enum SignCommand {
@@ -196,19 +196,24 @@ fn kalshi(args: KalshiArgs) -> Result<(), String> {
     let headers = signer
         .sign(timestamp, &args.method, &args.path)
         .map_err(|e| e.to_string())?;
-    println!("{}", serde_json::to_string_pretty(&headers).map_err(json_error)?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&headers).map_err(json_error)?
+    );
     Ok(())
 }
 
 fn polymarket_order(args: PolymarketOrderArgs) -> Result<(), String> {
     let key_text = SecretString::new(fs::read_to_string(&args.private_key_file).map_err(|e| {
-        format!("--private-key-file {}: {e}", args.private_key_file.display())
+        format!(
+            "--private-key-file {}: {e}",
+            args.private_key_file.display()
+        )
     })?);
     let wallet = PolymarketWallet::from_hex(key_text.expose())
         .map_err(|e| format!("--private-key-file: {e}"))?;
     let chain = Chain::from_id(args.chain_id).map_err(|e| format!("--chain-id: {e}"))?;
-    let token_id =
-        U256::from_dec_str(&args.token_id).map_err(|e| format!("--token-id: {e}"))?;
+    let token_id = U256::from_dec_str(&args.token_id).map_err(|e| format!("--token-id: {e}"))?;
     let side = match args.side.to_ascii_uppercase().as_str() {
         "BUY" => Side::Buy,
         "SELL" => Side::Sell,
@@ -231,8 +236,8 @@ fn polymarket_order(args: PolymarketOrderArgs) -> Result<(), String> {
         limit_order_amounts(side, price, size, tick)
     }
     .map_err(|e| e.to_string())?;
-    let signature_type =
-        SignatureType::from_code(args.signature_type).map_err(|e| format!("--signature-type: {e}"))?;
+    let signature_type = SignatureType::from_code(args.signature_type)
+        .map_err(|e| format!("--signature-type: {e}"))?;
     let funder = args
         .funder
         .as_deref()
@@ -264,8 +269,9 @@ fn polymarket_order(args: PolymarketOrderArgs) -> Result<(), String> {
         .build(wallet.address())
         .and_then(|order| order.sign(&wallet, &domain, args.expiration))
         .map_err(|e| e.to_string())?;
-    let mut options =
-        PostOrderOptions::new(OrderType::parse(&args.order_type).map_err(|e| format!("--order-type: {e}"))?);
+    let mut options = PostOrderOptions::new(
+        OrderType::parse(&args.order_type).map_err(|e| format!("--order-type: {e}"))?,
+    );
     options.post_only = Some(args.post_only);
     let body = post_order_body(&signed, &args.owner, &options).map_err(|e| e.to_string())?;
     let text = String::from_utf8(body).map_err(|e| format!("body is not UTF-8: {e}"))?;
@@ -275,7 +281,8 @@ fn polymarket_order(args: PolymarketOrderArgs) -> Result<(), String> {
 }
 
 fn polymarket_l2(args: PolymarketL2Args) -> Result<(), String> {
-    let address = Address::parse(&args.address, "address").map_err(|e| format!("--address: {e}"))?;
+    let address =
+        Address::parse(&args.address, "address").map_err(|e| format!("--address: {e}"))?;
     let credentials = ApiCredentials::new(args.api_key, &args.secret, args.passphrase)
         .map_err(|e| e.to_string())?;
     let timestamp = args.timestamp.unwrap_or_else(|| now_ms() / 1000);
@@ -288,6 +295,9 @@ fn polymarket_l2(args: PolymarketL2Args) -> Result<(), String> {
         args.body.as_deref().map(str::as_bytes),
     )
     .map_err(|e| e.to_string())?;
-    println!("{}", serde_json::to_string_pretty(&headers).map_err(json_error)?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&headers).map_err(json_error)?
+    );
     Ok(())
 }

@@ -62,7 +62,11 @@ fn number_text(v: &Value) -> String {
 fn kalshi_headers_verify() {
     let v = vectors("kalshi_sig_vectors.json");
     let public = STANDARD
-        .decode(v["key"]["public_key_pkcs1_rsapublickey_der_b64"].as_str().unwrap())
+        .decode(
+            v["key"]["public_key_pkcs1_rsapublickey_der_b64"]
+                .as_str()
+                .unwrap(),
+        )
         .unwrap();
     for (i, c) in v["vectors"].as_array().unwrap().iter().enumerate() {
         let key = fixtures().join(if i % 2 == 0 {
@@ -85,7 +89,10 @@ fn kalshi_headers_verify() {
             c["timestamp"].as_str().unwrap(),
         ]);
         let headers: Value = serde_json::from_str(&stdout_ok(&out)).unwrap();
-        assert_eq!(headers["KALSHI-ACCESS-KEY"], "a952bcbe-ec3b-4b5b-b8f9-11dae589608c");
+        assert_eq!(
+            headers["KALSHI-ACCESS-KEY"],
+            "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
+        );
         assert_eq!(headers["KALSHI-ACCESS-TIMESTAMP"], c["timestamp"]);
         let signature = STANDARD
             .decode(headers["KALSHI-ACCESS-SIGNATURE"].as_str().unwrap())
@@ -105,12 +112,20 @@ fn kalshi_headers_verify() {
 /// Runs `sign polymarket-order` with a case's inputs; returns stdout.
 fn order_cli(top: &Value, c: &Value, dir: &tempfile::TempDir) -> Output {
     let key_file = dir.path().join("poly.key");
-    fs::write(&key_file, format!("{}\n", top["private_key"].as_str().unwrap())).unwrap();
+    fs::write(
+        &key_file,
+        format!("{}\n", top["private_key"].as_str().unwrap()),
+    )
+    .unwrap();
     let input = &c["input"];
     let order = &c["order"];
     let body = &c["post_order_body"];
     let market = input["market_order"].as_bool() == Some(true);
-    let size = number_text(if market { &input["amount"] } else { &input["size"] });
+    let size = number_text(if market {
+        &input["amount"]
+    } else {
+        &input["size"]
+    });
     let price = number_text(&input["price"]);
     let sig_type = order["signatureType"].to_string();
     let mut args: Vec<String> = [
@@ -185,7 +200,11 @@ fn polymarket_order_bodies_match_byte_for_byte() {
         let c = case(&v, name);
         let out = order_cli(&v, c, &dir);
         let stdout = stdout_ok(&out);
-        assert_eq!(stdout.trim_end(), c["post_order_body_compact"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            stdout.trim_end(),
+            c["post_order_body_compact"].as_str().unwrap(),
+            "{name}"
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             stderr.contains(c["order_hash_eip712_digest"].as_str().unwrap()),
@@ -248,7 +267,13 @@ fn polymarket_l2_headers_match() {
         want["POLY_TIMESTAMP"].as_str().unwrap(),
     ]);
     let h: Value = serde_json::from_str(&stdout_ok(&out)).unwrap();
-    for header in ["POLY_ADDRESS", "POLY_SIGNATURE", "POLY_TIMESTAMP", "POLY_API_KEY", "POLY_PASSPHRASE"] {
+    for header in [
+        "POLY_ADDRESS",
+        "POLY_SIGNATURE",
+        "POLY_TIMESTAMP",
+        "POLY_API_KEY",
+        "POLY_PASSPHRASE",
+    ] {
         assert_eq!(h[header], want[header], "{header}");
     }
     assert_eq!(h.as_object().unwrap().len(), 5);
@@ -258,15 +283,37 @@ fn polymarket_l2_headers_match() {
 fn bad_input_is_an_error_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("poly.key");
-    fs::write(&key_file, "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80").unwrap();
+    fs::write(
+        &key_file,
+        "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    )
+    .unwrap();
     let key = key_file.to_str().unwrap();
     let base = |price: &str, chain: &str| {
         admin(&[
-            "sign", "polymarket-order", "--private-key-file", key, "--chain-id", chain,
-            "--token-id", "1", "--side", "BUY", "--price", price, "--size", "10", "--tick-size", "0.01",
+            "sign",
+            "polymarket-order",
+            "--private-key-file",
+            key,
+            "--chain-id",
+            chain,
+            "--token-id",
+            "1",
+            "--side",
+            "BUY",
+            "--price",
+            price,
+            "--size",
+            "10",
+            "--tick-size",
+            "0.01",
         ])
     };
-    for (price, chain, field) in [("0.565", "137", "price"), ("0.5", "1", "chain"), ("1", "137", "price")] {
+    for (price, chain, field) in [
+        ("0.565", "137", "price"),
+        ("0.5", "1", "chain"),
+        ("1", "137", "price"),
+    ] {
         let out = base(price, chain);
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -278,7 +325,10 @@ fn bad_input_is_an_error_naming_the_field() {
     let out = base("0.5", "137");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("private key") && !stderr.contains("zzzz"), "{stderr}");
+    assert!(
+        stderr.contains("private key") && !stderr.contains("zzzz"),
+        "{stderr}"
+    );
     // Help carries an example.
     let help = stdout_ok(&admin(&["sign", "polymarket-order", "--help"]));
     assert!(help.contains("Example"), "{help}");

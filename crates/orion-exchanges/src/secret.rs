@@ -61,6 +61,7 @@ impl fmt::Debug for SecretBytes {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -19,9 +19,10 @@ use orion_exchanges::kalshi::{KalshiSigner, signed_message};
 use orion_exchanges::polymarket::{
     Address, ApiCredentials, B256, CLOB_AUTH_TYPE, Chain, ExchangeDomain, LegacyOrderV1,
     MarketOrderAmount, ORDER_TYPE_STRING, ORDER_V1_TYPE_STRING, Order, OrderAmounts, OrderParams,
-    OrderType, PolymarketWallet, PostOrderOptions, SignatureType, SignedOrder, U256, clob_auth_domain_separator,
-    clob_auth_struct_hash, decode_secret, eip712_digest, hmac_signature, l1_headers, l2_headers,
-    limit_order_amounts, market_order_amounts, order_typehash, post_order_body,
+    OrderType, PolymarketWallet, PostOrderOptions, SignatureType, SignedOrder, U256,
+    clob_auth_domain_separator, clob_auth_struct_hash, decode_secret, eip712_digest,
+    hmac_signature, l1_headers, l2_headers, limit_order_amounts, market_order_amounts,
+    order_typehash, post_order_body,
 };
 use ring::signature::{RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
 use serde_json::Value;
@@ -59,7 +60,11 @@ impl Report {
     }
 
     fn finish(self, group: &str) {
-        println!("{group}: {} checks, {} failures", self.checks, self.failures.len());
+        println!(
+            "{group}: {} checks, {} failures",
+            self.checks,
+            self.failures.len()
+        );
         assert!(
             self.failures.is_empty(),
             "{group}: {} failures:\n{}",
@@ -112,25 +117,59 @@ fn verify(public_der: &[u8], message: &str, signature_b64: &str) -> bool {
 fn kalshi_signing_vectors() {
     let v = json("kalshi_sig_vectors.json");
     let public = kalshi_public_key(&v);
-    let pkcs1 = KalshiSigner::from_pem("a952bcbe-ec3b-4b5b-b8f9-11dae589608c", fixture("kalshi_test_key_pkcs1.pem").as_bytes())
-        .unwrap();
-    let pkcs8 = KalshiSigner::from_pem("a952bcbe-ec3b-4b5b-b8f9-11dae589608c", fixture("kalshi_test_key_pkcs8.pem").as_bytes())
-        .unwrap();
+    let pkcs1 = KalshiSigner::from_pem(
+        "a952bcbe-ec3b-4b5b-b8f9-11dae589608c",
+        fixture("kalshi_test_key_pkcs1.pem").as_bytes(),
+    )
+    .unwrap();
+    let pkcs8 = KalshiSigner::from_pem(
+        "a952bcbe-ec3b-4b5b-b8f9-11dae589608c",
+        fixture("kalshi_test_key_pkcs8.pem").as_bytes(),
+    )
+    .unwrap();
     // The PEMs inside the JSON are the same key as the files.
-    let inline1 = KalshiSigner::from_pem("k", s(&v["key"], "private_key_pkcs1_pem").as_bytes()).unwrap();
+    let inline1 =
+        KalshiSigner::from_pem("k", s(&v["key"], "private_key_pkcs1_pem").as_bytes()).unwrap();
     let mut r = Report::default();
-    r.eq("key", "pkcs1 public key", pkcs1.public_key_der(), public.as_slice());
-    r.eq("key", "pkcs8 public key", pkcs8.public_key_der(), public.as_slice());
-    r.eq("key", "inline pkcs1 public key", inline1.public_key_der(), public.as_slice());
+    r.eq(
+        "key",
+        "pkcs1 public key",
+        pkcs1.public_key_der(),
+        public.as_slice(),
+    );
+    r.eq(
+        "key",
+        "pkcs8 public key",
+        pkcs8.public_key_der(),
+        public.as_slice(),
+    );
+    r.eq(
+        "key",
+        "inline pkcs1 public key",
+        inline1.public_key_der(),
+        public.as_slice(),
+    );
     if let Some(pem8) = v["key"]["private_key_pkcs8_pem"].as_str() {
         let inline8 = KalshiSigner::from_pem("k", pem8.as_bytes()).unwrap();
-        r.eq("key", "inline pkcs8 public key", inline8.public_key_der(), public.as_slice());
+        r.eq(
+            "key",
+            "inline pkcs8 public key",
+            inline8.public_key_der(),
+            public.as_slice(),
+        );
     }
     let debug = format!("{pkcs1:?}");
-    r.ok("key", "Debug shows no key material", debug.contains("***") && !debug.contains("MII"));
+    r.ok(
+        "key",
+        "Debug shows no key material",
+        debug.contains("***") && !debug.contains("MII"),
+    );
 
     let mut positives = 0;
-    for (group, path_field) in [("vectors", "request_path"), ("official_client_vectors", "input_passed_to_client")] {
+    for (group, path_field) in [
+        ("vectors", "request_path"),
+        ("official_client_vectors", "input_passed_to_client"),
+    ] {
         for (i, case) in v[group].as_array().unwrap().iter().enumerate() {
             let name = format!("{group}[{i}]");
             let timestamp: u64 = s(case, "timestamp").parse().unwrap();
@@ -138,9 +177,18 @@ fn kalshi_signing_vectors() {
             let path = s(case, path_field);
             let want = s(case, "signed_message");
             // (1) the message is built exactly
-            r.eq(&name, "signed message", signed_message(timestamp, method, path).unwrap().as_str(), want);
+            r.eq(
+                &name,
+                "signed message",
+                signed_message(timestamp, method, path).unwrap().as_str(),
+                want,
+            );
             // (2) the official signature verifies over it with ring's strict verifier
-            r.ok(&name, "official signature verifies", verify(&public, want, s(case, "signature_b64")));
+            r.ok(
+                &name,
+                "official signature verifies",
+                verify(&public, want, s(case, "signature_b64")),
+            );
             // (3) our signature (PKCS#1 and PKCS#8 keys) verifies
             let signer = match case["key_format"].as_str() {
                 Some("pkcs8") => &pkcs8,
@@ -148,10 +196,29 @@ fn kalshi_signing_vectors() {
             };
             for (label, signer) in [("case key", signer), ("pkcs1", &pkcs1), ("pkcs8", &pkcs8)] {
                 let headers = signer.sign(timestamp, method, path).unwrap();
-                r.eq(&name, "timestamp header", headers.timestamp.as_str(), s(case, "timestamp"));
-                r.eq(&name, "key header", headers.access_key.as_str(), "a952bcbe-ec3b-4b5b-b8f9-11dae589608c");
-                r.eq(&name, "signature length (RSA-2048, base64)", headers.signature.len(), 344);
-                r.ok(&name, &format!("our {label} signature verifies"), verify(&public, want, &headers.signature));
+                r.eq(
+                    &name,
+                    "timestamp header",
+                    headers.timestamp.as_str(),
+                    s(case, "timestamp"),
+                );
+                r.eq(
+                    &name,
+                    "key header",
+                    headers.access_key.as_str(),
+                    "a952bcbe-ec3b-4b5b-b8f9-11dae589608c",
+                );
+                r.eq(
+                    &name,
+                    "signature length (RSA-2048, base64)",
+                    headers.signature.len(),
+                    344,
+                );
+                r.ok(
+                    &name,
+                    &format!("our {label} signature verifies"),
+                    verify(&public, want, &headers.signature),
+                );
                 // A signature must not verify over a different message.
                 r.ok(
                     &name,
@@ -170,7 +237,11 @@ fn kalshi_signing_vectors() {
         r.ok(
             &name,
             "must fail verification",
-            !verify(&public, s(case, "message_to_check"), s(case, "signature_b64")),
+            !verify(
+                &public,
+                s(case, "message_to_check"),
+                s(case, "signature_b64"),
+            ),
         );
         negatives += 1;
     }
@@ -258,7 +329,12 @@ fn check_order_v2(r: &mut Report, top: &Value, case: &Value) {
     let name = s(case, "name");
     let kind = s(case, "kind");
     let w = wallet(case);
-    r.eq(name, "signer EOA", w.address().to_checksum().as_str(), s(case, "signer_eoa"));
+    r.eq(
+        name,
+        "signer EOA",
+        w.address().to_checksum().as_str(),
+        s(case, "signer_eoa"),
+    );
     let d = &case["eip712_domain"];
     let chain = chain_of(d);
     let want_contract = addr(s(d, "verifyingContract"));
@@ -275,13 +351,28 @@ fn check_order_v2(r: &mut Report, top: &Value, case: &Value) {
         ExchangeDomain::v2(chain, neg_risk)
     };
     r.eq(name, "domain name", s(d, "name"), "Polymarket CTF Exchange");
-    r.eq(name, "verifying contract", domain.verifying_contract(), want_contract);
-    r.eq(name, "domain separator", hex::encode(domain.separator()), h32(s(case, "domain_separator")));
+    r.eq(
+        name,
+        "verifying contract",
+        domain.verifying_contract(),
+        want_contract,
+    );
+    r.eq(
+        name,
+        "domain separator",
+        hex::encode(domain.separator()),
+        h32(s(case, "domain_separator")),
+    );
     if let Some(t) = case["order_type_string"].as_str() {
         r.eq(name, "order type string", ORDER_TYPE_STRING, t);
     }
     if let Some(t) = case["order_typehash"].as_str() {
-        r.eq(name, "order typehash", hex::encode(order_typehash()), h32(t));
+        r.eq(
+            name,
+            "order typehash",
+            hex::encode(order_typehash()),
+            h32(t),
+        );
     }
 
     let want_order = parse_order_v2(&case["order"]);
@@ -318,7 +409,12 @@ fn check_order_v2(r: &mut Report, top: &Value, case: &Value) {
     } else {
         want_order.clone()
     };
-    r.eq(name, "struct hash", hex::encode(order.struct_hash()), h32(s(case, "struct_hash")));
+    r.eq(
+        name,
+        "struct hash",
+        hex::encode(order.struct_hash()),
+        h32(s(case, "struct_hash")),
+    );
     r.eq(
         name,
         "digest (order id)",
@@ -344,12 +440,26 @@ fn check_order_v2(r: &mut Report, top: &Value, case: &Value) {
         // The Rust client's default-order test signs a struct whose signer
         // is the zero address. Orion refuses to sign such an order (the
         // venue would reject it); check that, then sign the digest directly.
-        r.ok(name, "refuses to sign for a foreign signer", order.clone().sign(&w, &domain, expiration).is_err());
+        r.ok(
+            name,
+            "refuses to sign for a foreign signer",
+            order.clone().sign(&w, &domain, expiration).is_err(),
+        );
         let sig = w.sign_digest(&order.digest(&domain)).unwrap().to_vec();
         SignedOrder::from_parts(order, &domain, expiration, sig).unwrap()
     };
-    r.eq(name, "signature", signed.signature_hex(), s(case, "signature").to_lowercase());
-    r.eq(name, "order id", signed.order_id().to_string(), s(case, "order_hash_eip712_digest").to_lowercase());
+    r.eq(
+        name,
+        "signature",
+        signed.signature_hex(),
+        s(case, "signature").to_lowercase(),
+    );
+    r.eq(
+        name,
+        "order id",
+        signed.order_id().to_string(),
+        s(case, "order_hash_eip712_digest").to_lowercase(),
+    );
 
     let owner = top["api_creds_for_hmac"]["key"].as_str().unwrap();
     if let Some(compact) = case["post_order_body_compact"].as_str() {
@@ -360,11 +470,26 @@ fn check_order_v2(r: &mut Report, top: &Value, case: &Value) {
             post_only: pb["postOnly"].as_bool(),
         };
         let body = post_order_body(&signed, s(pb, "owner"), &options).unwrap();
-        r.eq(name, "POST /order body bytes", String::from_utf8(body.clone()).unwrap().as_str(), compact);
-        r.eq(name, "POST /order body (parsed)", serde_json::from_slice::<Value>(&body).unwrap(), pb.clone());
+        r.eq(
+            name,
+            "POST /order body bytes",
+            String::from_utf8(body.clone()).unwrap().as_str(),
+            compact,
+        );
+        r.eq(
+            name,
+            "POST /order body (parsed)",
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            pb.clone(),
+        );
 
         let h = &case["l2_headers_for_post"];
-        let creds = ApiCredentials::new(s(h, "POLY_API_KEY"), s(h, "_secret"), s(h, "POLY_PASSPHRASE")).unwrap();
+        let creds = ApiCredentials::new(
+            s(h, "POLY_API_KEY"),
+            s(h, "_secret"),
+            s(h, "POLY_PASSPHRASE"),
+        )
+        .unwrap();
         let ts: u64 = s(h, "POLY_TIMESTAMP").parse().unwrap();
         let headers = l2_headers(&creds, w.address(), ts, "POST", "/order", Some(&body)).unwrap();
         r.eq(
@@ -384,8 +509,18 @@ fn check_order_v2(r: &mut Report, top: &Value, case: &Value) {
             post_only: None,
         };
         let body = post_order_body(&signed, s(rs_body, "owner"), &options).unwrap();
-        r.eq(name, "RS POST /order body", serde_json::from_slice::<Value>(&body).unwrap(), rs_body.clone());
-        r.eq(name, "RS expected signature", signed.signature_hex(), s(case, "rs_expected_signature").to_lowercase());
+        r.eq(
+            name,
+            "RS POST /order body",
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            rs_body.clone(),
+        );
+        r.eq(
+            name,
+            "RS expected signature",
+            signed.signature_hex(),
+            s(case, "rs_expected_signature").to_lowercase(),
+        );
         let _ = owner;
     } else {
         println!("{name}: the vector gives no POST body; hashes and signature checked");
@@ -405,8 +540,18 @@ fn check_order_v1(r: &mut Report, case: &Value) {
     r.ok(name, "V1 exchange is a known contract", domain.is_some());
     let Some(domain) = domain else { return };
     r.eq(name, "domain version", s(d, "version"), "1");
-    r.eq(name, "order type string", ORDER_V1_TYPE_STRING, s(case, "order_type_string"));
-    r.eq(name, "domain separator", hex::encode(domain.separator()), h32(s(case, "domain_separator")));
+    r.eq(
+        name,
+        "order type string",
+        ORDER_V1_TYPE_STRING,
+        s(case, "order_type_string"),
+    );
+    r.eq(
+        name,
+        "domain separator",
+        hex::encode(domain.separator()),
+        h32(s(case, "domain_separator")),
+    );
     let o = &case["order"];
     let order = LegacyOrderV1 {
         salt: u256(&o["salt"]),
@@ -424,10 +569,25 @@ fn check_order_v1(r: &mut Report, case: &Value) {
     };
     if case["input"]["price"].is_number() {
         let amounts = amounts_from_input(&case["input"]).unwrap();
-        r.eq(name, "makerAmount", U256::from_u128(amounts.maker_amount), order.maker_amount);
-        r.eq(name, "takerAmount", U256::from_u128(amounts.taker_amount), order.taker_amount);
+        r.eq(
+            name,
+            "makerAmount",
+            U256::from_u128(amounts.maker_amount),
+            order.maker_amount,
+        );
+        r.eq(
+            name,
+            "takerAmount",
+            U256::from_u128(amounts.taker_amount),
+            order.taker_amount,
+        );
     }
-    r.eq(name, "struct hash", hex::encode(order.struct_hash()), h32(s(case, "struct_hash")));
+    r.eq(
+        name,
+        "struct hash",
+        hex::encode(order.struct_hash()),
+        h32(s(case, "struct_hash")),
+    );
     r.eq(
         name,
         "digest",
@@ -440,7 +600,9 @@ fn check_order_v1(r: &mut Report, case: &Value) {
         format!("0x{}", hex::encode(order.sign(&w, &domain).unwrap())),
         s(case, "signature").to_lowercase(),
     );
-    println!("{name}: legacy V1 POST body skipped: production no longer accepts V1 orders, Orion only reads their hashes");
+    println!(
+        "{name}: legacy V1 POST body skipped: production no longer accepts V1 orders, Orion only reads their hashes"
+    );
 }
 
 fn check_clob_auth(r: &mut Report, case: &Value) {
@@ -455,10 +617,25 @@ fn check_clob_auth(r: &mut Report, case: &Value) {
     r.eq(name, "address", address, w.address());
     let ts: u64 = s(m, "timestamp").parse().unwrap();
     let nonce = m["nonce"].as_u64().unwrap();
-    r.eq(name, "domain separator", hex::encode(clob_auth_domain_separator(chain)), h32(s(case, "domain_separator")));
-    r.eq(name, "struct hash", hex::encode(clob_auth_struct_hash(address, ts, nonce)), h32(s(case, "struct_hash")));
+    r.eq(
+        name,
+        "domain separator",
+        hex::encode(clob_auth_domain_separator(chain)),
+        h32(s(case, "domain_separator")),
+    );
+    r.eq(
+        name,
+        "struct hash",
+        hex::encode(clob_auth_struct_hash(address, ts, nonce)),
+        h32(s(case, "struct_hash")),
+    );
     let headers = l1_headers(&w, chain, ts, nonce).unwrap();
-    r.eq(name, "signature", headers.signature.clone(), s(case, "signature").to_lowercase());
+    r.eq(
+        name,
+        "signature",
+        headers.signature.clone(),
+        s(case, "signature").to_lowercase(),
+    );
     for (header, value) in headers.pairs() {
         r.eq(name, header, value, s(&case["l1_headers"], header));
     }
@@ -468,10 +645,22 @@ fn check_hmac(r: &mut Report, case: &Value) {
     let name = s(case, "name");
     let key = decode_secret(s(case, "secret")).unwrap();
     let body = case["body"].as_str();
-    let message = format!("{}{}{}{}", s(case, "timestamp"), s(case, "method"), s(case, "request_path"), body.unwrap_or(""));
+    let message = format!(
+        "{}{}{}{}",
+        s(case, "timestamp"),
+        s(case, "method"),
+        s(case, "request_path"),
+        body.unwrap_or("")
+    );
     r.eq(name, "message", message.as_str(), s(case, "message"));
-    let sig = hmac_signature(&key, s(case, "timestamp"), s(case, "method"), s(case, "request_path"), body.map(str::as_bytes))
-        .unwrap();
+    let sig = hmac_signature(
+        &key,
+        s(case, "timestamp"),
+        s(case, "method"),
+        s(case, "request_path"),
+        body.map(str::as_bytes),
+    )
+    .unwrap();
     r.eq(name, "signature", sig.as_str(), s(case, "signature"));
 }
 
@@ -480,7 +669,12 @@ fn polymarket_signing_vectors() {
     let v = json("polymarket_vectors.json");
     let top_wallet = wallet(&v);
     let mut r = Report::default();
-    r.eq("top", "address", top_wallet.address().to_checksum().as_str(), s(&v, "address"));
+    r.eq(
+        "top",
+        "address",
+        top_wallet.address().to_checksum().as_str(),
+        s(&v, "address"),
+    );
     let mut counts = std::collections::BTreeMap::<String, usize>::new();
     for case in v["cases"].as_array().unwrap() {
         let kind = s(case, "kind");
@@ -490,17 +684,41 @@ fn polymarket_signing_vectors() {
             "clob_auth_l1" => check_clob_auth(&mut r, case),
             "hmac_l2" => check_hmac(&mut r, case),
             other => {
-                r.ok(s(case, "name"), &format!("unknown case kind {other}"), false);
+                r.ok(
+                    s(case, "name"),
+                    &format!("unknown case kind {other}"),
+                    false,
+                );
                 continue;
             }
         }
         *counts.entry(kind.to_owned()).or_default() += 1;
     }
     println!("polymarket cases by kind: {counts:?}");
-    r.eq("counts", "order_v2", counts.get("order_v2").copied(), Some(18));
-    r.eq("counts", "order_v3", counts.get("order_v3").copied(), Some(1));
-    r.eq("counts", "order_v1_legacy", counts.get("order_v1_legacy").copied(), Some(5));
-    r.eq("counts", "clob_auth_l1", counts.get("clob_auth_l1").copied(), Some(4));
+    r.eq(
+        "counts",
+        "order_v2",
+        counts.get("order_v2").copied(),
+        Some(18),
+    );
+    r.eq(
+        "counts",
+        "order_v3",
+        counts.get("order_v3").copied(),
+        Some(1),
+    );
+    r.eq(
+        "counts",
+        "order_v1_legacy",
+        counts.get("order_v1_legacy").copied(),
+        Some(5),
+    );
+    r.eq(
+        "counts",
+        "clob_auth_l1",
+        counts.get("clob_auth_l1").copied(),
+        Some(4),
+    );
     r.eq("counts", "hmac_l2", counts.get("hmac_l2").copied(), Some(8));
     r.finish("polymarket cases");
 }
@@ -537,14 +755,29 @@ fn polymarket_amount_vectors() {
             r.ok(name, &format!("amounts refused: {got:?}"), false);
             continue;
         };
-        r.eq(name, "makerAmount", got.maker_amount.to_string().as_str(), s(case, "expected_makerAmount"));
-        r.eq(name, "takerAmount", got.taker_amount.to_string().as_str(), s(case, "expected_takerAmount"));
+        r.eq(
+            name,
+            "makerAmount",
+            got.maker_amount.to_string().as_str(),
+            s(case, "expected_makerAmount"),
+        );
+        r.eq(
+            name,
+            "takerAmount",
+            got.taker_amount.to_string().as_str(),
+            s(case, "expected_takerAmount"),
+        );
         n += 1;
     }
     r.eq("counts", "TS amount cases", n, 76);
 
     let mut m = 0;
-    for (i, case) in v["python_float_rounding_discrepancies"].as_array().unwrap().iter().enumerate() {
+    for (i, case) in v["python_float_rounding_discrepancies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
         let name = format!("python_float_rounding_discrepancies[{i}]");
         let tick = TickSize::parse(s(case, "tick_size")).unwrap();
         let price = Price::parse(&number_text(&case["price"])).unwrap();
@@ -564,8 +797,18 @@ fn polymarket_amount_vectors() {
             let size = Quantity::parse(&number_text(&case["size"])).unwrap();
             limit_order_amounts(side, price, size, tick).unwrap()
         };
-        r.eq(&name, "makerAmount", got.maker_amount.to_string().as_str(), s(case, "exact_decimal_makerAmount"));
-        r.eq(&name, "takerAmount", got.taker_amount.to_string().as_str(), s(case, "exact_decimal_takerAmount"));
+        r.eq(
+            &name,
+            "makerAmount",
+            got.maker_amount.to_string().as_str(),
+            s(case, "exact_decimal_makerAmount"),
+        );
+        r.eq(
+            &name,
+            "takerAmount",
+            got.taker_amount.to_string().as_str(),
+            s(case, "exact_decimal_takerAmount"),
+        );
         // And the Python client's float-floored values must NOT come out.
         r.ok(
             &name,

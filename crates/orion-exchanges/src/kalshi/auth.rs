@@ -1,11 +1,12 @@
 //! Kalshi request signing (protocols `kalshi.md` §2).
 //!
-//! `KALSHI-ACCESS-SIGNATURE` = base64(RSASSA-PSS-SHA256(timestamp_ms + METHOD
-//! + path)), with MGF1-SHA-256 and a 32-byte salt (ring's `RSA_PSS_SHA256`
-//! is exactly that). The path starts at the host root, includes
-//! `/trade-api/v2` (or `/trade-api/ws/v2`) and stops before the query
-//! string; the body is not signed. PSS is randomized: the same request signs
-//! differently each time, so tests verify rather than compare.
+//! `KALSHI-ACCESS-SIGNATURE` is the base64 RSASSA-PSS-SHA256 signature of
+//! the concatenation of timestamp (ms), upper-case method and path, with
+//! MGF1-SHA-256 and a 32-byte salt (ring's `RSA_PSS_SHA256` is exactly
+//! that). The path starts at the host root, includes `/trade-api/v2` (or
+//! `/trade-api/ws/v2`) and stops before the query string; the body is not
+//! signed. PSS is randomized: the same request signs differently each time,
+//! so tests verify rather than compare.
 
 use std::fmt;
 
@@ -84,21 +85,37 @@ pub fn signing_path(path_or_url: &str) -> Result<&str, KalshiAuthError> {
     let end = path.find(['?', '#']).unwrap_or(path.len());
     let path = &path[..end];
     if !path.starts_with('/') {
-        return Err(invalid("path", "must start with '/' (the path from the host root)"));
+        return Err(invalid(
+            "path",
+            "must start with '/' (the path from the host root)",
+        ));
     }
-    if path.chars().any(|c| c.is_ascii_whitespace() || c.is_control()) {
+    if path
+        .chars()
+        .any(|c| c.is_ascii_whitespace() || c.is_control())
+    {
         return Err(invalid("path", "contains whitespace or control characters"));
     }
     Ok(path)
 }
 
 /// `timestamp + METHOD + path`: the exact text that is signed.
-pub fn signed_message(timestamp_ms: u64, method: &str, path_or_url: &str) -> Result<String, KalshiAuthError> {
+pub fn signed_message(
+    timestamp_ms: u64,
+    method: &str,
+    path_or_url: &str,
+) -> Result<String, KalshiAuthError> {
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(invalid("method", "expected an HTTP method such as GET or POST"));
+        return Err(invalid(
+            "method",
+            "expected an HTTP method such as GET or POST",
+        ));
     }
     let path = signing_path(path_or_url)?;
-    Ok(format!("{timestamp_ms}{}{path}", method.to_ascii_uppercase()))
+    Ok(format!(
+        "{timestamp_ms}{}{path}",
+        method.to_ascii_uppercase()
+    ))
 }
 
 /// A Kalshi API key: its id and its RSA private key, parsed once.
@@ -115,7 +132,10 @@ pub struct KalshiSigner {
 impl KalshiSigner {
     /// From the key id and a PEM private key, PKCS#1 (`BEGIN RSA PRIVATE
     /// KEY`) or PKCS#8 (`BEGIN PRIVATE KEY`).
-    pub fn from_pem(key_id: impl Into<String>, pem: &[u8]) -> Result<KalshiSigner, KalshiAuthError> {
+    pub fn from_pem(
+        key_id: impl Into<String>,
+        pem: &[u8],
+    ) -> Result<KalshiSigner, KalshiAuthError> {
         let key_id = key_id.into();
         if key_id.trim().is_empty() {
             return Err(invalid("key id", "empty"));
@@ -123,10 +143,10 @@ impl KalshiSigner {
         if key_id.chars().any(|c| c.is_control()) {
             return Err(invalid("key id", "contains control characters"));
         }
-        let der = Zeroizing::new(
-            PrivateKeyDer::from_pem_slice(pem)
-                .map_err(|e| KalshiAuthError::Key(format!("no private key PEM block found ({e})")))?,
-        );
+        let der =
+            Zeroizing::new(PrivateKeyDer::from_pem_slice(pem).map_err(|e| {
+                KalshiAuthError::Key(format!("no private key PEM block found ({e})"))
+            })?);
         let key_pair = match &*der {
             PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
             PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
@@ -164,7 +184,12 @@ impl KalshiSigner {
 
     /// The headers for one request. `path` may carry a query string or be a
     /// full URL; only the path is signed.
-    pub fn sign(&self, timestamp_ms: u64, method: &str, path: &str) -> Result<KalshiAuthHeaders, KalshiAuthError> {
+    pub fn sign(
+        &self,
+        timestamp_ms: u64,
+        method: &str,
+        path: &str,
+    ) -> Result<KalshiAuthHeaders, KalshiAuthError> {
         let message = signed_message(timestamp_ms, method, path)?;
         let signature = self.sign_message(message.as_bytes())?;
         Ok(KalshiAuthHeaders {
@@ -185,6 +210,7 @@ impl fmt::Debug for KalshiSigner {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -192,14 +218,26 @@ mod tests {
     fn messages_follow_the_documented_table() {
         let t = 1_703_123_456_789;
         let cases = [
-            ("GET", "/trade-api/v2/portfolio/balance", "1703123456789GET/trade-api/v2/portfolio/balance"),
-            ("get", "/trade-api/v2/portfolio/orders?limit=5", "1703123456789GET/trade-api/v2/portfolio/orders"),
+            (
+                "GET",
+                "/trade-api/v2/portfolio/balance",
+                "1703123456789GET/trade-api/v2/portfolio/balance",
+            ),
+            (
+                "get",
+                "/trade-api/v2/portfolio/orders?limit=5",
+                "1703123456789GET/trade-api/v2/portfolio/orders",
+            ),
             (
                 "DELETE",
                 "https://external-api.kalshi.com/trade-api/v2/portfolio/events/orders/X?market_ticker=Y",
                 "1703123456789DELETE/trade-api/v2/portfolio/events/orders/X",
             ),
-            ("GET", "wss://api.elections.kalshi.com/trade-api/ws/v2", "1703123456789GET/trade-api/ws/v2"),
+            (
+                "GET",
+                "wss://api.elections.kalshi.com/trade-api/ws/v2",
+                "1703123456789GET/trade-api/ws/v2",
+            ),
         ];
         for (method, path, expected) in cases {
             assert_eq!(signed_message(t, method, path).unwrap(), expected);

@@ -51,7 +51,9 @@ fn check_price(price: Price, tick: TickSize) -> Result<(), PolymarketError> {
             format!(
                 "{} is not a multiple of the tick {tick} within {tick}..={}",
                 price.format(0),
-                Price::ONE.saturating_sub(Price::from_micros_clamped(tick.micros())).format(0)
+                Price::ONE
+                    .saturating_sub(Price::from_micros_clamped(tick.micros()))
+                    .format(0)
             ),
         ))
     }
@@ -138,7 +140,10 @@ pub fn market_order_amounts(
         }
         MarketOrderAmount::Buy { spend } => {
             if spend.is_negative() {
-                return Err(PolymarketError::invalid("amount", "a spend cannot be negative"));
+                return Err(PolymarketError::invalid(
+                    "amount",
+                    "a spend cannot be negative",
+                ));
             }
             let cut = spend
                 .round_to_decimals(LOT_DECIMALS, Rounding::TowardZero)
@@ -182,6 +187,7 @@ pub fn market_order_amounts(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -214,15 +220,28 @@ mod tests {
             let err = limit_order_amounts(Side::Buy, p(price), q("1"), tick).unwrap_err();
             assert!(err.to_string().contains("price"), "{price}: {err}");
         }
-        let err = limit_order_amounts(Side::Buy, p("0.5"), q("0.009"), TickSize::Hundredth).unwrap_err();
+        let err =
+            limit_order_amounts(Side::Buy, p("0.5"), q("0.009"), TickSize::Hundredth).unwrap_err();
         assert!(err.to_string().contains("size"), "{err}");
         assert!(
-            market_order_amounts(p("0.5"), MarketOrderAmount::Buy { spend: Cash::from_micros(-1) }, TickSize::Hundredth)
-                .is_err()
+            market_order_amounts(
+                p("0.5"),
+                MarketOrderAmount::Buy {
+                    spend: Cash::from_micros(-1)
+                },
+                TickSize::Hundredth
+            )
+            .is_err()
         );
         assert!(
-            market_order_amounts(p("0.5"), MarketOrderAmount::Buy { spend: Cash::from_micros(9_999) }, TickSize::Hundredth)
-                .is_err()
+            market_order_amounts(
+                p("0.5"),
+                MarketOrderAmount::Buy {
+                    spend: Cash::from_micros(9_999)
+                },
+                TickSize::Hundredth
+            )
+            .is_err()
         );
     }
 
@@ -231,7 +250,9 @@ mod tests {
         // 1 / 0.57 = 1.75438596…: truncation at the tick's 4 amount decimals.
         let a = market_order_amounts(
             p("0.57"),
-            MarketOrderAmount::Buy { spend: Cash::from_micros(1_000_000) },
+            MarketOrderAmount::Buy {
+                spend: Cash::from_micros(1_000_000),
+            },
             TickSize::Hundredth,
         )
         .unwrap();
@@ -239,7 +260,9 @@ mod tests {
         // 1 / 0.9999 = 1.00010001… at 6 decimals (tick 0.0001).
         let a = market_order_amounts(
             p("0.9999"),
-            MarketOrderAmount::Buy { spend: Cash::from_micros(1_000_000) },
+            MarketOrderAmount::Buy {
+                spend: Cash::from_micros(1_000_000),
+            },
             TickSize::TenThousandth,
         )
         .unwrap();
@@ -247,7 +270,9 @@ mod tests {
         // The spend is cut to cents first: 1.009 → 1.00; 1.00 / 0.7 = 1.428571…
         let a = market_order_amounts(
             p("0.7"),
-            MarketOrderAmount::Buy { spend: Cash::from_micros(1_009_000) },
+            MarketOrderAmount::Buy {
+                spend: Cash::from_micros(1_009_000),
+            },
             TickSize::Tenth,
         )
         .unwrap();
@@ -255,7 +280,9 @@ mod tests {
         // An exact quotient is kept as is.
         let a = market_order_amounts(
             p("0.0043"),
-            MarketOrderAmount::Buy { spend: Cash::from_micros(430_000) },
+            MarketOrderAmount::Buy {
+                spend: Cash::from_micros(430_000),
+            },
             TickSize::TenThousandth,
         )
         .unwrap();
@@ -266,7 +293,9 @@ mod tests {
     fn market_sell_is_exact() {
         let a = market_order_amounts(
             p("0.56"),
-            MarketOrderAmount::Sell { shares: q("100.009") },
+            MarketOrderAmount::Sell {
+                shares: q("100.009"),
+            },
             TickSize::Hundredth,
         )
         .unwrap();

@@ -21,9 +21,11 @@ use crate::secret::{SecretBytes, SecretString};
 /// The fixed text a ClobAuth message attests.
 pub const CLOB_AUTH_MESSAGE: &str = "This message attests that I control the given wallet";
 const CLOB_AUTH_DOMAIN_TYPE: &str = "EIP712Domain(string name,string version,uint256 chainId)";
-pub const CLOB_AUTH_TYPE: &str = "ClobAuth(address address,string timestamp,uint256 nonce,string message)";
+pub const CLOB_AUTH_TYPE: &str =
+    "ClobAuth(address address,string timestamp,uint256 nonce,string message)";
 
-static CLOB_AUTH_TYPEHASH: LazyLock<[u8; 32]> = LazyLock::new(|| keccak256(CLOB_AUTH_TYPE.as_bytes()));
+static CLOB_AUTH_TYPEHASH: LazyLock<[u8; 32]> =
+    LazyLock::new(|| keccak256(CLOB_AUTH_TYPE.as_bytes()));
 
 /// The `ClobAuthDomain` separator (name "ClobAuthDomain", version "1", no
 /// verifying contract).
@@ -48,7 +50,12 @@ pub fn clob_auth_struct_hash(address: Address, timestamp_secs: u64, nonce: u64) 
 }
 
 /// The EIP-712 digest the wallet signs for L1.
-pub fn clob_auth_digest(chain: Chain, address: Address, timestamp_secs: u64, nonce: u64) -> [u8; 32] {
+pub fn clob_auth_digest(
+    chain: Chain,
+    address: Address,
+    timestamp_secs: u64,
+    nonce: u64,
+) -> [u8; 32] {
     eip712_digest(
         &clob_auth_domain_separator(chain),
         &clob_auth_struct_hash(address, timestamp_secs, nonce),
@@ -198,7 +205,10 @@ pub fn hmac_signature(
         return Err(PolymarketError::invalid("path", "must start with '/'"));
     }
     if path.contains('?') {
-        return Err(PolymarketError::invalid("path", "the signed path has no query string"));
+        return Err(PolymarketError::invalid(
+            "path",
+            "the signed path has no query string",
+        ));
     }
     if body.is_some_and(|b| b.contains(&b'\'')) {
         return Err(PolymarketError::invalid(
@@ -278,14 +288,21 @@ pub fn l2_headers(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
     #[test]
     fn official_hmac_example() {
         let key = decode_secret("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").unwrap();
-        let sig = hmac_signature(&key, "1000000", "test-sign", "/orders", Some(br#"{"hash": "0x123"}"#))
-            .unwrap();
+        let sig = hmac_signature(
+            &key,
+            "1000000",
+            "test-sign",
+            "/orders",
+            Some(br#"{"hash": "0x123"}"#),
+        )
+        .unwrap();
         assert_eq!(sig, "ZwAdJKvoYRlEKDkNMwd5BuwNNtg93kNaR_oU2HrfVvc=");
         // Unpadded secret decodes to the same key.
         let key2 = decode_secret("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
@@ -308,9 +325,15 @@ mod tests {
         let c = ApiCredentials::new("key-id", "c2VjcmV0LXNlY3JldA==", "pass-phrase").unwrap();
         let shown = format!("{c:?}");
         assert!(shown.contains("key-id"));
-        assert!(!shown.contains("pass-phrase") && !shown.contains("c2VjcmV0"), "{shown}");
+        assert!(
+            !shown.contains("pass-phrase") && !shown.contains("c2VjcmV0"),
+            "{shown}"
+        );
         let h = l2_headers(&c, Address::ZERO, 1, "GET", "/", None).unwrap();
         let shown = format!("{h:?}");
-        assert!(!shown.contains("pass-phrase") && !shown.contains(&h.signature), "{shown}");
+        assert!(
+            !shown.contains("pass-phrase") && !shown.contains(&h.signature),
+            "{shown}"
+        );
     }
 }

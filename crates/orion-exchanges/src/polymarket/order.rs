@@ -23,11 +23,15 @@ pub const ORDER_V1_TYPE_STRING: &str = "Order(uint256 salt,address maker,address
 /// `Order`, encoded as EIP-712 requires (primary type, then referenced types).
 const TYPED_DATA_SIGN_TYPE_STRING: &str = "TypedDataSign(Order contents,string name,string version,uint256 chainId,address verifyingContract,bytes32 salt)";
 
-static ORDER_TYPEHASH: LazyLock<[u8; 32]> = LazyLock::new(|| keccak256(ORDER_TYPE_STRING.as_bytes()));
+static ORDER_TYPEHASH: LazyLock<[u8; 32]> =
+    LazyLock::new(|| keccak256(ORDER_TYPE_STRING.as_bytes()));
 static ORDER_V1_TYPEHASH: LazyLock<[u8; 32]> =
     LazyLock::new(|| keccak256(ORDER_V1_TYPE_STRING.as_bytes()));
 static TYPED_DATA_SIGN_TYPEHASH: LazyLock<[u8; 32]> = LazyLock::new(|| {
-    keccak256_parts(&[TYPED_DATA_SIGN_TYPE_STRING.as_bytes(), ORDER_TYPE_STRING.as_bytes()])
+    keccak256_parts(&[
+        TYPED_DATA_SIGN_TYPE_STRING.as_bytes(),
+        ORDER_TYPE_STRING.as_bytes(),
+    ])
 });
 
 /// `keccak256(ORDER_TYPE_STRING)`.
@@ -71,7 +75,9 @@ impl SignatureType {
             3 => Ok(SignatureType::Poly1271),
             other => Err(PolymarketError::invalid(
                 "signature type",
-                format!("{other} is not 0 (EOA), 1 (POLY_PROXY), 2 (POLY_GNOSIS_SAFE) or 3 (POLY_1271)"),
+                format!(
+                    "{other} is not 0 (EOA), 1 (POLY_PROXY), 2 (POLY_GNOSIS_SAFE) or 3 (POLY_1271)"
+                ),
             )),
         }
     }
@@ -229,7 +235,10 @@ impl OrderParams {
         if self.salt > MAX_SALT {
             return Err(PolymarketError::invalid(
                 "salt",
-                format!("{} exceeds 2^53-1, which the server cannot read exactly", self.salt),
+                format!(
+                    "{} exceeds 2^53-1, which the server cannot read exactly",
+                    self.salt
+                ),
             ));
         }
         let (maker, signer) = match (self.signature_type, self.funder) {
@@ -238,10 +247,14 @@ impl OrderParams {
             (SignatureType::Eoa, Some(funder)) => {
                 return Err(PolymarketError::invalid(
                     "funder",
-                    format!("an EOA order trades the signer's own funds; funder {funder} differs from {signer}"),
+                    format!(
+                        "an EOA order trades the signer's own funds; funder {funder} differs from {signer}"
+                    ),
                 ));
             }
-            (SignatureType::PolyProxy | SignatureType::PolyGnosisSafe, Some(funder)) => (funder, signer),
+            (SignatureType::PolyProxy | SignatureType::PolyGnosisSafe, Some(funder)) => {
+                (funder, signer)
+            }
             (SignatureType::Poly1271, Some(wallet)) => (wallet, wallet),
             (_, None) => {
                 return Err(PolymarketError::invalid(
@@ -288,7 +301,10 @@ impl SignedOrder {
         signature: Vec<u8>,
     ) -> Result<SignedOrder, PolymarketError> {
         if signature.len() < 65 {
-            return Err(PolymarketError::invalid("signature", "shorter than 65 bytes"));
+            return Err(PolymarketError::invalid(
+                "signature",
+                "shorter than 65 bytes",
+            ));
         }
         let order_id = order.digest(domain);
         Ok(SignedOrder {
@@ -350,7 +366,10 @@ impl OrderType {
             "GTD" => Ok(OrderType::Gtd),
             "FOK" => Ok(OrderType::Fok),
             "FAK" => Ok(OrderType::Fak),
-            _ => Err(PolymarketError::invalid("order type", "expected GTC, GTD, FOK or FAK")),
+            _ => Err(PolymarketError::invalid(
+                "order type",
+                "expected GTC, GTD, FOK or FAK",
+            )),
         }
     }
 }
@@ -459,7 +478,8 @@ pub fn post_order_body(
         defer_exec: options.defer_exec,
         post_only: options.post_only,
     };
-    serde_json::to_vec(&body).map_err(|e| PolymarketError::Signing(format!("serialising the body: {e}")))
+    serde_json::to_vec(&body)
+        .map_err(|e| PolymarketError::Signing(format!("serialising the body: {e}")))
 }
 
 /// A legacy V1 order, hashed and signed only to check historical orders and
@@ -501,18 +521,26 @@ impl LegacyOrderV1 {
 
     pub fn digest(&self, domain: &ExchangeDomain) -> Result<[u8; 32], PolymarketError> {
         if domain.version() != ExchangeVersion::V1Legacy {
-            return Err(PolymarketError::invalid("exchange", "a V1 order needs a V1 domain"));
+            return Err(PolymarketError::invalid(
+                "exchange",
+                "a V1 order needs a V1 domain",
+            ));
         }
         Ok(eip712_digest(&domain.separator(), &self.struct_hash()))
     }
 
     /// The 65-byte signature, to compare with a historical record.
-    pub fn sign(&self, wallet: &PolymarketWallet, domain: &ExchangeDomain) -> Result<[u8; 65], PolymarketError> {
+    pub fn sign(
+        &self,
+        wallet: &PolymarketWallet,
+        domain: &ExchangeDomain,
+    ) -> Result<[u8; 65], PolymarketError> {
         wallet.sign_digest(&self.digest(domain)?)
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -571,13 +599,21 @@ mod tests {
         )
         .unwrap();
         let domain = ExchangeDomain::v2(super::super::Chain::Polygon, false);
-        let signed = params().build(wallet.address()).unwrap().sign(&wallet, &domain, 0).unwrap();
+        let signed = params()
+            .build(wallet.address())
+            .unwrap()
+            .sign(&wallet, &domain, 0)
+            .unwrap();
         let mut opts = PostOrderOptions::new(OrderType::Fok);
         assert!(post_order_body(&signed, "key", &opts).is_ok());
         assert!(post_order_body(&signed, "", &opts).is_err());
         opts.post_only = Some(true);
         assert!(post_order_body(&signed, "key", &opts).is_err());
-        let gtd = params().build(wallet.address()).unwrap().sign(&wallet, &domain, 1_900_000_000).unwrap();
+        let gtd = params()
+            .build(wallet.address())
+            .unwrap()
+            .sign(&wallet, &domain, 1_900_000_000)
+            .unwrap();
         assert!(post_order_body(&gtd, "key", &PostOrderOptions::new(OrderType::Gtc)).is_err());
         assert!(post_order_body(&gtd, "key", &PostOrderOptions::new(OrderType::Gtd)).is_ok());
         // Signing with a key that is not the order's signer is refused.

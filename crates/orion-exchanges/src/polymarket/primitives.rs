@@ -195,7 +195,9 @@ impl Address {
         let has_lower = hex_part.bytes().any(|b| b.is_ascii_lowercase());
         let has_upper = hex_part.bytes().any(|b| b.is_ascii_uppercase());
         if has_lower && has_upper && address.to_checksum()[2..] != *hex_part {
-            return Err(invalid("bad EIP-55 checksum (mixed-case address with a typo?)"));
+            return Err(invalid(
+                "bad EIP-55 checksum (mixed-case address with a typo?)",
+            ));
         }
         Ok(address)
     }
@@ -256,7 +258,10 @@ impl B256 {
             .or_else(|| text.strip_prefix("0X"))
             .ok_or_else(|| PolymarketError::invalid(field, "a bytes32 value starts with 0x"))?;
         if hex_part.len() != 64 {
-            return Err(PolymarketError::invalid(field, "a bytes32 value has 64 hex digits"));
+            return Err(PolymarketError::invalid(
+                field,
+                "a bytes32 value has 64 hex digits",
+            ));
         }
         let mut bytes = [0u8; 32];
         hex::decode_to_slice(hex_part, &mut bytes)
@@ -278,6 +283,7 @@ impl fmt::Debug for B256 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -303,9 +309,13 @@ mod tests {
 
     #[test]
     fn u256_refuses_bad_text() {
-        let too_big = "115792089237316195423570985008687907853269984665640564039457584007913129639936";
+        let too_big =
+            "115792089237316195423570985008687907853269984665640564039457584007913129639936";
         assert_eq!(U256::from_dec_str(too_big), Err(U256Error::Overflow));
-        assert_eq!(U256::from_dec_str(&"9".repeat(79)), Err(U256Error::Overflow));
+        assert_eq!(
+            U256::from_dec_str(&"9".repeat(79)),
+            Err(U256Error::Overflow)
+        );
         assert_eq!(U256::from_dec_str(""), Err(U256Error::Empty));
         for bad in ["-1", "+1", "1.0", "0x10", " 1", "1e3"] {
             assert!(U256::from_dec_str(bad).is_err(), "{bad}");

@@ -8,8 +8,8 @@ use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
 use super::PolymarketError;
-use super::primitives::{Address, keccak256};
 use super::order::MAX_SALT;
+use super::primitives::{Address, keccak256};
 
 /// A Polymarket signing key. `Debug` shows only the address; the key is
 /// zeroized on drop (k256's `SigningKey` wipes its scalar).
@@ -96,6 +96,7 @@ pub fn random_salt() -> Result<u64, PolymarketError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -104,7 +105,10 @@ mod tests {
     #[test]
     fn derives_the_hardhat_address() {
         let w = PolymarketWallet::from_hex(HARDHAT_0).unwrap();
-        assert_eq!(w.address().to_string(), "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+        assert_eq!(
+            w.address().to_string(),
+            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+        );
         let w2 = PolymarketWallet::from_hex(&format!("{}\n", &HARDHAT_0[2..])).unwrap();
         assert_eq!(w2.address(), w.address());
     }
@@ -119,7 +123,13 @@ mod tests {
 
     #[test]
     fn rejects_bad_keys_without_echoing_them() {
-        for bad in ["", "0x12", &"0".repeat(64), &"g".repeat(64), &"f".repeat(64)] {
+        for bad in [
+            "",
+            "0x12",
+            &"0".repeat(64),
+            &"g".repeat(64),
+            &"f".repeat(64),
+        ] {
             let err = PolymarketWallet::from_hex(bad).unwrap_err().to_string();
             assert!(err.contains("private key"), "{err}");
             assert!(!err.contains("gggg") && !err.contains("ffff"), "{err}");
