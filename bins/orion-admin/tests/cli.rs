@@ -1,4 +1,6 @@
 //! Runs the built `orion-admin` binary the way an operator or a deployment
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! script would, with passwords from environment variables or stdin as a
 //! file descriptor. The vaults use the production key-derivation minimum:
 //! it costs tens of milliseconds per command, so no weaker test mode exists.
@@ -64,14 +66,21 @@ fn text(o: &Output) -> (String, String) {
 #[track_caller]
 fn ok(o: &Output) -> String {
     let (out, err) = text(o);
-    assert!(o.status.success(), "expected success\nstdout: {out}\nstderr: {err}");
+    assert!(
+        o.status.success(),
+        "expected success\nstdout: {out}\nstderr: {err}"
+    );
     out
 }
 
 #[track_caller]
 fn fails(o: &Output) -> String {
     let (out, err) = text(o);
-    assert_eq!(o.status.code(), Some(1), "expected failure\nstdout: {out}\nstderr: {err}");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "expected failure\nstdout: {out}\nstderr: {err}"
+    );
     assert!(err.starts_with("error: "), "{err}");
     err
 }
@@ -96,11 +105,17 @@ fn every_command_has_help_with_an_example() {
         let mut args = cmd.to_vec();
         args.push("--help");
         let out = ok(&run(&args, b""));
-        assert!(out.contains("Example"), "{cmd:?} --help has no example:\n{out}");
+        assert!(
+            out.contains("Example"),
+            "{cmd:?} --help has no example:\n{out}"
+        );
         assert!(out.contains("orion-admin "), "{cmd:?}");
     }
     let out = ok(&run(&["secrets", "set", "--help"], b""));
-    assert!(out.contains("polymarket.api_passphrase") && out.contains("--custom"), "{out}");
+    assert!(
+        out.contains("polymarket.api_passphrase") && out.contains("--custom"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -111,27 +126,55 @@ fn full_lifecycle_with_env_passwords() {
 
     let out = ok(&run(&[&["secrets", "init"][..], &pw].concat(), b""));
     assert!(out.contains("created"), "{out}");
-    assert_eq!(fs::metadata(&e.vault).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&e.vault).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let err = fails(&run(&[&["secrets", "init"][..], &pw].concat(), b""));
     assert!(err.contains("already exists"), "{err}");
 
     // From stdin (one trailing newline dropped) and from a file (kept exact
     // apart from that newline).
-    ok(&run(&[&["secrets", "set", "kalshi.key_id"][..], &pw].concat(), format!("{KEY_ID}\n").as_bytes()));
+    ok(&run(
+        &[&["secrets", "set", "kalshi.key_id"][..], &pw].concat(),
+        format!("{KEY_ID}\n").as_bytes(),
+    ));
     let pem_file = e.dir.join("kalshi.pem");
     fs::write(&pem_file, PEM).unwrap();
     ok(&run(
-        &[&["secrets", "set", "kalshi.private_key_pem", "--file", v(&pem_file)][..], &pw].concat(),
+        &[
+            &[
+                "secrets",
+                "set",
+                "kalshi.private_key_pem",
+                "--file",
+                v(&pem_file),
+            ][..],
+            &pw,
+        ]
+        .concat(),
         b"",
     ));
 
     // Unknown names need --custom; empty values are refused.
-    let err = fails(&run(&[&["secrets", "set", "kalshi.keyid"][..], &pw].concat(), b"x"));
+    let err = fails(&run(
+        &[&["secrets", "set", "kalshi.keyid"][..], &pw].concat(),
+        b"x",
+    ));
     assert!(err.contains("--custom"), "{err}");
-    ok(&run(&[&["secrets", "set", "extra.token", "--custom"][..], &pw].concat(), b"tok-SENTINEL"));
-    let err = fails(&run(&[&["secrets", "set", "webhook.url"][..], &pw].concat(), b"\n"));
+    ok(&run(
+        &[&["secrets", "set", "extra.token", "--custom"][..], &pw].concat(),
+        b"tok-SENTINEL",
+    ));
+    let err = fails(&run(
+        &[&["secrets", "set", "webhook.url"][..], &pw].concat(),
+        b"\n",
+    ));
     assert!(err.contains("empty"), "{err}");
-    let err = fails(&run(&[&["secrets", "set", "dashboard.password_hash"][..], &pw].concat(), b"pw"));
+    let err = fails(&run(
+        &[&["secrets", "set", "dashboard.password_hash"][..], &pw].concat(),
+        b"pw",
+    ));
     assert!(err.contains("dashboard set-password"), "{err}");
 
     let out = ok(&run(&[&["secrets", "list"][..], &pw].concat(), b""));
@@ -139,22 +182,47 @@ fn full_lifecycle_with_env_passwords() {
 
     let out = ok(&run(&[&["secrets", "verify"][..], &pw].concat(), b""));
     assert!(out.starts_with("OK: "), "{out}");
-    assert!(out.contains("3 secrets") && out.contains("not set: polymarket.private_key"), "{out}");
+    assert!(
+        out.contains("3 secrets") && out.contains("not set: polymarket.private_key"),
+        "{out}"
+    );
 
-    ok(&run(&[&["secrets", "remove", "extra.token"][..], &pw].concat(), b""));
-    let err = fails(&run(&[&["secrets", "remove", "extra.token"][..], &pw].concat(), b""));
-    assert!(err.contains("no secret `extra.token`") && err.contains("secrets list"), "{err}");
+    ok(&run(
+        &[&["secrets", "remove", "extra.token"][..], &pw].concat(),
+        b"",
+    ));
+    let err = fails(&run(
+        &[&["secrets", "remove", "extra.token"][..], &pw].concat(),
+        b"",
+    ));
+    assert!(
+        err.contains("no secret `extra.token`") && err.contains("secrets list"),
+        "{err}"
+    );
 
     // Values read back through the library are exactly what was stored.
-    let vlt = orion_vault::Vault::open(&e.vault, &orion_vault::SecretString::new(PW.to_owned())).unwrap();
+    let vlt =
+        orion_vault::Vault::open(&e.vault, &orion_vault::SecretString::new(PW.to_owned())).unwrap();
     assert_eq!(vlt.require_str("kalshi.key_id").unwrap(), KEY_ID);
-    assert_eq!(vlt.require_str("kalshi.private_key_pem").unwrap(), PEM.trim_end_matches('\n'));
+    assert_eq!(
+        vlt.require_str("kalshi.private_key_pem").unwrap(),
+        PEM.trim_end_matches('\n')
+    );
     assert!(vlt.get("extra.token").is_none());
     drop(vlt);
 
     // Rotate: the old password stops working, the new one opens everything.
     let out = ok(&run(
-        &[&["secrets", "rotate", "--new-password-env", "ORION_TEST_NEW_PW"][..], &pw].concat(),
+        &[
+            &[
+                "secrets",
+                "rotate",
+                "--new-password-env",
+                "ORION_TEST_NEW_PW",
+            ][..],
+            &pw,
+        ]
+        .concat(),
         b"",
     ));
     assert!(out.contains("2 secrets kept"), "{out}");
@@ -188,7 +256,9 @@ fn full_lifecycle_with_env_passwords() {
         format!("{NEW_PW}\n").as_bytes(),
     ));
     assert!(out.contains("dashboard password"), "{out}");
-    let vlt = orion_vault::Vault::open(&e.vault, &orion_vault::SecretString::new(NEW_PW.to_owned())).unwrap();
+    let vlt =
+        orion_vault::Vault::open(&e.vault, &orion_vault::SecretString::new(NEW_PW.to_owned()))
+            .unwrap();
     let hash = vlt.require_str("dashboard.password_hash").unwrap();
     assert!(orion_vault::verify_dashboard_password(hash, b"dashboard password 1").unwrap());
     assert!(!orion_vault::verify_dashboard_password(hash, b"dashboard password 2").unwrap());
@@ -200,15 +270,29 @@ fn secrets_never_reach_the_terminal() {
     let vault = v(&e.vault);
     let pw = ["--vault", vault, "--password-env", "ORION_TEST_PW"];
     let mut outputs = vec![run(&[&["secrets", "init"][..], &pw].concat(), b"")];
-    outputs.push(run(&[&["secrets", "set", "kalshi.key_id"][..], &pw].concat(), KEY_ID.as_bytes()));
-    outputs.push(run(&[&["secrets", "set", "kalshi.key_id"][..], &pw].concat(), KEY_ID.as_bytes()));
-    outputs.push(run(&[&["secrets", "set", "polymarket.private_key"][..], &pw].concat(), b"0xSENTINEL"));
+    outputs.push(run(
+        &[&["secrets", "set", "kalshi.key_id"][..], &pw].concat(),
+        KEY_ID.as_bytes(),
+    ));
+    outputs.push(run(
+        &[&["secrets", "set", "kalshi.key_id"][..], &pw].concat(),
+        KEY_ID.as_bytes(),
+    ));
+    outputs.push(run(
+        &[&["secrets", "set", "polymarket.private_key"][..], &pw].concat(),
+        b"0xSENTINEL",
+    ));
     outputs.push(run(&[&["secrets", "list"][..], &pw].concat(), b""));
     outputs.push(run(&[&["secrets", "verify"][..], &pw].concat(), b""));
     outputs.push(run_cmd(
-        admin()
-            .env("WRONG", "a wrong SENTINEL password")
-            .args(["secrets", "list", "--vault", vault, "--password-env", "WRONG"]),
+        admin().env("WRONG", "a wrong SENTINEL password").args([
+            "secrets",
+            "list",
+            "--vault",
+            vault,
+            "--password-env",
+            "WRONG",
+        ]),
         b"",
     ));
     for o in &outputs {
@@ -220,7 +304,10 @@ fn secrets_never_reach_the_terminal() {
     }
     // verify flags the malformed key without printing it.
     let (out, _) = text(&outputs[5]);
-    assert!(out.contains("warning: `polymarket.private_key` is not 32 bytes of hex"), "{out}");
+    assert!(
+        out.contains("warning: `polymarket.private_key` is not 32 bytes of hex"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -232,23 +319,47 @@ fn set_up_mistakes_get_actionable_errors() {
     let err = fails(&run(&[&["secrets", "list"][..], &pw].concat(), b""));
     assert!(err.contains("orion-admin secrets init"), "{err}");
 
-    let err = fails(&run(&["secrets", "init", "--vault", vault, "--password-env", "NOT_SET_ANYWHERE"], b""));
-    assert!(err.contains("NOT_SET_ANYWHERE") && err.contains("--password-fd"), "{err}");
+    let err = fails(&run(
+        &[
+            "secrets",
+            "init",
+            "--vault",
+            vault,
+            "--password-env",
+            "NOT_SET_ANYWHERE",
+        ],
+        b"",
+    ));
+    assert!(
+        err.contains("NOT_SET_ANYWHERE") && err.contains("--password-fd"),
+        "{err}"
+    );
 
     let err = fails(&run_cmd(
-        admin()
-            .env("SHORT", "short")
-            .args(["secrets", "init", "--vault", vault, "--password-env", "SHORT"]),
+        admin().env("SHORT", "short").args([
+            "secrets",
+            "init",
+            "--vault",
+            vault,
+            "--password-env",
+            "SHORT",
+        ]),
         b"",
     ));
     assert!(err.contains("at least 12"), "{err}");
     assert!(!e.vault.exists());
 
-    let err = fails(&run(&[&["secrets", "init", "--kdf-memory-kib", "1024"][..], &pw].concat(), b""));
+    let err = fails(&run(
+        &[&["secrets", "init", "--kdf-memory-kib", "1024"][..], &pw].concat(),
+        b"",
+    ));
     assert!(err.contains("19456"), "{err}");
     assert!(!e.vault.exists());
 
-    ok(&run(&[&["secrets", "init", "--kdf-memory-kib", "32768"][..], &pw].concat(), b""));
+    ok(&run(
+        &[&["secrets", "init", "--kdf-memory-kib", "32768"][..], &pw].concat(),
+        b"",
+    ));
     let out = ok(&run(&[&["secrets", "verify"][..], &pw].concat(), b""));
     assert!(out.contains("m=32768"), "{out}");
 
@@ -263,11 +374,18 @@ fn set_up_mistakes_get_actionable_errors() {
     bytes[last] ^= 0x40;
     fs::write(&e.vault, &bytes).unwrap();
     let err = fails(&run(&[&["secrets", "verify"][..], &pw].concat(), b""));
-    assert!(err.contains("modified or corrupted") && err.contains("backup"), "{err}");
+    assert!(
+        err.contains("modified or corrupted") && err.contains("backup"),
+        "{err}"
+    );
 
     // Rotating to a password from the same source is refused up front.
     let err = fails(&run(
-        &[&["secrets", "rotate", "--new-password-env", "ORION_TEST_PW"][..], &pw].concat(),
+        &[
+            &["secrets", "rotate", "--new-password-env", "ORION_TEST_PW"][..],
+            &pw,
+        ]
+        .concat(),
         b"",
     ));
     assert!(err.contains("same place"), "{err}");
@@ -278,9 +396,12 @@ fn vault_path_from_environment_and_no_terminal_for_prompt() {
     let e = setup();
     let vault = v(&e.vault);
     ok(&run_cmd(
-        admin()
-            .env("ORION_VAULT", vault)
-            .args(["secrets", "init", "--password-env", "ORION_TEST_PW"]),
+        admin().env("ORION_VAULT", vault).args([
+            "secrets",
+            "init",
+            "--password-env",
+            "ORION_TEST_PW",
+        ]),
         b"",
     ));
     assert!(e.vault.exists());
@@ -293,5 +414,8 @@ fn vault_path_from_environment_and_no_terminal_for_prompt() {
             .args(["secrets", "list", "--vault", vault]),
         b"",
     ));
-    assert!(err.contains("--password-env") && err.contains("--password-fd"), "{err}");
+    assert!(
+        err.contains("--password-env") && err.contains("--password-fd"),
+        "{err}"
+    );
 }

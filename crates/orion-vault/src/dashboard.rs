@@ -73,6 +73,7 @@ fn argon2_for(params: KdfParams) -> Result<Argon2<'static>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

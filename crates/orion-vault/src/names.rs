@@ -111,6 +111,7 @@ pub fn check_settable(name: &str, allow_custom: bool) -> Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -130,6 +130,7 @@ fn read_fd(fd: u32) -> Result<SecretString> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use std::io::Write;

@@ -104,6 +104,7 @@ pub(crate) fn decode(buf: &[u8]) -> Result<BTreeMap<String, SecretBytes>, &'stat
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

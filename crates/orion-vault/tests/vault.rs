@@ -1,5 +1,7 @@
 //! Behaviour of the vault file as the engine and `orion-admin` rely on it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
