@@ -1,0 +1,247 @@
+//! Deterministic fault injection.
+//!
+//! A rule matches requests by venue and endpoint and fires on a schedule
+//! (`after`, `count`) and with a probability drawn from a ChaCha stream
+//! seeded by the scenario, so the same scenario and the same request order
+//! give the same faults on every run.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::VenueName;
+
+/// What goes wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// HTTP 429 with the venue's body.
+    RateLimit,
+    /// HTTP 5xx (`status`, default 500) with the venue's error body.
+    ServerError,
+    /// Delay the answer by `latency_ms`, then answer normally.
+    Latency,
+    /// Accept the request and never answer.
+    Timeout,
+    /// Close the connection without answering.
+    Drop,
+    /// Let an order fill at most `fill_percent` of its size; the rest follows its time in force.
+    PartialFill,
+    /// Refuse an order with the venue's business error (`message` optional).
+    Reject,
+    /// The venue goes away for `duration_ms`: the listener closes (connection refused), then comes back on the same port.
+    Down,
+    /// Skip one WebSocket sequence number (Kalshi `seq` jumps by 2).
+    WsGap,
+    /// Close the WebSocket connection.
+    WsDisconnect,
+}
+
+/// One fault rule, as written in a scenario or posted to `/_sim/faults`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub venue: VenueName,
+    /// `"METHOD /path"`, `"/path"` (any method), a prefix ending in `*`, or `"*"`.
+    /// For `ws_gap`/`ws_disconnect` use the WebSocket path (e.g. `/trade-api/ws/v2`).
+    #[serde(default = "any_endpoint")]
+    pub endpoint: String,
+    pub kind: FaultKind,
+    /// Let this many matching requests through before the rule can fire.
+    #[serde(default)]
+    pub after: u64,
+    /// Fire at most this many times; absent = no limit.
+    pub count: Option<u64>,
+    /// Chance of firing per matching request, in parts per million (default: always).
+    #[serde(default = "always")]
+    pub probability_ppm: u32,
+    pub latency_ms: Option<u64>,
+    pub status: Option<u16>,
+    pub fill_percent: Option<u32>,
+    pub duration_ms: Option<u64>,
+    pub message: Option<String>,
+}
+
+fn any_endpoint() -> String {
+    "*".into()
+}
+fn always() -> u32 {
+    1_000_000
+}
+
+impl FaultSpec {
+    pub fn check(&self) -> Result<(), String> {
+        if self.probability_ppm > 1_000_000 {
+            return Err(format!("fault {:?}: probability_ppm above 1000000", self.kind));
+        }
+        match self.kind {
+            FaultKind::Latency if self.latency_ms.is_none() => {
+                Err("latency fault needs latency_ms".into())
+            }
+            FaultKind::Down if self.duration_ms.is_none() => Err("down fault needs duration_ms".into()),
+            FaultKind::PartialFill if self.fill_percent.is_none_or(|p| p > 100) => {
+                Err("partial_fill fault needs fill_percent 0..=100".into())
+            }
+            FaultKind::ServerError if self.status.is_some_and(|s| !(500..=599).contains(&s)) => {
+                Err("server_error status must be 5xx".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn matches(&self, method: &str, path: &str) -> bool {
+        let pattern = self.endpoint.trim();
+        if pattern == "*" {
+            return true;
+        }
+        let (m, p) = match pattern.split_once(' ') {
+            Some((m, p)) => (Some(m), p.trim()),
+            None => (None, pattern),
+        };
+        if let Some(m) = m
+            && !m.eq_ignore_ascii_case(method)
+        {
+            return false;
+        }
+        match p.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => path == p,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    spec: FaultSpec,
+    seen: u64,
+    fired: u64,
+}
+
+/// The live rules of one venue.
+#[derive(Debug)]
+pub struct FaultSet {
+    rules: Vec<Rule>,
+    rng: ChaCha8Rng,
+}
+
+impl FaultSet {
+    pub fn new(seed: u64) -> FaultSet {
+        FaultSet {
+            rules: Vec::new(),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
+    }
+
+    pub fn add(&mut self, spec: FaultSpec) {
+        self.rules.push(Rule {
+            spec,
+            seen: 0,
+            fired: 0,
+        });
+    }
+
+    pub fn clear(&mut self) {
+        self.rules.clear();
+    }
+
+    pub fn list(&self) -> Vec<serde_json::Value> {
+        self.rules
+            .iter()
+            .map(|r| serde_json::json!({"rule": r.spec, "seen": r.seen, "fired": r.fired}))
+            .collect()
+    }
+
+    /// Faults that fire for this request, in rule order. `kinds` limits the
+    /// rules considered (HTTP middleware, order placement and WebSocket
+    /// sends each look at their own kinds).
+    pub fn fire(&mut self, method: &str, path: &str, kinds: &[FaultKind]) -> Vec<FaultSpec> {
+        let mut out = Vec::new();
+        for rule in &mut self.rules {
+            if !kinds.contains(&rule.spec.kind) || !rule.spec.matches(method, path) {
+                continue;
+            }
+            rule.seen += 1;
+            if rule.seen <= rule.spec.after {
+                continue;
+            }
+            if rule.spec.count.is_some_and(|c| rule.fired >= c) {
+                continue;
+            }
+            // Always draw, so one rule's outcome does not shift another's stream
+            // depending on whether it was reached.
+            let draw: u32 = self.rng.random_range(0..1_000_000);
+            if draw >= rule.spec.probability_ppm {
+                continue;
+            }
+            rule.fired += 1;
+            out.push(rule.spec.clone());
+        }
+        out
+    }
+}
+
+/// Kinds handled by the HTTP layer before a handler runs.
+pub const HTTP_KINDS: &[FaultKind] = &[
+    FaultKind::RateLimit,
+    FaultKind::ServerError,
+    FaultKind::Latency,
+    FaultKind::Timeout,
+    FaultKind::Drop,
+    FaultKind::Down,
+];
+
+/// Kinds handled where an order is placed.
+pub const ORDER_KINDS: &[FaultKind] = &[FaultKind::PartialFill, FaultKind::Reject];
+
+/// Kinds handled by WebSocket senders.
+pub const WS_KINDS: &[FaultKind] = &[FaultKind::WsGap, FaultKind::WsDisconnect];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(endpoint: &str, kind: FaultKind) -> FaultSpec {
+        FaultSpec {
+            venue: VenueName::Kalshi,
+            endpoint: endpoint.into(),
+            kind,
+            after: 1,
+            count: Some(2),
+            probability_ppm: 1_000_000,
+            latency_ms: None,
+            status: None,
+            fill_percent: None,
+            duration_ms: None,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn schedule_and_matching() {
+        let mut f = FaultSet::new(7);
+        f.add(spec("POST /trade-api/v2/portfolio/*", FaultKind::RateLimit));
+        let fire = |f: &mut FaultSet, m, p| f.fire(m, p, HTTP_KINDS).len();
+        assert_eq!(fire(&mut f, "GET", "/trade-api/v2/portfolio/balance"), 0);
+        assert_eq!(fire(&mut f, "POST", "/trade-api/v2/portfolio/events/orders"), 0); // after = 1
+        assert_eq!(fire(&mut f, "POST", "/trade-api/v2/portfolio/events/orders"), 1);
+        assert_eq!(fire(&mut f, "POST", "/trade-api/v2/portfolio/events/orders"), 1);
+        assert_eq!(fire(&mut f, "POST", "/trade-api/v2/portfolio/events/orders"), 0); // count = 2
+    }
+
+    #[test]
+    fn probability_is_seeded() {
+        let run = |seed| {
+            let mut f = FaultSet::new(seed);
+            let mut s = spec("*", FaultKind::ServerError);
+            s.after = 0;
+            s.count = None;
+            s.probability_ppm = 500_000;
+            f.add(s);
+            (0..64).map(|_| f.fire("GET", "/x", HTTP_KINDS).len()).collect::<Vec<_>>()
+        };
+        assert_eq!(run(3), run(3));
+        assert_ne!(run(3), run(4));
+        let hits: usize = run(3).iter().sum();
+        assert!(hits > 10 && hits < 54, "{hits}");
+    }
+}

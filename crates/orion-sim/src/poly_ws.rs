@@ -1,0 +1,207 @@
+//! Polymarket market channel `/ws/market` (polymarket.md §10): `book` on
+//! subscribe, `price_change` with the new aggregate size per level,
+//! `last_trade_price`, and text `PING` → `PONG`. Public, no auth.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use crate::common::now_ms;
+use crate::engine::{Axis, Event, Leg};
+use crate::faults::{FaultKind, WS_KINDS};
+use crate::poly::Poly;
+use crate::server::lock;
+
+pub const WS_PATH: &str = "/ws/market";
+
+pub fn router(p: Arc<Poly>) -> Router {
+    Router::new().route(WS_PATH, get(upgrade)).with_state(p)
+}
+
+async fn upgrade(State(p): State<Arc<Poly>>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| run(socket, p))
+}
+
+struct Conn {
+    p: Arc<Poly>,
+    assets: BTreeSet<String>,
+    out: Vec<Value>,
+    close: bool,
+}
+
+impl Conn {
+    fn subscribe(&mut self, ids: Vec<String>, dump: bool, rx: &mut broadcast::Receiver<Event>) {
+        let new: Vec<String> = ids
+            .into_iter()
+            .filter(|id| self.p.tokens.contains_key(id) && !self.assets.contains(id))
+            .collect();
+        let (pending, books) = {
+            let ex = lock(&self.p.core.ex);
+            let mut pending = Vec::new();
+            while let Ok(ev) = rx.try_recv() {
+                pending.push(ev);
+            }
+            let books: Vec<Value> = new.iter().filter_map(|id| self.p.book_json(&ex, id)).collect();
+            (pending, books)
+        };
+        for ev in &pending {
+            self.on_event(ev);
+        }
+        self.assets.extend(new);
+        if dump && !books.is_empty() {
+            let books: Vec<Value> = books
+                .into_iter()
+                .map(|mut b| {
+                    if let Some(o) = b.as_object_mut() {
+                        o.insert("event_type".into(), json!("book"));
+                        for k in ["min_order_size", "tick_size", "neg_risk", "last_trade_price"] {
+                            o.remove(k);
+                        }
+                    }
+                    b
+                })
+                .collect();
+            self.out.push(json!(books));
+        }
+    }
+
+    fn on_event(&mut self, ev: &Event) {
+        match ev {
+            Event::Level { market, axis, price, .. } => {
+                let Some(m) = self.p.market(market) else { return };
+                let ex = lock(&self.p.core.ex);
+                let mut changes = Vec::new();
+                for (token_id, is_yes) in [(&m.yes_token_id, true), (&m.no_token_id, false)] {
+                    if !self.assets.contains(token_id) {
+                        continue;
+                    }
+                    let Some(token) = self.p.tokens.get(token_id) else { continue };
+                    let (side, tp) = match (is_yes, axis) {
+                        (true, Axis::Bid) => ("BUY", *price),
+                        (true, Axis::Ask) => ("SELL", *price),
+                        (false, Axis::Bid) => ("SELL", price.complement()),
+                        (false, Axis::Ask) => ("BUY", price.complement()),
+                    };
+                    let levels = self.p.token_levels(&ex, token, side == "BUY");
+                    let size = levels.iter().find(|(lp, _)| *lp == tp).map(|l| l.1).unwrap_or_default();
+                    let best_bid = self.p.token_levels(&ex, token, true).first().map(|l| l.0.format(0));
+                    let best_ask = self.p.token_levels(&ex, token, false).first().map(|l| l.0.format(0));
+                    changes.push(json!({"asset_id": token_id, "price": tp.format(0), "size": size.format(0),
+                        "side": side, "hash": "", "best_bid": best_bid.unwrap_or_else(|| "0".into()),
+                        "best_ask": best_ask.unwrap_or_else(|| "1".into())}));
+                }
+                drop(ex);
+                if !changes.is_empty() {
+                    self.out.push(json!({"event_type": "price_change", "market": market,
+                        "timestamp": now_ms().to_string(), "price_changes": changes}));
+                }
+            }
+            Event::Trade(t) => {
+                let Some(m) = self.p.market(&t.market) else { return };
+                let bps = self
+                    .p
+                    .market(&t.market)
+                    .and_then(|m| orion_core::Price::parse(&m.fee_rate).ok())
+                    .map(|r| (r.micros() / 100).to_string())
+                    .unwrap_or_else(|| "0".into());
+                for (token_id, is_yes) in [(&m.yes_token_id, true), (&m.no_token_id, false)] {
+                    if !self.assets.contains(token_id) {
+                        continue;
+                    }
+                    // The taker's action seen from this token's book.
+                    let taker_buys_yes = matches!(t.taker.leg, Leg::BuyYes | Leg::SellNo);
+                    let side = if taker_buys_yes == is_yes { "BUY" } else { "SELL" };
+                    let price = if is_yes { t.price } else { t.price.complement() };
+                    self.out.push(json!({"event_type": "last_trade_price", "asset_id": token_id,
+                        "market": t.market, "price": price.format(0), "side": side, "size": t.qty.format(0),
+                        "fee_rate_bps": bps, "timestamp": t.ts_ms.to_string()}));
+                }
+            }
+            Event::Settled { .. } => {}
+        }
+    }
+
+    fn command(&mut self, text: &str, rx: &mut broadcast::Receiver<Event>) {
+        if text.trim() == "PING" {
+            self.out.push(Value::String("PONG".into()));
+            return;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            self.out.push(Value::String("INVALID OPERATION".into()));
+            return;
+        };
+        let ids: Vec<String> = v
+            .get("assets_ids")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        match v.get("operation").and_then(Value::as_str) {
+            Some("unsubscribe") => {
+                for id in ids {
+                    self.assets.remove(&id);
+                }
+            }
+            Some("subscribe") => self.subscribe(ids, true, rx),
+            _ => {
+                let dump = v.get("initial_dump").and_then(Value::as_bool).unwrap_or(true);
+                self.subscribe(ids, dump, rx);
+            }
+        }
+    }
+}
+
+async fn run(mut socket: WebSocket, p: Arc<Poly>) {
+    let mut rx = lock(&p.core.ex).subscribe();
+    let killed = p.core.ctl.killed();
+    tokio::pin!(killed);
+    let mut conn = Conn { p: p.clone(), assets: BTreeSet::new(), out: Vec::new(), close: false };
+    loop {
+        tokio::select! {
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Text(t))) => conn.command(t.as_str(), &mut rx),
+                Some(Ok(Message::Ping(b))) => { let _ = socket.send(Message::Pong(b)).await; }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            ev = rx.recv() => match ev {
+                Ok(ev) => conn.on_event(&ev),
+                // A lagging reader is cut off; the client resubscribes for a fresh book.
+                Err(broadcast::error::RecvError::Lagged(_)) => conn.close = true,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = &mut killed => return,
+        }
+        if !conn.out.is_empty() {
+            for f in lock(&p.core.ctl.faults).fire("WS", WS_PATH, WS_KINDS) {
+                match f.kind {
+                    // No sequence numbers here: a "gap" is a lost update.
+                    FaultKind::WsGap => {
+                        conn.out.retain(|v| !v.is_object() || v["event_type"] != json!("price_change"));
+                    }
+                    FaultKind::WsDisconnect => conn.close = true,
+                    _ => {}
+                }
+            }
+        }
+        for v in conn.out.drain(..) {
+            let text = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            if socket.send(Message::Text(text.into())).await.is_err() {
+                return;
+            }
+        }
+        if conn.close {
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+    }
+}
