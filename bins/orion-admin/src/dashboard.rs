@@ -38,7 +38,7 @@ pub fn run(cmd: DashboardCommand) -> Result<(), String> {
 }
 
 fn set_password(args: &VaultArgs, new: &NewPasswordArgs) -> Result<(), String> {
-    let mut vault = args.open()?;
+    let (_lock, mut vault) = args.open_for_update()?;
     let password = new
         .source()
         .read_new("New dashboard password: ")

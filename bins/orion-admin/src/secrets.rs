@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use orion_vault::{
     KNOWN_SECRETS, KdfParams, PasswordSource, SecretBytes, SecretString, Vault, VaultError,
-    known_secret, leftover_temp_files, names,
+    WriteLock, known_secret, leftover_temp_files, names,
 };
 
 /// Where the vault is and how to get its master password. Shared by every
@@ -45,6 +45,19 @@ impl VaultArgs {
             (None, Some(fd)) => PasswordSource::Fd(fd),
             (None, None) => PasswordSource::Prompt,
         }
+    }
+
+    /// Takes the writers' lock, then opens the vault: for commands that
+    /// change it. The lock is held until the returned guard is dropped.
+    pub fn open_for_update(&self) -> Result<(WriteLock, Vault), String> {
+        if !self.vault.exists() {
+            return Err(VaultError::NotFound {
+                path: self.vault.clone(),
+            }
+            .to_string());
+        }
+        let lock = WriteLock::acquire(&self.vault).map_err(|e| e.to_string())?;
+        Ok((lock, self.open()?))
     }
 
     /// Reads the master password and opens the vault.
@@ -266,7 +279,7 @@ fn set(
     if name == names::DASHBOARD_PASSWORD_HASH && !custom {
         return Err("dashboard.password_hash holds a hash, not a password: use `orion-admin dashboard set-password` (or pass --custom to store a ready-made argon2id PHC string)".to_owned());
     }
-    let mut vault = args.open()?;
+    let (_lock, mut vault) = args.open_for_update()?;
     let value = read_value(name, file.as_ref(), keep_newline)?;
     let replaced = vault.set(name, value).map_err(|e| e.to_string())?.is_some();
     vault.save().map_err(|e| e.to_string())?;
@@ -333,7 +346,7 @@ fn list(args: &VaultArgs) -> Result<(), String> {
 }
 
 fn remove(args: &VaultArgs, name: &str) -> Result<(), String> {
-    let mut vault = args.open()?;
+    let (_lock, mut vault) = args.open_for_update()?;
     if !vault.remove(name) {
         return Err(format!(
             "there is no secret `{name}` in {}; `orion-admin secrets list` shows the names; nothing was changed",
@@ -349,7 +362,7 @@ fn rotate(args: &VaultArgs, new: &NewPasswordArgs, kdf: &KdfArgs) -> Result<(), 
     if new.source() == args.source() && new.source() != PasswordSource::Prompt {
         return Err("the new password would come from the same place as the current one; pass --new-password-env or --new-password-fd with a different source".to_owned());
     }
-    let mut vault = args.open()?;
+    let (_lock, mut vault) = args.open_for_update()?;
     let params = kdf.params(vault.params())?;
     let new_password: SecretString = new
         .source()

@@ -419,3 +419,24 @@ fn vault_path_from_environment_and_no_terminal_for_prompt() {
         "{err}"
     );
 }
+
+#[test]
+fn a_second_writer_is_turned_away_while_the_first_holds_the_lock() {
+    let e = setup();
+    let vault = v(&e.vault);
+    let pw = ["--vault", vault, "--password-env", "ORION_TEST_PW"];
+    ok(&run(&[&["secrets", "init"][..], &pw].concat(), b""));
+    let held = orion_vault::WriteLock::acquire(&e.vault).unwrap();
+    let err = fails(&run(
+        &[&["secrets", "set", "telegram.chat_id"][..], &pw].concat(),
+        b"42",
+    ));
+    assert!(err.contains("another orion-admin command"), "{err}");
+    // Reading does not need the lock.
+    ok(&run(&[&["secrets", "list"][..], &pw].concat(), b""));
+    drop(held);
+    ok(&run(
+        &[&["secrets", "set", "telegram.chat_id"][..], &pw].concat(),
+        b"42",
+    ));
+}

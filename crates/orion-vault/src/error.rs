@@ -190,6 +190,11 @@ pub enum VaultError {
     )]
     InvalidPasswordHash { detail: String },
 
+    #[error(
+        "another orion-admin command is changing {path} right now; wait for it to finish and try again"
+    )]
+    Busy { path: PathBuf },
+
     /// Only produced by the fault hook of [`crate::Vault::save_with_hook`]
     /// and [`crate::Vault::rotate_with_hook`], to simulate a crash.
     #[error("write interrupted at {point:?} (simulated crash)")]

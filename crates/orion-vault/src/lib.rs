@@ -29,6 +29,7 @@
 mod dashboard;
 mod error;
 pub mod format;
+mod lock;
 pub mod names;
 mod password;
 mod payload;
@@ -42,6 +43,7 @@ pub use dashboard::{
 };
 pub use error::{Result, VaultError};
 pub use format::KdfParams;
+pub use lock::WriteLock;
 pub use names::{KNOWN_SECRETS, KnownSecret, known_secret};
 pub use password::{MIN_NEW_PASSWORD_CHARS, PasswordSource, check_new_password};
 pub use secret::{SecretBytes, SecretString};

@@ -492,3 +492,17 @@ fn dashboard_hash_round_trips_through_the_vault() {
     assert!(orion_vault::verify_dashboard_password(stored, b"dashboard secret 42").unwrap());
     assert!(!orion_vault::verify_dashboard_password(stored, b"dashboard secret 43").unwrap());
 }
+
+#[test]
+fn writers_are_serialised_by_the_lock() {
+    let (_dir, path) = make_vault();
+    let first = orion_vault::WriteLock::acquire(&path).unwrap();
+    let err = orion_vault::WriteLock::acquire(&path).unwrap_err();
+    assert!(matches!(err, VaultError::Busy { .. }), "{err:?}");
+    assert!(err.to_string().contains("try again"), "{err}");
+    assert_eq!(mode(first.path()), 0o600);
+    drop(first);
+    let _again = orion_vault::WriteLock::acquire(&path).unwrap();
+    // The lock file is not mistaken for a leftover temporary file.
+    assert!(leftover_temp_files(&path).unwrap().is_empty());
+}
