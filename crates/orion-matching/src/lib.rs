@@ -6,3 +6,8 @@
 //! ladders jointly with equal contract counts and each venue's exact fee
 //! formula, to find the largest size whose marginal contract still clears the
 //! edge threshold. It is pure domain logic over `orion-core` types: no I/O.
+
+// Tests assert with unwrap/expect/panic on purpose.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod matching;

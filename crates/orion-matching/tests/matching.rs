@@ -1,0 +1,134 @@
+//! End-to-end matching tests: the seed's known failures, the generated hard
+//! set, and the DEV labelled set from `../shared/data/pairs` (skipped with a
+//! notice when that directory is absent; the data is never copied here).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use orion_matching::matching::eval::render;
+use orion_matching::matching::hardset::hard_set;
+use orion_matching::matching::{
+    Flag, MatchConfig, Orientation, evaluate, match_catalogs, parse_kalshi_markets, parse_labels,
+    parse_polymarket_markets,
+};
+
+fn run(kalshi: &str, poly: &str) -> orion_matching::matching::MatchOutcome {
+    let k = parse_kalshi_markets(kalshi).expect("kalshi");
+    let p = parse_polymarket_markets(poly).expect("polymarket");
+    let cfg = MatchConfig {
+        keep_rejections: true,
+        ..MatchConfig::default()
+    };
+    match_catalogs(&k, &p, &cfg)
+}
+
+const KALSHI_BTC: &str = r#"{"markets":[{"ticker":"KXBTCD-25DEC31-T100000","title":"Will Bitcoin be above $100k on Dec. 31, 2025?","strike_type":"greater","floor_strike":100000,"close_time":"2025-12-31T21:00:00Z"}],"cursor":""}"#;
+
+#[test]
+fn hundred_k_is_not_one_hundred_twenty_k() {
+    let poly = r#"[{"conditionId":"0xbtc120","question":"Bitcoin above $120,000 on December 31, 2025?","outcomes":"[\"Yes\",\"No\"]","clobTokenIds":"[\"11\",\"12\"]","endDate":"2025-12-31T21:00:00Z"}]"#;
+    let out = run(KALSHI_BTC, poly);
+    assert!(out.proposals.is_empty(), "{:?}", out.proposals);
+    assert!(
+        out.rejections.iter().any(|r| r.flags.contains(&Flag::ThresholdDiffers)),
+        "the pair is blocked by the threshold, not missed by blocking: {:?}",
+        out.rejections
+    );
+}
+
+#[test]
+fn dec_abbreviation_matches_december() {
+    let poly = r#"[{"conditionId":"0xbtc100","question":"Bitcoin above 100,000 USD on December 31, 2025?","outcomes":"[\"Yes\",\"No\"]","clobTokenIds":"[\"11\",\"12\"]","endDate":"2025-12-31T21:00:00Z"}]"#;
+    let out = run(KALSHI_BTC, poly);
+    assert_eq!(out.proposals.len(), 1, "{:?}", out.rejections);
+    let p = &out.proposals[0];
+    assert_eq!(p.orientation, Orientation::Direct);
+    assert_eq!(p.polymarket_yes_token.as_ref().map(|t| &*t.symbol), Some("11"));
+    assert_eq!(p.polymarket_no_token.as_ref().map(|t| &*t.symbol), Some("12"));
+}
+
+#[test]
+fn inverted_pair_is_detected_as_inverted() {
+    // "at or below" is the exact complement of "above": Kalshi YES is
+    // Polymarket "No". The outcomes are listed No-first to prove the tokens
+    // are mapped by outcome text, not by position.
+    let poly = r#"[{"conditionId":"0xinv","question":"Will Bitcoin close at or below $100k on December 31, 2025?","outcomes":"[\"No\",\"Yes\"]","clobTokenIds":"[\"21\",\"22\"]","endDate":"2025-12-31T21:00:00Z"}]"#;
+    let out = run(KALSHI_BTC, poly);
+    assert_eq!(out.proposals.len(), 1, "{:?}", out.rejections);
+    let p = &out.proposals[0];
+    assert_eq!(p.orientation, Orientation::Direct, "Kalshi YES maps to outcome 0, which is \"No\"");
+    assert_eq!(p.kalshi_yes.outcome, "No");
+    assert_eq!(p.polymarket_yes_token.as_ref().map(|t| &*t.symbol), Some("21"));
+
+    // Head-to-head: "Will the Celtics beat the Lakers?" against Kalshi's
+    // Lakers market.
+    let kalshi = r#"[{"ticker":"KXNBAGAME-26JAN09LALBOS-LAL","event_ticker":"KXNBAGAME-26JAN09LALBOS","title":"Los Angeles L at Boston Winner?","yes_sub_title":"Los Angeles L"}]"#;
+    let poly = r#"[{"conditionId":"0xh2h","question":"NBA: Will the Celtics beat the Lakers on January 9, 2026?","outcomes":"[\"Yes\",\"No\"]","clobTokenIds":"[\"31\",\"32\"]"}]"#;
+    let out = run(kalshi, poly);
+    assert_eq!(out.proposals.len(), 1, "{:?}", out.rejections);
+    let p = &out.proposals[0];
+    assert_eq!(p.orientation, Orientation::Inverted);
+    assert_eq!(p.kalshi_yes.outcome, "No");
+    assert_eq!(p.polymarket_yes_token.as_ref().map(|t| &*t.symbol), Some("32"));
+    assert!(p.flags.contains(&Flag::TwoWayAssumed));
+}
+
+#[test]
+fn threshold_or_direction_disagreement_blocks() {
+    for (q, flag) in [
+        ("Will Bitcoin be below $100k on December 31, 2025?", Flag::ComparatorBoundaryDiffers),
+        ("Will Bitcoin be at least $100k on December 31, 2025?", Flag::ComparatorBoundaryDiffers),
+        ("Will Bitcoin be between $100k and $110k on December 31, 2025?", Flag::DirectionDiffers),
+        ("Will Bitcoin be above 100,000% on December 31, 2025?", Flag::UnitDiffers),
+        ("Will Bitcoin be above $100k on January 1, 2026?", Flag::EventDateDiffers),
+    ] {
+        let poly = format!(
+            r#"[{{"conditionId":"0xq","question":"{q}","outcomes":"[\"Yes\",\"No\"]","clobTokenIds":"[\"1\",\"2\"]"}}]"#
+        );
+        let out = run(KALSHI_BTC, &poly);
+        assert!(out.proposals.is_empty(), "{q}: {:?}", out.proposals);
+        assert!(
+            out.rejections.iter().any(|r| r.flags.contains(&flag)),
+            "{q}: expected {flag:?}, got {:?}",
+            out.rejections
+        );
+    }
+}
+
+#[test]
+fn generated_hard_set() {
+    let g = hard_set(60, 42);
+    let out = run(&g.kalshi_json, &g.polymarket_json);
+    let ev = evaluate(&g.labels, &out.proposals);
+    println!("HARD SET\n{}", render(&ev));
+    assert_eq!(ev.false_positives, 0, "{}", render(&ev));
+    assert_eq!(ev.orientation_errors, 0, "{}", render(&ev));
+    assert!(ev.precision_bps >= 9_900, "{}", render(&ev));
+    assert!(ev.recall_bps >= 9_000, "{}", render(&ev));
+}
+
+fn dev_dir() -> Option<PathBuf> {
+    // crates/orion-matching -> repository root -> ../shared/data/pairs
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = root.join("../shared/data/pairs");
+    dir.join("labels.jsonl").is_file().then_some(dir)
+}
+
+#[test]
+fn dev_set_precision_and_recall() {
+    let Some(dir) = dev_dir() else {
+        println!("SKIPPED: ../shared/data/pairs not found next to the repository; dev-set evaluation not run");
+        return;
+    };
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).expect(f);
+    let labels = parse_labels(&read("labels.jsonl")).expect("labels");
+    let out = run(&read("kalshi_markets.jsonl"), &read("polymarket_markets.jsonl"));
+    let ev = evaluate(&labels, &out.proposals);
+    println!("DEV SET (pairs scored {})\n{}", out.pairs_scored, render(&ev));
+    for m in ev.missed.iter().take(40) {
+        println!("MISSED {m}");
+    }
+    assert!(ev.precision_bps >= 9_500, "{}", render(&ev));
+    assert!(ev.recall_bps >= 5_000, "{}", render(&ev));
+}
