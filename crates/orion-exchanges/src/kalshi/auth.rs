@@ -143,10 +143,16 @@ impl KalshiSigner {
         if key_id.chars().any(|c| c.is_control()) {
             return Err(invalid("key id", "contains control characters"));
         }
-        let der =
-            Zeroizing::new(PrivateKeyDer::from_pem_slice(pem).map_err(|e| {
-                KalshiAuthError::Key(format!("no private key PEM block found ({e})"))
-            })?);
+        // The PEM parser's error text can quote input lines; a key file's
+        // lines are secret, so only the kind of failure is reported.
+        let der = Zeroizing::new(PrivateKeyDer::from_pem_slice(pem).map_err(|e| {
+            KalshiAuthError::Key(match e {
+                rustls_pki_types::pem::Error::NoItemsFound => {
+                    "no BEGIN RSA PRIVATE KEY or BEGIN PRIVATE KEY block found".to_owned()
+                }
+                _ => "malformed PEM".to_owned(),
+            })
+        })?);
         let key_pair = match &*der {
             PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
             PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),

@@ -282,9 +282,10 @@ impl OrderParams {
 /// A signed order, ready for [`post_order_body`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct SignedOrder {
-    pub order: Order,
-    /// Unix seconds; 0 unless GTD. Sent, but not signed, in V2.
-    pub expiration_secs: u64,
+    // Private so the order cannot be changed after signing, which would make
+    // the signature and the order id lie.
+    order: Order,
+    expiration_secs: u64,
     signature: Vec<u8>,
     order_id: [u8; 32],
 }
@@ -313,6 +314,16 @@ impl SignedOrder {
             signature,
             order_id,
         })
+    }
+
+    /// The signed struct.
+    pub fn order(&self) -> &Order {
+        &self.order
+    }
+
+    /// Unix seconds; 0 unless GTD. Sent, but not signed, in V2.
+    pub fn expiration_secs(&self) -> u64 {
+        self.expiration_secs
     }
 
     /// The EIP-712 digest: the venue's order id.
