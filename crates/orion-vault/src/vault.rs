@@ -146,7 +146,7 @@ impl Vault {
             secrets: BTreeMap::new(),
         };
         let bytes = vault.seal()?;
-        write_atomic(&vault.path, &bytes, true, &mut |_| Ok(()))?;
+        write_atomic(&vault.path, &bytes, true, &mut |_| Ok(())).map_err(|f| f.error)?;
         Ok(vault)
     }
 
@@ -312,14 +312,14 @@ impl Vault {
     /// [`Vault::save`] with a fault hook, for crash tests.
     pub fn save_with_hook(&mut self, hook: FaultHook<'_>) -> Result<()> {
         let bytes = self.seal()?;
-        write_atomic(&self.path, &bytes, false, hook)
+        write_atomic(&self.path, &bytes, false, hook).map_err(|f| f.error)
     }
 
     /// Re-encrypts every secret under `new_password` with a new salt and
     /// `params`, replacing the file atomically: until the rename, the file on
-    /// disk is the old one and opens with the old password. On error the
-    /// vault in memory keeps its old key, matching what is on disk unless the
-    /// rename itself had already happened.
+    /// disk is the old one and opens with the old password. Whatever happens,
+    /// the key kept in memory is the one that opens the file now on disk, so a
+    /// later [`Vault::save`] never reverts a completed rename.
     pub fn rotate(&mut self, new_password: &SecretString, params: KdfParams) -> Result<()> {
         self.rotate_with(new_password, params, &OpenPolicy::strict(), &mut |_| Ok(()))
     }
@@ -338,11 +338,13 @@ impl Vault {
         OsRng.fill_bytes(&mut salt);
         let keys = derive_keys(new_password, &salt, params)?;
         let bytes = seal(params, &salt, &keys, &self.secrets)?;
-        write_atomic(&self.path, &bytes, false, hook)?;
-        self.params = params;
-        self.salt = salt;
-        self.keys = keys;
-        Ok(())
+        let result = write_atomic(&self.path, &bytes, false, hook);
+        if result.as_ref().is_ok() || result.as_ref().is_err_and(|f| f.renamed) {
+            self.params = params;
+            self.salt = salt;
+            self.keys = keys;
+        }
+        result.map_err(|f| f.error)
     }
 
     fn seal(&self) -> Result<Vec<u8>> {

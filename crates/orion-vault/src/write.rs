@@ -70,6 +70,14 @@ fn hook_at(
     hook(point).map_err(|()| VaultError::Interrupted { point })
 }
 
+/// A failed write, and whether the new file had already replaced the old one
+/// (so the caller knows which key now matches the disk).
+#[derive(Debug)]
+pub(crate) struct WriteFailure {
+    pub error: VaultError,
+    pub renamed: bool,
+}
+
 /// Writes `bytes` to `path` atomically with mode 0600. `create_only` refuses
 /// to replace an existing file (used by `init`).
 pub(crate) fn write_atomic(
@@ -77,7 +85,15 @@ pub(crate) fn write_atomic(
     bytes: &[u8],
     create_only: bool,
     hook: FaultHook<'_>,
-) -> Result<()> {
+) -> std::result::Result<(), WriteFailure> {
+    let before = |error| WriteFailure {
+        error,
+        renamed: false,
+    };
+    let after = |error| WriteFailure {
+        error,
+        renamed: true,
+    };
     let dir = parent_dir(path);
     let tmp = temp_path(path);
     let mut file = OpenOptions::new()
@@ -85,8 +101,8 @@ pub(crate) fn write_atomic(
         .create_new(true)
         .mode(0o600)
         .open(&tmp)
-        .map_err(|e| VaultError::io("create a temporary file in", dir, e))?;
-    hook_at(hook, FaultPoint::TempCreated)?;
+        .map_err(|e| before(VaultError::io("create a temporary file in", dir, e)))?;
+    hook_at(hook, FaultPoint::TempCreated).map_err(before)?;
 
     // From here an I/O error removes the temporary file; a simulated crash
     // (the hook) deliberately leaves it, to test that leftovers are harmless.
@@ -118,15 +134,15 @@ pub(crate) fn write_atomic(
     })();
     match outcome {
         Ok(()) => {}
-        Err(e @ VaultError::Interrupted { .. }) => return Err(e),
+        Err(e @ VaultError::Interrupted { .. }) => return Err(before(e)),
         Err(e) => {
             let _ = fs::remove_file(&tmp);
-            return Err(e);
+            return Err(before(e));
         }
     }
-    hook_at(hook, FaultPoint::Renamed)?;
-    sync_dir(dir)?;
-    hook_at(hook, FaultPoint::DirSynced)?;
+    hook_at(hook, FaultPoint::Renamed).map_err(after)?;
+    sync_dir(dir).map_err(after)?;
+    hook_at(hook, FaultPoint::DirSynced).map_err(after)?;
     Ok(())
 }
 

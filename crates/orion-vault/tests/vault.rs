@@ -423,6 +423,16 @@ fn rotation_killed_at_every_step_loses_nothing() {
         }
         assert_eq!(mode(&path), 0o600, "{point:?}");
 
+        // The vault still in memory follows the disk: saving it again keeps
+        // the password the file has now, never reverting a completed rename.
+        v.save().unwrap();
+        let current = if renamed { NEW_PW } else { OLD_PW };
+        assert_eq!(
+            opens_with(&path, current),
+            Some(expected_contents()),
+            "{point:?}"
+        );
+
         // The leftover temporary file (if any) does not get in the way: the
         // operator reruns the rotation and it completes.
         let leftovers = leftover_temp_files(&path).unwrap();
@@ -430,7 +440,6 @@ fn rotation_killed_at_every_step_loses_nothing() {
         for l in &leftovers {
             assert_eq!(mode(l), 0o600, "leftover temp files must be private too");
         }
-        let current = if renamed { NEW_PW } else { OLD_PW };
         let mut v = Vault::open_with(&path, &pw(current), &fast()).unwrap();
         v.rotate_with(
             &pw(NEW_PW),
