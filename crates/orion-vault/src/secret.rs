@@ -7,7 +7,7 @@ use std::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// Secret bytes (a private key, an API secret, a token). Wiped on drop.
-#[derive(Clone, Default, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, Default, Zeroize, ZeroizeOnDrop)]
 pub struct SecretBytes(Vec<u8>);
 
 impl SecretBytes {
@@ -56,7 +56,7 @@ impl From<SecretString> for SecretBytes {
 }
 
 /// Secret text (a password, a PHC hash). Wiped on drop.
-#[derive(Clone, Default, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, Default, Zeroize, ZeroizeOnDrop)]
 pub struct SecretString(String);
 
 impl SecretString {
@@ -87,6 +87,28 @@ impl fmt::Debug for SecretString {
         f.write_str("SecretString(***)")
     }
 }
+
+/// Compares without stopping at the first differing byte, so the time taken
+/// does not reveal how much of a guess was right. Lengths are not hidden.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl PartialEq for SecretBytes {
+    fn eq(&self, other: &Self) -> bool {
+        same_bytes(&self.0, &other.0)
+    }
+}
+
+impl Eq for SecretBytes {}
+
+impl PartialEq for SecretString {
+    fn eq(&self, other: &Self) -> bool {
+        same_bytes(self.0.as_bytes(), other.0.as_bytes())
+    }
+}
+
+impl Eq for SecretString {}
 
 impl From<String> for SecretString {
     fn from(s: String) -> Self {
@@ -119,6 +141,31 @@ mod tests {
         let mut s = SecretString::new("abc".to_owned());
         s.zeroize();
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn equality() {
+        assert_eq!(
+            SecretBytes::from_slice(b"abc"),
+            SecretBytes::from_slice(b"abc")
+        );
+        assert_ne!(
+            SecretBytes::from_slice(b"abc"),
+            SecretBytes::from_slice(b"abd")
+        );
+        assert_ne!(
+            SecretBytes::from_slice(b"abc"),
+            SecretBytes::from_slice(b"ab")
+        );
+        assert_ne!(SecretBytes::from_slice(b""), SecretBytes::from_slice(b"\0"));
+        assert_eq!(
+            SecretString::new("pw".into()),
+            SecretString::new("pw".into())
+        );
+        assert_ne!(
+            SecretString::new("pw".into()),
+            SecretString::new("pW".into())
+        );
     }
 
     #[test]
