@@ -266,4 +266,15 @@ mod tests {
         let junk = b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n";
         assert!(KalshiSigner::from_pem("id", junk).is_err());
     }
+    proptest::proptest! {
+        /// Hostile paths and methods are errors or messages, never panics,
+        /// and a message never contains the query string.
+        #[test]
+        fn message_building_never_panics(method in "\\PC{0,10}", path in "\\PC{0,80}") {
+            if let Ok(m) = signed_message(1, &method, &path) {
+                proptest::prop_assert!(!m.contains('?'));
+                proptest::prop_assert!(m.starts_with('1'));
+            }
+        }
+    }
 }

@@ -301,4 +301,53 @@ mod tests {
         .unwrap();
         assert_eq!((a.maker_amount, a.taker_amount), (100_000_000, 56_000_000));
     }
+    /// A tick and a valid price on it (in micro-dollars).
+    fn tick_and_price() -> impl proptest::strategy::Strategy<Value = (TickSize, u32)> {
+        use proptest::strategy::{Just, Strategy};
+        proptest::sample::select(TickSize::ALL.to_vec()).prop_flat_map(|tick| {
+            let steps = 1_000_000 / tick.micros();
+            (Just(tick), (1..steps).prop_map(move |n| n * tick.micros()))
+        })
+    }
+
+    proptest::proptest! {
+        /// Limit amounts: shares are the size cut to 0.01, and collateral is
+        /// exactly shares × price, for every tick and every on-tick price.
+        #[test]
+        fn limit_amounts_are_exact((tick, price_micros) in tick_and_price(), size in 0u64..1_000_000_000_000u64, buy: bool) {
+            let price = Price::from_micros(price_micros).unwrap();
+            let side = if buy { Side::Buy } else { Side::Sell };
+            let result = limit_order_amounts(side, price, Quantity::from_micros(size), tick);
+            let shares = u128::from(size / 10_000 * 10_000);
+            if shares == 0 {
+                proptest::prop_assert!(result.is_err());
+            } else {
+                let a = result.unwrap();
+                let (cash, got_shares) = match side {
+                    Side::Buy => (a.maker_amount, a.taker_amount),
+                    Side::Sell => (a.taker_amount, a.maker_amount),
+                };
+                proptest::prop_assert_eq!(got_shares, shares);
+                proptest::prop_assert_eq!(cash * 1_000_000, shares * u128::from(price_micros));
+                // At most the tick's amount decimals.
+                proptest::prop_assert_eq!(cash % 10u128.pow(6 - tick.amount_decimals()), 0);
+            }
+        }
+
+        /// Market BUY: the shares are the quotient truncated to the tick's
+        /// amount decimals: never more than the spend buys, and one more unit
+        /// would cost more than the spend.
+        #[test]
+        fn market_buy_never_overshoots((tick, price_micros) in tick_and_price(), spend in 10_000i64..10_000_000_000_000i64) {
+            let price = Price::from_micros(price_micros).unwrap();
+            let a = market_order_amounts(price, MarketOrderAmount::Buy { spend: Cash::from_micros(spend) }, tick).unwrap();
+            let spent = u128::try_from(spend / 10_000 * 10_000).unwrap();
+            proptest::prop_assert_eq!(a.maker_amount, spent);
+            let unit = 10u128.pow(6 - tick.amount_decimals());
+            let p = u128::from(price_micros);
+            proptest::prop_assert_eq!(a.taker_amount % unit, 0);
+            proptest::prop_assert!(a.taker_amount * p <= spent * 1_000_000);
+            proptest::prop_assert!((a.taker_amount + unit) * p > spent * 1_000_000);
+        }
+    }
 }

@@ -350,4 +350,33 @@ mod tests {
         );
         assert_eq!(keccak256_parts(&[b"ab", b"c"]), keccak256(b"abc"));
     }
+    proptest::proptest! {
+        #[test]
+        fn u256_matches_u128(v: u128) {
+            let text = v.to_string();
+            let parsed = U256::from_dec_str(&text).unwrap();
+            proptest::prop_assert_eq!(parsed, U256::from_u128(v));
+            proptest::prop_assert_eq!(parsed.to_string(), text);
+            proptest::prop_assert_eq!(&parsed.to_be_bytes()[16..], &v.to_be_bytes()[..]);
+        }
+
+        #[test]
+        fn u256_never_panics(text in "\\PC{0,90}") {
+            let _ = U256::from_dec_str(&text);
+        }
+
+        #[test]
+        fn address_checksum_round_trips(bytes: [u8; 20]) {
+            let a = Address::from_bytes(bytes);
+            let text = a.to_checksum();
+            proptest::prop_assert_eq!(Address::parse(&text, "a").unwrap(), a);
+            proptest::prop_assert_eq!(Address::parse(&text.to_lowercase(), "a").unwrap(), a);
+        }
+
+        #[test]
+        fn address_parse_never_panics(text in "\\PC{0,50}") {
+            let _ = Address::parse(&text, "a");
+            let _ = B256::parse(&text, "b");
+        }
+    }
 }

@@ -142,4 +142,10 @@ mod tests {
             assert!(random_salt().unwrap() <= MAX_SALT);
         }
     }
+    proptest::proptest! {
+        #[test]
+        fn key_parsing_never_panics(text in "\\PC{0,80}") {
+            let _ = PolymarketWallet::from_hex(&text);
+        }
+    }
 }
