@@ -553,9 +553,10 @@ impl Exchange {
         }
     }
 
-    /// Crossing quantity available to an incoming order, ignoring the
-    /// taker's own resting orders (which self-trade prevention would skip).
-    fn crossing_liquidity(&self, book: &Book, axis: Axis, limit: Price, account: &str) -> Quantity {
+    /// Crossing quantity available to an incoming order. With `account` set,
+    /// that account's own resting orders are left out (self-trade prevention
+    /// never fills against them).
+    fn crossing_liquidity(&self, book: &Book, axis: Axis, limit: Price, account: Option<&str>) -> Quantity {
         let opposite = match axis {
             Axis::Bid => Axis::Ask,
             Axis::Ask => Axis::Bid,
@@ -571,7 +572,7 @@ impl Exchange {
             }
             for id in ids {
                 if let Some(o) = self.orders.get(id)
-                    && o.account != account
+                    && account.is_none_or(|a| o.account != a)
                 {
                     total = total.checked_add(o.remaining).unwrap_or(total);
                 }
@@ -608,8 +609,8 @@ impl Exchange {
         {
             return Err(Reject::DuplicateOrderId);
         }
-        let crossing = self.crossing_liquidity(book, axis, req.price, &req.account);
-        if req.post_only && !crossing.is_zero() {
+        let crossing = self.crossing_liquidity(book, axis, req.price, Some(&req.account));
+        if req.post_only && !self.crossing_liquidity(book, axis, req.price, None).is_zero() {
             return Err(Reject::PostOnlyCross);
         }
         let account = self.accounts.get(&req.account).ok_or(Reject::UnknownAccount)?;

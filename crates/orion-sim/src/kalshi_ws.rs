@@ -46,6 +46,8 @@ struct Conn {
     next_sid: u64,
     out: Vec<Value>,
     close: bool,
+    /// Set by a disconnect fault: pending messages are lost, not sent.
+    drop_pending: bool,
 }
 
 const CHANNELS: &[&str] = &["orderbook_delta", "fill", "trade"];
@@ -57,7 +59,10 @@ impl Conn {
         for f in gap {
             match f.kind {
                 FaultKind::WsGap => step += 1,
-                FaultKind::WsDisconnect => self.close = true,
+                FaultKind::WsDisconnect => {
+                    self.close = true;
+                    self.drop_pending = true;
+                }
                 _ => {}
             }
         }
@@ -287,7 +292,7 @@ async fn run(mut socket: WebSocket, k: Arc<Kalshi>, account: String) {
     tokio::pin!(killed);
     let mut heartbeat = tokio::time::interval(Duration::from_millis(k.heartbeat_ms.max(10)));
     heartbeat.tick().await;
-    let mut conn = Conn { k: k.clone(), account, subs: BTreeMap::new(), next_sid: 1, out: Vec::new(), close: false };
+    let mut conn = Conn { k: k.clone(), account, subs: BTreeMap::new(), next_sid: 1, out: Vec::new(), close: false, drop_pending: false };
     loop {
         tokio::select! {
             msg = socket.recv() => {
@@ -315,6 +320,9 @@ async fn run(mut socket: WebSocket, k: Arc<Kalshi>, account: String) {
                 }
             }
             _ = &mut killed => return,
+        }
+        if conn.drop_pending {
+            conn.out.clear();
         }
         for v in conn.out.drain(..) {
             if socket.send(Message::Text(v.to_string().into())).await.is_err() {

@@ -185,7 +185,11 @@ async fn run(mut socket: WebSocket, p: Arc<Poly>) {
                     FaultKind::WsGap => {
                         conn.out.retain(|v| !v.is_object() || v["event_type"] != json!("price_change"));
                     }
-                    FaultKind::WsDisconnect => conn.close = true,
+                    FaultKind::WsDisconnect => {
+                        // Whatever was in flight is lost with the connection.
+                        conn.out.clear();
+                        conn.close = true;
+                    }
                     _ => {}
                 }
             }

@@ -309,9 +309,9 @@ pub enum VenueName {
     Gamma,
 }
 
-/// A change applied at `at_ms` after start.
+/// A change applied at `at_ms` after start. (`deny_unknown_fields` does not
+/// combine with `flatten`, so this one table is not strict.)
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ScriptStep {
     pub at_ms: u64,
     pub venue: VenueName,
