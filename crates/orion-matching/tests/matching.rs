@@ -57,8 +57,10 @@ fn inverted_pair_is_detected_as_inverted() {
     let out = run(KALSHI_BTC, poly);
     assert_eq!(out.proposals.len(), 1, "{:?}", out.rejections);
     let p = &out.proposals[0];
-    assert_eq!(p.orientation, Orientation::Direct, "Kalshi YES maps to outcome 0, which is \"No\"");
+    assert_eq!(p.orientation, Orientation::Inverted);
     assert_eq!(p.kalshi_yes.outcome, "No");
+    assert_eq!(p.kalshi_yes.outcome_index, Some(0), "\"No\" is listed first here");
+    assert_eq!(p.kalshi_no.outcome, "Yes");
     assert_eq!(p.polymarket_yes_token.as_ref().map(|t| &*t.symbol), Some("21"));
 
     // Head-to-head: "Will the Celtics beat the Lakers?" against Kalshi's
@@ -102,10 +104,36 @@ fn generated_hard_set() {
     let out = run(&g.kalshi_json, &g.polymarket_json);
     let ev = evaluate(&g.labels, &out.proposals);
     println!("HARD SET\n{}", render(&ev));
+    debug_missed(&ev, &g.kalshi_json, &g.polymarket_json);
     assert_eq!(ev.false_positives, 0, "{}", render(&ev));
     assert_eq!(ev.orientation_errors, 0, "{}", render(&ev));
     assert!(ev.precision_bps >= 9_900, "{}", render(&ev));
     assert!(ev.recall_bps >= 9_000, "{}", render(&ev));
+}
+
+/// With `ORION_MATCH_DEBUG` set, explains each missed equivalent pair.
+fn debug_missed(ev: &orion_matching::matching::Evaluation, kalshi: &str, poly: &str) {
+    if std::env::var("ORION_MATCH_DEBUG").is_err() {
+        return;
+    }
+    use orion_matching::matching::features::{kalshi_features, poly_features};
+    use orion_matching::matching::matcher::assess;
+    let ks = parse_kalshi_markets(kalshi).unwrap();
+    let ps = parse_polymarket_markets(poly).unwrap();
+    for m in ev.missed.iter().chain(ev.wrong.iter()) {
+        let Some((kt, rest)) = m.split_once(" ~ ") else { continue };
+        let pk = rest.split(':').next().unwrap_or(rest);
+        let (Some(k), Some(p)) = (ks.iter().find(|x| x.ticker == kt), ps.iter().find(|x| x.key() == Some(pk))) else {
+            continue;
+        };
+        let (kf, pf) = (kalshi_features(k), poly_features(p));
+        let a = assess(&kf, &pf, &MatchConfig::default());
+        println!(
+            "DEBUG {m}: {} {:?} {:?}\n  K {:?} {:?} {:?} {:?}\n  P {:?} {:?} {:?} {:?}",
+            a.score_bps, a.flags, a.reasons, kf.participants, kf.threshold, kf.event_day, kf.month,
+            pf.participants, pf.threshold, pf.event_day, pf.month
+        );
+    }
 }
 
 fn dev_dir() -> Option<PathBuf> {
@@ -125,9 +153,16 @@ fn dev_set_precision_and_recall() {
     let labels = parse_labels(&read("labels.jsonl")).expect("labels");
     let out = run(&read("kalshi_markets.jsonl"), &read("polymarket_markets.jsonl"));
     let ev = evaluate(&labels, &out.proposals);
+    debug_missed(&ev, &read("kalshi_markets.jsonl"), &read("polymarket_markets.jsonl"));
     println!("DEV SET (pairs scored {})\n{}", out.pairs_scored, render(&ev));
-    for m in ev.missed.iter().take(40) {
-        println!("MISSED {m}");
+    for m in ev.missed.iter().take(60) {
+        let why: Vec<_> = out
+            .rejections
+            .iter()
+            .filter(|r| m == &format!("{} ~ {}", r.kalshi_ticker, r.polymarket_key))
+            .map(|r| format!("{:?} {}", r.flags, r.score_bps))
+            .collect();
+        println!("MISSED {m} {why:?}");
     }
     assert!(ev.precision_bps >= 9_500, "{}", render(&ev));
     assert!(ev.recall_bps >= 5_000, "{}", render(&ev));

@@ -369,6 +369,10 @@ fn zone_word(w: &str) -> Option<Zone> {
 const PREFIX_PHRASES: &[(&[&str], Comparator)] = &[
     (&["greater", "than", "or", "equal", "to"], Comparator::AtLeast),
     (&["less", "than", "or", "equal", "to"], Comparator::AtMost),
+    (&["at", "or", "above"], Comparator::AtLeast),
+    (&["at", "or", "below"], Comparator::AtMost),
+    (&["at", "or", "over"], Comparator::AtLeast),
+    (&["at", "or", "under"], Comparator::AtMost),
     (&["no", "more", "than"], Comparator::AtMost),
     (&["no", "less", "than"], Comparator::AtLeast),
     (&["at", "least"], Comparator::AtLeast),
@@ -689,6 +693,9 @@ mod tests {
 
         let t = th("BTC ≥ 120,000 USD");
         assert_eq!((t[0].comparator, t[0].value, t[0].unit), (Comparator::AtLeast, fx("120000"), Unit::Usd));
+
+        let t = th("close at or below $100k");
+        assert_eq!((t[0].comparator, t[0].value), (Comparator::AtMost, fx("100000")));
 
         let t = th("3 or more seats");
         assert_eq!(t[0].comparator, Comparator::AtLeast);

@@ -86,6 +86,8 @@ pub enum SlotBasis {
     /// no outcomes published: first participant of the slug is outcome 0
     /// (Polymarket convention; Polymarket US: the long side)
     SlugOrderConvention,
+    /// no outcomes published for a yes/no question: "Yes" is outcome 0
+    YesNoConvention,
 }
 
 /// One Polymarket outcome with its meaning.
@@ -127,6 +129,9 @@ pub struct Features {
     pub season: Option<i64>,
     /// Years named in the text ("2028 nomination").
     pub years: Vec<i64>,
+    /// Month and day of a date written without a year, when nothing else
+    /// tells the year.
+    pub partial_day: Option<(u32, u32)>,
 }
 
 impl Features {
@@ -153,6 +158,7 @@ impl Features {
             threshold_from_ticker: false,
             season: None,
             years: Vec::new(),
+            partial_day: None,
         }
     }
 }
@@ -202,8 +208,22 @@ pub fn split_contest(title: &str) -> Option<(String, String)> {
     for part in title.split(':') {
         let cleaned = strip_parens(part);
         let lowered = format!(" {} ", cleaned.to_lowercase());
+        // "at" separates away and home teams ("Atlanta at Denver") but is
+        // also prose ("close at or below", "at least 3", "at the Fed"):
+        // refuse it in questions and before comparator or article words.
+        let question = lowered.trim_start().starts_with("will ")
+            || lowered.trim_start().starts_with("who ")
+            || lowered.trim_start().starts_with("what ");
         for sep in [" vs. ", " vs ", " v. ", " v ", " at ", " @ "] {
             if let Some(pos) = lowered.find(sep) {
+                if sep == " at " {
+                    let next = lowered[pos + sep.len()..].split_whitespace().next().unwrap_or("");
+                    let prose = matches!(next, "least" | "most" | "or" | "the" | "a" | "an" | "any" | "all")
+                        || next.starts_with(|c: char| c.is_ascii_digit() || c == '$');
+                    if question || prose {
+                        continue;
+                    }
+                }
                 let a = lowered[..pos].trim();
                 let b = lowered[pos + sep.len()..].trim();
                 let b = strip_tail_words(b);
@@ -367,6 +387,24 @@ fn set_dates(f: &mut Features, dates: &[DateMention]) {
             f.event_day = Some(day);
         }
     }
+    // "on December 31" without a year: the year of the market's own close
+    // time (the nearest such date to it), else keep month and day only.
+    if f.event_day.is_none()
+        && let Some(d) = dates.iter().find(|d| d.day.is_some() && d.year.is_none())
+        && let Some(day) = d.day
+    {
+        match f.close_time {
+            Some(t) => {
+                let close_day = t.secs().div_euclid(86_400);
+                let (cy, _, _) = civil_from_days(close_day);
+                f.event_day = [cy - 1, cy, cy + 1]
+                    .iter()
+                    .map(|y| days_from_civil(*y, d.month, day))
+                    .min_by_key(|x| (x - close_day).abs());
+            }
+            None => f.partial_day = Some((d.month, day)),
+        }
+    }
     if f.event_day.is_none()
         && f.month.is_none()
         && let Some(d) = dates.iter().find(|d| d.day.is_none())
@@ -471,12 +509,21 @@ pub fn kalshi_features(m: &KalshiMarket) -> Features {
         set_dates(&mut f, &ent.dates);
     }
 
-    // Participants: event title names, aligned with ticker codes by order.
+    // Participants: event title names, with the ticker codes attached to
+    // the names they abbreviate. Kalshi usually writes the codes in title
+    // order ("ATL at DEN", ATLDEN), but not always ("Mumbai Indians vs
+    // Punjab Kings" is PBKSMI): the sub-title's codes or the letters decide.
     if let Some((a, b)) = split_contest(&ev_title).or_else(|| split_contest(&title)) {
-        let (ca, cb) = match &codes {
+        let (mut ca, mut cb) = match &codes {
             Some((x, y)) => (Some(x.clone()), Some(y.clone())),
             None => (None, None),
         };
+        if let (Some(x), Some(y)) = (ca.clone(), cb.clone())
+            && codes_swapped(&x, &y, &a, &b, &ev_sub)
+        {
+            std::mem::swap(&mut ca, &mut cb);
+            yes_index = yes_index.map(|i| 1 - i);
+        }
         f.participants = vec![
             Participant { code: ca, name: Some(normalize(&a)), team: None },
             Participant { code: cb, name: Some(normalize(&b)), team: None },
@@ -607,6 +654,40 @@ pub fn kalshi_features(m: &KalshiMarket) -> Features {
     f
 }
 
+/// Whether ticker codes `x`, `y` (in ticker order) belong to names `b`, `a`
+/// (the reverse of title order). The sub-title "MI vs PBKS (Apr 16)" settles
+/// it when it lists the codes; otherwise the code whose letters spell out a
+/// name (in order, from its first letter) is attached to that name.
+fn codes_swapped(x: &str, y: &str, a: &str, b: &str, sub_title: &str) -> bool {
+    if let Some((sa, sb)) = split_contest(sub_title) {
+        let (sa, sb) = (sa.to_ascii_uppercase(), sb.to_ascii_uppercase());
+        if sa == y && sb == x {
+            return true;
+        }
+        if sa == x && sb == y {
+            return false;
+        }
+    }
+    let fits = |code: &str, name: &str| abbreviates(code, name);
+    let straight = usize::from(fits(x, a)) + usize::from(fits(y, b));
+    let crossed = usize::from(fits(x, b)) + usize::from(fits(y, a));
+    crossed > straight
+}
+
+/// "PBKS" abbreviates "punjab kings": same first letter, remaining letters
+/// in order.
+pub fn abbreviates(code: &str, name: &str) -> bool {
+    let code = code.to_ascii_lowercase();
+    let name: String = normalize(name).chars().filter(|c| c.is_alphanumeric()).collect();
+    let mut cs = code.chars();
+    let Some(first) = cs.next() else { return false };
+    if !name.starts_with(first) {
+        return false;
+    }
+    let mut rest = name.chars().skip(1);
+    cs.all(|c| rest.any(|n| n == c))
+}
+
 /// Period and kind a Kalshi series name implies.
 fn series_shape(body: &str) -> (Option<Period>, Option<Kind>) {
     if body.ends_with("SETWINNER") || body.ends_with("SET") {
@@ -698,11 +779,20 @@ fn is_yes_no(outcomes: &[super::catalog::PolyOutcome]) -> Option<(usize, usize)>
 /// Features of a Polymarket market.
 pub fn poly_features(m: &PolyMarket) -> Features {
     let mut f = Features::empty(m.key().unwrap_or_default().to_owned());
-    let question = m.question.clone().unwrap_or_default();
+    // A record without a question may carry the curator's wording of it.
+    let question = m
+        .question
+        .clone()
+        .or_else(|| m.x_description.clone())
+        .unwrap_or_default();
     let slug = m.slug.clone().unwrap_or_default();
     let slug_words = slug.replace('-', " ");
     let ev_title = m.event_titles.first().cloned().unwrap_or_default();
-    let desc = m.x_description.clone().unwrap_or_default();
+    let desc = if m.question.is_some() {
+        m.x_description.clone().unwrap_or_default()
+    } else {
+        String::new()
+    };
     let group = m.group_item_title.clone().unwrap_or_default();
     let sslug = parse_sports_slug(&slug);
     f.league = m
@@ -858,9 +948,22 @@ pub fn poly_features(m: &PolyMarket) -> Features {
         }
         f.yes = YesMeaning::Unknown;
     }
+    // A question-form binary market whose outcomes were not published:
+    // Polymarket's binary markets list "Yes" then "No".
+    let question_form = normalize(&question).starts_with("will ")
+        || slug.starts_with("will-")
+        || question.trim_end().ends_with('?');
+    if m.outcomes.is_empty() && f.slots.is_empty() && f.participants.is_empty() && question_form {
+        f.slots = vec![
+            Slot { index: Some(0), text: "Yes".to_owned(), token_id: None, meaning: SlotMeaning::Yes },
+            Slot { index: Some(1), text: "No".to_owned(), token_id: None, meaning: SlotMeaning::No },
+        ];
+        f.slot_basis = SlotBasis::YesNoConvention;
+        f.yes = YesMeaning::Proposition;
+    }
     // A yes/no question names its subject: "Will the Cleveland Cavaliers win
     // the 2026 NBA Finals?", "Will the Lakers beat the Celtics?".
-    if yes_no.is_some() {
+    if yes_no.is_some() || f.slot_basis == SlotBasis::YesNoConvention {
         let league = f
             .league
             .or_else(|| ent.tokens.iter().find_map(|t| t.as_word().and_then(league_from_word)));
@@ -907,6 +1010,15 @@ pub fn poly_features(m: &PolyMarket) -> Features {
         if p.team.is_none() {
             p.resolve(f.league);
         }
+    }
+    // A plain game slug ("nfl-gb-chi-2026-01-10", no market suffix) is the
+    // moneyline.
+    if f.kind == Kind::Proposition
+        && f.participants.len() == 2
+        && sslug.as_ref().is_some_and(|s| s.tail.is_empty())
+        && f.threshold.is_none()
+    {
+        f.kind = Kind::Winner;
     }
     // Season markets: "win the 2026 NBA Finals".
     if f.period == Period::Season
@@ -1078,7 +1190,12 @@ mod tests {
             split_contest("alex bolt vs. tung-lin wu 2026-04-15"),
             Some(("alex bolt".into(), "tung-lin wu".into()))
         );
-        assert_eq!(split_contest("Green Bay at Chicago Winner?"), Some(("green bay".into(), "chicago winner?".into())).map(|(a, _)| (a, "chicago".into())));
+        assert_eq!(
+            split_contest("Green Bay at Chicago Winner?"),
+            Some(("green bay".into(), "chicago".into()))
+        );
         assert_eq!(split_contest("Will it rain?"), None);
+        assert_eq!(split_contest("Will Bitcoin close at or below $100k?"), None);
+        assert_eq!(split_contest("Rates at the Fed"), None);
     }
 }

@@ -115,14 +115,18 @@ impl Flag {
     }
 }
 
-/// Whether Kalshi YES maps to Polymarket's first outcome ("Yes", the long
-/// side, outcome 0) or to its second.
+/// Whether Kalshi YES maps to Polymarket's affirmative outcome or to its
+/// negation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Orientation {
-    /// Kalshi YES pays exactly when Polymarket outcome 0 ("Yes") pays.
+    /// Kalshi YES pays exactly when Polymarket "Yes" pays (for a market whose
+    /// outcomes are participants: the first-listed participant, outcome 0,
+    /// the long side).
     Direct,
-    /// Kalshi YES pays exactly when Polymarket outcome 1 ("No") pays.
+    /// Kalshi YES pays exactly when Polymarket "No" pays ("above X" against
+    /// "at or below X"; "Will A win" against "Will B win"), or the second
+    /// participant outcome.
     Inverted,
 }
 
@@ -295,7 +299,21 @@ pub fn participant_strength(a: &Participant, b: &Participant) -> Option<u8> {
             }
         }
     } else if code_overlap && !code_eq {
-        best = best.max(30);
+        // A bare ticker code against a named participant: "MUS" is the tail
+        // of the slug code "LORMUS" and begins the surname "musetti". Two
+        // independent agreements, so a usable (not strong) match.
+        let code_begins_word = |code: &Option<String>, name: &Option<String>| match (code, name) {
+            (Some(c), Some(n)) if c.len() >= 3 => {
+                let c = c.to_ascii_lowercase();
+                name_words(n).iter().any(|w| w.len() >= c.len() && w.starts_with(&c))
+            }
+            _ => false,
+        };
+        if code_begins_word(&a.code, &b.name) || code_begins_word(&b.code, &a.name) {
+            best = best.max(60);
+        } else {
+            best = best.max(30);
+        }
     }
     Some(best)
 }
@@ -385,6 +403,10 @@ fn compare_thresholds(a: &Threshold, b: &Threshold, flags: &mut Vec<Flag>) -> Re
             return Err(Flag::UnitDiffers);
         }
     }
+    if (a.comparator.direction() == 0) != (b.comparator.direction() == 0) {
+        // A range against a one-sided bound.
+        return Err(Flag::DirectionDiffers);
+    }
     if va != vb || upa != upb {
         return Err(Flag::ThresholdDiffers);
     }
@@ -465,6 +487,17 @@ pub fn assess(k: &Features, p: &Features, cfg: &MatchConfig) -> Assessment {
                         flags.push(Flag::YearUnstated);
                     }
                 }
+            }
+        }
+        (Some(day), None, _, None) | (None, Some(day), None, _)
+            if k.partial_day.or(p.partial_day).is_some() =>
+        {
+            let (_, m, d) = orion_core::time_fmt::civil_from_days(day);
+            if k.partial_day.or(p.partial_day) == Some((m, d)) {
+                date_points = 2000;
+                flags.push(Flag::YearUnstated);
+            } else {
+                flags.push(Flag::EventDateDiffers);
             }
         }
         (None, None, None, None) => {
@@ -591,7 +624,7 @@ pub fn assess(k: &Features, p: &Features, cfg: &MatchConfig) -> Assessment {
     };
     if yes_slot.is_none() || no_slot.is_none() {
         flags.push(Flag::OrientationUnknown);
-    } else if p.slot_basis == SlotBasis::SlugOrderConvention {
+    } else if matches!(p.slot_basis, SlotBasis::SlugOrderConvention | SlotBasis::YesNoConvention) {
         flags.push(Flag::OrientationByConvention);
     }
 
@@ -651,8 +684,17 @@ fn entity_keys(f: &Features) -> Vec<String> {
             for w in name_words(n) {
                 if w.len() >= 3 && !is_weak_name_word(w) {
                     keys.push(format!("n{w}"));
+                    // Where a bare ticker code ("MUS") may meet this name.
+                    if let Some(pre) = w.get(..3) {
+                        keys.push(format!("k{pre}"));
+                    }
                 }
             }
+        } else if let Some(c) = &p.code
+            && c.len() >= 3
+            && let Some(pre) = c.get(..3)
+        {
+            keys.push(format!("k{}", pre.to_ascii_lowercase()));
         }
     }
     for a in &f.assets {
