@@ -440,3 +440,70 @@ fn a_second_writer_is_turned_away_while_the_first_holds_the_lock() {
         b"42",
     ));
 }
+
+/// The fault-point tests in orion-vault stop a rotation at each step; this
+/// one kills the real process with SIGKILL at moments spread over a rotation,
+/// and checks every time that the vault opens with one of the two passwords
+/// and holds everything.
+#[test]
+fn rotation_killed_with_sigkill_at_any_moment_loses_nothing() {
+    let e = setup();
+    let vault = v(&e.vault);
+    let pw = ["--vault", vault, "--password-env", "ORION_TEST_PW"];
+    ok(&run(&[&["secrets", "init"][..], &pw].concat(), b""));
+    ok(&run(
+        &[&["secrets", "set", "kalshi.key_id"][..], &pw].concat(),
+        KEY_ID.as_bytes(),
+    ));
+    ok(&run(
+        &[&["secrets", "set", "kalshi.private_key_pem"][..], &pw].concat(),
+        PEM.as_bytes(),
+    ));
+
+    let open = |password: &str| {
+        orion_vault::Vault::open(
+            &e.vault,
+            &orion_vault::SecretString::new(password.to_owned()),
+        )
+        .ok()
+    };
+    let mut current = ("ORION_TEST_PW", PW);
+    let mut next = ("ORION_TEST_NEW_PW", NEW_PW);
+    for step in 0..16u64 {
+        let mut child = admin()
+            .args(["secrets", "rotate", "--vault", vault])
+            .args(["--password-env", current.0, "--new-password-env", next.0])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(step * 12));
+        let _ = child.kill();
+        let _ = child.wait();
+
+        let opened = match open(current.1) {
+            Some(v) => v,
+            None => {
+                let v = open(next.1)
+                    .unwrap_or_else(|| panic!("step {step}: opens with neither password"));
+                std::mem::swap(&mut current, &mut next);
+                v
+            }
+        };
+        assert_eq!(
+            opened.require_str("kalshi.key_id").unwrap(),
+            KEY_ID,
+            "step {step}"
+        );
+        assert_eq!(
+            opened.require_str("kalshi.private_key_pem").unwrap(),
+            PEM.trim_end_matches('\n'),
+            "step {step}"
+        );
+        assert_eq!(opened.len(), 2, "step {step}");
+        assert_eq!(
+            fs::metadata(&e.vault).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
