@@ -279,6 +279,9 @@ fn set(
     if name == names::DASHBOARD_PASSWORD_HASH && !custom {
         return Err("dashboard.password_hash holds a hash, not a password: use `orion-admin dashboard set-password` (or pass --custom to store a ready-made argon2id PHC string)".to_owned());
     }
+    if file.is_none() && args.password_fd == Some(0) {
+        return Err("stdin cannot carry both the password (--password-fd 0) and the value: pass the value with --file PATH or the password on another descriptor".to_owned());
+    }
     let (_lock, mut vault) = args.open_for_update()?;
     let value = read_value(name, file.as_ref(), keep_newline)?;
     let replaced = vault.set(name, value).map_err(|e| e.to_string())?.is_some();

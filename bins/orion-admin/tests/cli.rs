@@ -379,6 +379,20 @@ fn set_up_mistakes_get_actionable_errors() {
         "{err}"
     );
 
+    let err = fails(&run(
+        &[
+            "secrets",
+            "set",
+            "webhook.url",
+            "--vault",
+            vault,
+            "--password-fd",
+            "0",
+        ],
+        b"pw",
+    ));
+    assert!(err.contains("--file"), "{err}");
+
     // Rotating to a password from the same source is refused up front.
     let err = fails(&run(
         &[
