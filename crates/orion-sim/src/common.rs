@@ -52,7 +52,14 @@ impl VenueCore {
         Ok(())
     }
 
-    pub fn mm_place(&self, mm: &str, market: &str, leg: Leg, price: &str, size: &str) -> Result<(), String> {
+    pub fn mm_place(
+        &self,
+        mm: &str,
+        market: &str,
+        leg: Leg,
+        price: &str,
+        size: &str,
+    ) -> Result<(), String> {
         let price = Price::parse(price).map_err(|e| e.to_string())?;
         let qty = Quantity::parse(size).map_err(|e| e.to_string())?;
         let mut ex = lock(&self.ex);
@@ -94,7 +101,10 @@ pub fn admin_routes(core: Arc<VenueCore>) -> Router {
     Router::new()
         .route("/_sim/state", get(state))
         .route("/_sim/resolve", post(resolve))
-        .route("/_sim/faults", get(list_faults).post(add_fault).delete(clear_faults))
+        .route(
+            "/_sim/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
         .route("/_sim/down", post(down))
         .with_state(core)
 }
@@ -115,8 +125,13 @@ async fn resolve(State(core): State<Arc<VenueCore>>, Json(body): Json<ResolveBod
         ResultName::No => Resolution::No,
     };
     match lock(&core.ex).settle(&body.market, res, now_ms()) {
-        Ok(()) => Json(serde_json::json!({"resolved": body.market, "result": body.result})).into_response(),
-        Err(e) => (StatusCode::NOT_FOUND, Json(serde_json::json!({"error": e.to_string()}))).into_response(),
+        Ok(()) => Json(serde_json::json!({"resolved": body.market, "result": body.result}))
+            .into_response(),
+        Err(e) => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({"error": e.to_string()})),
+        )
+            .into_response(),
     }
 }
 
@@ -126,7 +141,11 @@ async fn list_faults(State(core): State<Arc<VenueCore>>) -> Response {
 
 async fn add_fault(State(core): State<Arc<VenueCore>>, Json(spec): Json<FaultSpec>) -> Response {
     if let Err(e) = spec.check() {
-        return (StatusCode::BAD_REQUEST, Json(serde_json::json!({"error": e}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({"error": e})),
+        )
+            .into_response();
     }
     lock(&core.ctl.faults).add(spec);
     (StatusCode::CREATED, Json(serde_json::json!({"ok": true}))).into_response()

@@ -366,7 +366,7 @@ pub enum Event {
         ts_ms: i64,
         client_order_id: Option<String>,
     },
-    Trade(Trade),
+    Trade(Box<Trade>),
     Settled {
         market: String,
         resolution: Resolution,
@@ -517,7 +517,10 @@ impl Exchange {
     fn requirement(leg: Leg, price: Price, qty: Quantity) -> (Cash, Quantity) {
         match leg {
             Leg::BuyYes => (notional(price, qty, Rounding::Up), Quantity::ZERO),
-            Leg::BuyNo => (notional(price.complement(), qty, Rounding::Up), Quantity::ZERO),
+            Leg::BuyNo => (
+                notional(price.complement(), qty, Rounding::Up),
+                Quantity::ZERO,
+            ),
             Leg::SellYes | Leg::SellNo => (Cash::ZERO, qty),
         }
     }
@@ -556,7 +559,13 @@ impl Exchange {
     /// Crossing quantity available to an incoming order. With `account` set,
     /// that account's own resting orders are left out (self-trade prevention
     /// never fills against them).
-    fn crossing_liquidity(&self, book: &Book, axis: Axis, limit: Price, account: Option<&str>) -> Quantity {
+    fn crossing_liquidity(
+        &self,
+        book: &Book,
+        axis: Axis,
+        limit: Price,
+        account: Option<&str>,
+    ) -> Quantity {
         let opposite = match axis {
             Axis::Bid => Axis::Ask,
             Axis::Ask => Axis::Bid,
@@ -610,16 +619,27 @@ impl Exchange {
             return Err(Reject::DuplicateOrderId);
         }
         let crossing = self.crossing_liquidity(book, axis, req.price, Some(&req.account));
-        if req.post_only && !self.crossing_liquidity(book, axis, req.price, None).is_zero() {
+        if req.post_only
+            && !self
+                .crossing_liquidity(book, axis, req.price, None)
+                .is_zero()
+        {
             return Err(Reject::PostOnlyCross);
         }
-        let account = self.accounts.get(&req.account).ok_or(Reject::UnknownAccount)?;
+        let account = self
+            .accounts
+            .get(&req.account)
+            .ok_or(Reject::UnknownAccount)?;
         let (need_cash, need_qty) = Self::requirement(req.leg, req.price, req.qty);
         if need_cash > account.available_cash() {
             return Err(Reject::InsufficientBalance);
         }
         if !need_qty.is_zero() {
-            let h = account.holdings.get(&req.market).cloned().unwrap_or_default();
+            let h = account
+                .holdings
+                .get(&req.market)
+                .cloned()
+                .unwrap_or_default();
             let free = match req.leg {
                 Leg::SellYes => h.yes.saturating_sub(h.locked_yes),
                 _ => h.no.saturating_sub(h.locked_no),
@@ -710,10 +730,16 @@ impl Exchange {
                 let h = acct.holdings.entry(order.market.clone()).or_default();
                 match order.leg {
                     Leg::SellYes => {
-                        h.locked_yes = h.locked_yes.checked_add(order.locked_qty).unwrap_or(h.locked_yes)
+                        h.locked_yes = h
+                            .locked_yes
+                            .checked_add(order.locked_qty)
+                            .unwrap_or(h.locked_yes)
                     }
                     Leg::SellNo => {
-                        h.locked_no = h.locked_no.checked_add(order.locked_qty).unwrap_or(h.locked_no)
+                        h.locked_no = h
+                            .locked_no
+                            .checked_add(order.locked_qty)
+                            .unwrap_or(h.locked_no)
                     }
                     _ => {}
                 }
@@ -786,8 +812,16 @@ impl Exchange {
             };
             // Best opposite level: lowest ask for a bid, highest bid for an ask.
             let best = match opposite {
-                Axis::Ask => book.asks.iter().next().map(|(p, ids)| (*p, ids.front().cloned())),
-                Axis::Bid => book.bids.iter().next_back().map(|(p, ids)| (*p, ids.front().cloned())),
+                Axis::Ask => book
+                    .asks
+                    .iter()
+                    .next()
+                    .map(|(p, ids)| (*p, ids.front().cloned())),
+                Axis::Bid => book
+                    .bids
+                    .iter()
+                    .next_back()
+                    .map(|(p, ids)| (*p, ids.front().cloned())),
             };
             let Some((level_price, front)) = best else {
                 break;
@@ -842,7 +876,7 @@ impl Exchange {
                 now_ms,
                 maker.client_order_id.clone(),
             );
-            self.emit(Event::Trade(trade.clone()));
+            self.emit(Event::Trade(Box::new(trade.clone())));
             trades.push(trade);
         }
         trades
@@ -878,8 +912,22 @@ impl Exchange {
             .unwrap_or(FeeModel::FREE);
         let taker_fee = fees.fee(fees.taker_rate_ppm, price, qty);
         let maker_fee = fees.fee(fees.maker_rate_ppm, price, qty);
-        let taker_cash = self.settle_leg(&taker.account, &taker.market, taker.leg, price, qty, taker_fee);
-        let maker_cash = self.settle_leg(&maker.account, &maker.market, maker.leg, price, qty, maker_fee);
+        let taker_cash = self.settle_leg(
+            &taker.account,
+            &taker.market,
+            taker.leg,
+            price,
+            qty,
+            taker_fee,
+        );
+        let maker_cash = self.settle_leg(
+            &maker.account,
+            &maker.market,
+            maker.leg,
+            price,
+            qty,
+            maker_fee,
+        );
         for (o, cash, fee, is_taker) in [
             (&mut *taker, taker_cash, taker_fee, true),
             (&mut *maker, maker_cash, maker_fee, false),
@@ -989,9 +1037,9 @@ impl Exchange {
         }
         acct.cash = acct.cash.saturating_add(cash).saturating_sub(fee);
         if !merged.is_zero() {
-            acct.cash = acct
-                .cash
-                .saturating_add(Cash::from_micros(i64::try_from(merged.micros()).unwrap_or(i64::MAX)));
+            acct.cash = acct.cash.saturating_add(Cash::from_micros(
+                i64::try_from(merged.micros()).unwrap_or(i64::MAX),
+            ));
         }
         cash
     }
@@ -1061,7 +1109,9 @@ impl Exchange {
         let due: Vec<String> = self
             .orders
             .values()
-            .filter(|o| o.state == OrderState::Resting && matches!(o.tif, Tif::Gtd(t) if t <= now_ms))
+            .filter(|o| {
+                o.state == OrderState::Resting && matches!(o.tif, Tif::Gtd(t) if t <= now_ms)
+            })
             .map(|o| o.id.clone())
             .collect();
         for id in due {
@@ -1070,7 +1120,12 @@ impl Exchange {
     }
 
     /// Resolve a market: cancel its orders, pay $1 per winning contract, zero the rest.
-    pub fn settle(&mut self, market: &str, resolution: Resolution, now_ms: i64) -> Result<(), Reject> {
+    pub fn settle(
+        &mut self,
+        market: &str,
+        resolution: Resolution,
+        now_ms: i64,
+    ) -> Result<(), Reject> {
         if !self.books.contains_key(market) {
             return Err(Reject::UnknownMarket);
         }
@@ -1137,7 +1192,9 @@ impl Exchange {
                 let positions: serde_json::Map<String, serde_json::Value> = a
                     .holdings
                     .iter()
-                    .filter(|(_, h)| !h.yes.is_zero() || !h.no.is_zero() || h.fees_paid != Cash::ZERO)
+                    .filter(|(_, h)| {
+                        !h.yes.is_zero() || !h.no.is_zero() || h.fees_paid != Cash::ZERO
+                    })
                     .map(|(m, h)| {
                         (
                             m.clone(),
@@ -1232,6 +1289,7 @@ fn order_json(o: &Order) -> serde_json::Value {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -1255,8 +1313,14 @@ mod tests {
             },
             Quantity::ZERO,
         );
-        ex.accounts.insert("mm".into(), Account::new("mm", Cash::from_micros(1_000_000_000)));
-        ex.accounts.insert("t".into(), Account::new("t", Cash::from_micros(100_000_000)));
+        ex.accounts.insert(
+            "mm".into(),
+            Account::new("mm", Cash::from_micros(1_000_000_000)),
+        );
+        ex.accounts.insert(
+            "t".into(),
+            Account::new("t", Cash::from_micros(100_000_000)),
+        );
         ex
     }
 
@@ -1286,19 +1350,31 @@ mod tests {
             round_up_to_micros: 100,
         };
         // 0.07 × 0.055 × 0.945 = 0.00363825 → rounded up to $0.0037.
-        assert_eq!(f.fee(70_000, px("0.055"), qty("1")), Cash::from_micros(3_700));
+        assert_eq!(
+            f.fee(70_000, px("0.055"), qty("1")),
+            Cash::from_micros(3_700)
+        );
         // 10 @ 0.50 → 0.175 exactly.
-        assert_eq!(f.fee(70_000, px("0.50"), qty("10")), Cash::from_micros(175_000));
+        assert_eq!(
+            f.fee(70_000, px("0.50"), qty("10")),
+            Cash::from_micros(175_000)
+        );
     }
 
     #[test]
     fn price_time_priority_and_fees() {
         let mut ex = exchange();
-        ex.place(order("mm", Leg::BuyNo, "0.60", "5", Tif::Gtc), 1).unwrap();
-        ex.place(order("mm", Leg::BuyNo, "0.55", "5", Tif::Gtc), 2).unwrap();
-        let first_at_60 = ex.place(order("mm", Leg::BuyNo, "0.60", "5", Tif::Gtc), 3).unwrap();
+        ex.place(order("mm", Leg::BuyNo, "0.60", "5", Tif::Gtc), 1)
+            .unwrap();
+        ex.place(order("mm", Leg::BuyNo, "0.55", "5", Tif::Gtc), 2)
+            .unwrap();
+        let first_at_60 = ex
+            .place(order("mm", Leg::BuyNo, "0.60", "5", Tif::Gtc), 3)
+            .unwrap();
         // Best ask is 0.55; then the older 0.60 order.
-        let p = ex.place(order("t", Leg::BuyYes, "0.60", "8", Tif::Ioc), 4).unwrap();
+        let p = ex
+            .place(order("t", Leg::BuyYes, "0.60", "8", Tif::Ioc), 4)
+            .unwrap();
         assert_eq!(p.trades.len(), 2);
         assert_eq!(p.trades[0].price, px("0.55"));
         assert_eq!(p.trades[1].price, px("0.60"));
@@ -1306,15 +1382,21 @@ mod tests {
         assert_ne!(p.trades[1].maker.order_id, first_at_60.order.id);
         let t = &ex.accounts["t"];
         // 5×0.55 + 3×0.60 = 4.55; fees ceil(0.07×5×.2475)=0.0867, ceil(0.07×3×.24)=0.0504
-        assert_eq!(t.cash, Cash::from_micros(100_000_000 - 4_550_000 - 86_700 - 50_400));
+        assert_eq!(
+            t.cash,
+            Cash::from_micros(100_000_000 - 4_550_000 - 86_700 - 50_400)
+        );
         assert_eq!(t.holdings["M"].yes, qty("8"));
     }
 
     #[test]
     fn fok_that_cannot_fill_leaves_book_alone() {
         let mut ex = exchange();
-        ex.place(order("mm", Leg::BuyNo, "0.60", "5", Tif::Gtc), 1).unwrap();
-        let p = ex.place(order("t", Leg::BuyYes, "0.60", "6", Tif::Fok), 2).unwrap();
+        ex.place(order("mm", Leg::BuyNo, "0.60", "5", Tif::Gtc), 1)
+            .unwrap();
+        let p = ex
+            .place(order("t", Leg::BuyYes, "0.60", "6", Tif::Fok), 2)
+            .unwrap();
         assert!(p.trades.is_empty());
         assert_eq!(p.order.state, OrderState::Canceled);
         assert_eq!(ex.levels("M", Axis::Ask), vec![(px("0.60"), qty("5"))]);
@@ -1325,23 +1407,32 @@ mod tests {
     #[test]
     fn settlement_pays_winners() {
         let mut ex = exchange();
-        ex.place(order("mm", Leg::BuyNo, "0.40", "10", Tif::Gtc), 1).unwrap();
-        ex.place(order("t", Leg::BuyYes, "0.40", "10", Tif::Fok), 2).unwrap();
+        ex.place(order("mm", Leg::BuyNo, "0.40", "10", Tif::Gtc), 1)
+            .unwrap();
+        ex.place(order("t", Leg::BuyYes, "0.40", "10", Tif::Fok), 2)
+            .unwrap();
         let before = ex.accounts["t"].cash;
         ex.settle("M", Resolution::Yes, 3).unwrap();
-        assert_eq!(ex.accounts["t"].cash, before.saturating_add(Cash::from_micros(10_000_000)));
+        assert_eq!(
+            ex.accounts["t"].cash,
+            before.saturating_add(Cash::from_micros(10_000_000))
+        );
         assert_eq!(ex.accounts["mm"].holdings["M"].no, Quantity::ZERO);
     }
 
     #[test]
     fn netting_closes_opposite_positions() {
         let mut ex = exchange();
-        ex.place(order("mm", Leg::BuyNo, "0.40", "10", Tif::Gtc), 1).unwrap();
-        ex.place(order("t", Leg::BuyYes, "0.40", "10", Tif::Fok), 2).unwrap();
+        ex.place(order("mm", Leg::BuyNo, "0.40", "10", Tif::Gtc), 1)
+            .unwrap();
+        ex.place(order("t", Leg::BuyYes, "0.40", "10", Tif::Fok), 2)
+            .unwrap();
         // t now sells the YES back: kalshi_leg picks SellYes.
         assert_eq!(ex.kalshi_leg("t", "M", Axis::Ask, qty("10")), Leg::SellYes);
-        ex.place(order("mm", Leg::BuyYes, "0.45", "10", Tif::Gtc), 3).unwrap();
-        ex.place(order("t", Leg::SellYes, "0.45", "10", Tif::Fok), 4).unwrap();
+        ex.place(order("mm", Leg::BuyYes, "0.45", "10", Tif::Gtc), 3)
+            .unwrap();
+        ex.place(order("t", Leg::SellYes, "0.45", "10", Tif::Fok), 4)
+            .unwrap();
         assert_eq!(ex.net_position("t", "M"), 0);
         // mm bought NO then YES: netted into cash, no holdings left.
         assert_eq!(ex.net_position("mm", "M"), 0);
@@ -1352,11 +1443,15 @@ mod tests {
     fn insufficient_balance_and_stp() {
         let mut ex = exchange();
         assert_eq!(
-            ex.place(order("t", Leg::BuyYes, "0.50", "1000", Tif::Gtc), 1).err(),
+            ex.place(order("t", Leg::BuyYes, "0.50", "1000", Tif::Gtc), 1)
+                .err(),
             Some(Reject::InsufficientBalance)
         );
-        ex.place(order("t", Leg::BuyNo, "0.50", "1", Tif::Gtc), 1).unwrap();
-        let p = ex.place(order("t", Leg::BuyYes, "0.50", "1", Tif::Ioc), 2).unwrap();
+        ex.place(order("t", Leg::BuyNo, "0.50", "1", Tif::Gtc), 1)
+            .unwrap();
+        let p = ex
+            .place(order("t", Leg::BuyYes, "0.50", "1", Tif::Ioc), 2)
+            .unwrap();
         assert!(p.trades.is_empty());
         assert_eq!(p.order.state, OrderState::Canceled);
     }

@@ -72,13 +72,18 @@ fn always() -> u32 {
 impl FaultSpec {
     pub fn check(&self) -> Result<(), String> {
         if self.probability_ppm > 1_000_000 {
-            return Err(format!("fault {:?}: probability_ppm above 1000000", self.kind));
+            return Err(format!(
+                "fault {:?}: probability_ppm above 1000000",
+                self.kind
+            ));
         }
         match self.kind {
             FaultKind::Latency if self.latency_ms.is_none() => {
                 Err("latency fault needs latency_ms".into())
             }
-            FaultKind::Down if self.duration_ms.is_none() => Err("down fault needs duration_ms".into()),
+            FaultKind::Down if self.duration_ms.is_none() => {
+                Err("down fault needs duration_ms".into())
+            }
             FaultKind::PartialFill if self.fill_percent.is_none_or(|p| p > 100) => {
                 Err("partial_fill fault needs fill_percent 0..=100".into())
             }
@@ -222,10 +227,22 @@ mod tests {
         f.add(spec("POST /trade-api/v2/portfolio/*", FaultKind::RateLimit));
         let fire = |f: &mut FaultSet, m, p| f.fire(m, p, HTTP_KINDS).len();
         assert_eq!(fire(&mut f, "GET", "/trade-api/v2/portfolio/balance"), 0);
-        assert_eq!(fire(&mut f, "POST", "/trade-api/v2/portfolio/events/orders"), 0); // after = 1
-        assert_eq!(fire(&mut f, "POST", "/trade-api/v2/portfolio/events/orders"), 1);
-        assert_eq!(fire(&mut f, "POST", "/trade-api/v2/portfolio/events/orders"), 1);
-        assert_eq!(fire(&mut f, "POST", "/trade-api/v2/portfolio/events/orders"), 0); // count = 2
+        assert_eq!(
+            fire(&mut f, "POST", "/trade-api/v2/portfolio/events/orders"),
+            0
+        ); // after = 1
+        assert_eq!(
+            fire(&mut f, "POST", "/trade-api/v2/portfolio/events/orders"),
+            1
+        );
+        assert_eq!(
+            fire(&mut f, "POST", "/trade-api/v2/portfolio/events/orders"),
+            1
+        );
+        assert_eq!(
+            fire(&mut f, "POST", "/trade-api/v2/portfolio/events/orders"),
+            0
+        ); // count = 2
     }
 
     #[test]
@@ -237,7 +254,9 @@ mod tests {
             s.count = None;
             s.probability_ppm = 500_000;
             f.add(s);
-            (0..64).map(|_| f.fire("GET", "/x", HTTP_KINDS).len()).collect::<Vec<_>>()
+            (0..64)
+                .map(|_| f.fire("GET", "/x", HTTP_KINDS).len())
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(3), run(3));
         assert_ne!(run(3), run(4));

@@ -32,12 +32,20 @@ pub fn router(p: Arc<Poly>) -> Router {
 
 fn market_id(p: &Poly, m: &PolyMarket) -> usize {
     // Gamma ids are small integers; position in the scenario keeps them stable.
-    p.markets.iter().position(|x| x.condition_id == m.condition_id).unwrap_or(0) + 500_000
+    p.markets
+        .iter()
+        .position(|x| x.condition_id == m.condition_id)
+        .unwrap_or(0)
+        + 500_000
 }
 
 fn market_json(p: &Poly, m: &PolyMarket, with_events: bool) -> Value {
     let ex = lock(&p.core.ex);
-    let status = ex.books.get(&m.condition_id).map(|b| b.status).unwrap_or(MarketStatus::Open);
+    let status = ex
+        .books
+        .get(&m.condition_id)
+        .map(|b| b.status)
+        .unwrap_or(MarketStatus::Open);
     let open = status == MarketStatus::Open;
     let yes = p.tokens.get(&m.yes_token_id);
     let (bid, ask) = match yes {
@@ -86,16 +94,18 @@ fn market_json(p: &Poly, m: &PolyMarket, with_events: bool) -> Value {
         "volumeNum": 0,
         "liquidityNum": 0,
     });
-    if with_events
-        && let (Some(obj), Some(slug)) = (v.as_object_mut(), &m.event_slug)
-    {
+    if with_events && let (Some(obj), Some(slug)) = (v.as_object_mut(), &m.event_slug) {
         obj.insert("events".into(), json!([event_stub(p, slug)]));
     }
     v
 }
 
 fn event_stub(p: &Poly, slug: &str) -> Value {
-    let members: Vec<&PolyMarket> = p.markets.iter().filter(|m| m.event_slug.as_deref() == Some(slug)).collect();
+    let members: Vec<&PolyMarket> = p
+        .markets
+        .iter()
+        .filter(|m| m.event_slug.as_deref() == Some(slug))
+        .collect();
     let first = members.first();
     json!({
         "id": event_id(p, slug).to_string(),
@@ -142,11 +152,16 @@ async fn markets(State(p): S, Query(q): Query<MarketsQuery>) -> Response {
         .markets
         .iter()
         .filter(|m| q.slug.as_ref().is_none_or(|s| *s == m.slug))
-        .filter(|m| q.condition_ids.as_ref().is_none_or(|c| c.split(',').any(|x| x == m.condition_id)))
         .filter(|m| {
-            q.clob_token_ids
+            q.condition_ids
                 .as_ref()
-                .is_none_or(|c| c.split(',').any(|x| x == m.yes_token_id || x == m.no_token_id))
+                .is_none_or(|c| c.split(',').any(|x| x == m.condition_id))
+        })
+        .filter(|m| {
+            q.clob_token_ids.as_ref().is_none_or(|c| {
+                c.split(',')
+                    .any(|x| x == m.yes_token_id || x == m.no_token_id)
+            })
         })
         .map(|m| market_json(&p, m, true))
         .filter(|v| q.closed.is_none_or(|c| v["closed"] == json!(c)))
@@ -158,9 +173,17 @@ async fn markets(State(p): S, Query(q): Query<MarketsQuery>) -> Response {
 }
 
 async fn market(State(p): S, Path(id): Path<String>) -> Response {
-    match p.markets.iter().find(|m| market_id(&p, m).to_string() == id || m.condition_id == id) {
+    match p
+        .markets
+        .iter()
+        .find(|m| market_id(&p, m).to_string() == id || m.condition_id == id)
+    {
         Some(m) => axum::Json(market_json(&p, m, true)).into_response(),
-        None => (StatusCode::NOT_FOUND, axum::Json(json!({"type": "not found", "error": "market not found"}))).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"type": "not found", "error": "market not found"})),
+        )
+            .into_response(),
     }
 }
 
@@ -197,8 +220,15 @@ async fn events(State(p): S, Query(q): Query<EventsQuery>) -> Response {
 }
 
 async fn event(State(p): S, Path(id): Path<String>) -> Response {
-    match event_slugs(&p).into_iter().find(|s| event_id(&p, s).to_string() == id || *s == id) {
+    match event_slugs(&p)
+        .into_iter()
+        .find(|s| event_id(&p, s).to_string() == id || *s == id)
+    {
         Some(s) => axum::Json(event_json(&p, s)).into_response(),
-        None => (StatusCode::NOT_FOUND, axum::Json(json!({"type": "not found", "error": "event not found"}))).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"type": "not found", "error": "event not found"})),
+        )
+            .into_response(),
     }
 }

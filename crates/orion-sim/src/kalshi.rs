@@ -20,7 +20,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::common::{VenueCore, fmt_signed, now_ms, page};
-use crate::engine::{Axis, FeeModel, Leg, MarketStatus, NewOrder, Order, OrderState, Reject, Resolution, Stp, Tif, Trade};
+use crate::engine::{
+    Axis, FeeModel, Leg, MarketStatus, NewOrder, Order, OrderState, Reject, Resolution, Stp, Tif,
+    Trade,
+};
 use crate::faults::{FaultKind, ORDER_KINDS};
 use crate::scenario::{KalshiEvent, KalshiMarket, KalshiSeries, Scenario};
 use crate::server::lock;
@@ -55,8 +58,10 @@ fn auth_error(details: &str) -> Response {
     // Shape seen on live 401s (kalshi.md §10).
     (
         StatusCode::UNAUTHORIZED,
-        axum::Json(json!({"error": {"code": "authentication_error", "message": "authentication_error",
-            "details": format!("rpc error: code = Unauthenticated desc = {details}")}})),
+        axum::Json(
+            json!({"error": {"code": "authentication_error", "message": "authentication_error",
+            "details": format!("rpc error: code = Unauthenticated desc = {details}")}}),
+        ),
     )
         .into_response()
 }
@@ -66,8 +71,7 @@ fn dollars(p: Price) -> String {
 }
 
 fn cash_dollars(c: Cash) -> String {
-    let s = c.format(4);
-    s
+    c.format(4)
 }
 
 fn count_fp(q: Quantity) -> String {
@@ -105,8 +109,12 @@ impl Kalshi {
             if let Some(id) = &a.kalshi_key_id {
                 let pem = match (&a.kalshi_public_key_pem, &a.kalshi_public_key_file) {
                     (Some(pem), _) => pem.clone(),
-                    (None, Some(file)) => scenario.read_relative(file).map_err(|e| e.to_string())?,
-                    (None, None) => return Err(format!("account {}: no Kalshi public key", a.name)),
+                    (None, Some(file)) => {
+                        scenario.read_relative(file).map_err(|e| e.to_string())?
+                    }
+                    (None, None) => {
+                        return Err(format!("account {}: no Kalshi public key", a.name));
+                    }
                 };
                 let der = crate::keys::rsa_public_key_der(&pem)
                     .map_err(|e| format!("account {}: {e}", a.name))?;
@@ -145,7 +153,12 @@ impl Kalshi {
                     .get(&series_ticker)
                     .map(|s| fee_model(&s.fee_type, &s.fee_multiplier))
                     .unwrap_or(fee_model("quadratic", "1"));
-                ex.add_market(&m.ticker, grid_for(&m.price_level_structure), fees, Quantity::ZERO);
+                ex.add_market(
+                    &m.ticker,
+                    grid_for(&m.price_level_structure),
+                    fees,
+                    Quantity::ZERO,
+                );
             }
         }
         for m in &scenario.kalshi.markets {
@@ -164,7 +177,12 @@ impl Kalshi {
     }
 
     /// Verify Kalshi's three headers over `timestamp + METHOD + path` (kalshi.md §2).
-    pub fn authenticate(&self, headers: &HeaderMap, method: &str, path: &str) -> Result<String, Response> {
+    pub fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        method: &str,
+        path: &str,
+    ) -> Result<String, Response> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let (Some(key), Some(ts), Some(sig)) = (
             header("KALSHI-ACCESS-KEY"),
@@ -192,7 +210,10 @@ impl Kalshi {
             return Err(auth_error("INCORRECT_API_KEY_SIGNATURE"));
         };
         let message = format!("{ts}{method}{path}");
-        let key = ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PSS_2048_8192_SHA256, der);
+        let key = ring::signature::UnparsedPublicKey::new(
+            &ring::signature::RSA_PSS_2048_8192_SHA256,
+            der,
+        );
         key.verify(message.as_bytes(), &sig)
             .map_err(|_| auth_error("INCORRECT_API_KEY_SIGNATURE"))?;
         Ok(account.clone())
@@ -214,8 +235,14 @@ impl Kalshi {
             Some(MarketStatus::Settled(Resolution::Yes)) => ("finalized", "yes"),
             Some(MarketStatus::Settled(Resolution::No)) => ("finalized", "no"),
         };
-        let (yes_bid, yes_bid_size) = bids.first().copied().unwrap_or((Price::ZERO, Quantity::ZERO));
-        let (yes_ask, yes_ask_size) = asks.first().copied().unwrap_or((Price::ONE, Quantity::ZERO));
+        let (yes_bid, yes_bid_size) = bids
+            .first()
+            .copied()
+            .unwrap_or((Price::ZERO, Quantity::ZERO));
+        let (yes_ask, yes_ask_size) = asks
+            .first()
+            .copied()
+            .unwrap_or((Price::ONE, Quantity::ZERO));
         let created = rfc3339_millis(self.created);
         let settlement_value = match result {
             "yes" => Some("1.0000"),
@@ -336,7 +363,10 @@ pub fn router(k: Arc<Kalshi>) -> Router {
         .route(&p("/portfolio/balance"), get(balance))
         .route(&p("/portfolio/positions"), get(positions))
         .route(&p("/portfolio/fills"), get(fills))
-        .route(&p("/portfolio/orders"), get(list_orders).post(legacy_create))
+        .route(
+            &p("/portfolio/orders"),
+            get(list_orders).post(legacy_create),
+        )
         .route(&p("/portfolio/orders/{id}"), get(get_order))
         .route(&p("/portfolio/events/orders"), post(create_order))
         .route(&p("/portfolio/events/orders/{id}"), delete(cancel_order))
@@ -372,26 +402,52 @@ fn status_matches(filter: &str, status: MarketStatus) -> Option<bool> {
 async fn list_markets(State(k): S, Query(q): Query<MarketsQuery>) -> Response {
     let limit = q.limit.unwrap_or(100);
     if limit > 1000 {
-        return error(StatusCode::BAD_REQUEST, "invalid_parameters", "limit must be at most 1000");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameters",
+            "limit must be at most 1000",
+        );
     }
     let statuses: BTreeMap<String, MarketStatus> = {
         let ex = lock(&k.core.ex);
-        ex.books.iter().map(|(t, b)| (t.clone(), b.status)).collect()
+        ex.books
+            .iter()
+            .map(|(t, b)| (t.clone(), b.status))
+            .collect()
     };
     let mut selected = Vec::new();
     for m in &k.markets {
         if let Some(f) = &q.status {
-            match status_matches(f, statuses.get(&m.ticker).copied().unwrap_or(MarketStatus::Open)) {
-                None => return error(StatusCode::BAD_REQUEST, "invalid_parameters", "unknown status filter"),
+            match status_matches(
+                f,
+                statuses
+                    .get(&m.ticker)
+                    .copied()
+                    .unwrap_or(MarketStatus::Open),
+            ) {
+                None => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_parameters",
+                        "unknown status filter",
+                    );
+                }
                 Some(false) => continue,
                 Some(true) => {}
             }
         }
-        if q.event_ticker.as_ref().is_some_and(|e| *e != m.event_ticker) {
+        if q.event_ticker
+            .as_ref()
+            .is_some_and(|e| *e != m.event_ticker)
+        {
             continue;
         }
         if let Some(st) = &q.series_ticker {
-            let series = k.events.iter().find(|e| e.event_ticker == m.event_ticker).map(|e| &e.series_ticker);
+            let series = k
+                .events
+                .iter()
+                .find(|e| e.event_ticker == m.event_ticker)
+                .map(|e| &e.series_ticker);
             if series != Some(st) {
                 continue;
             }
@@ -405,16 +461,26 @@ async fn list_markets(State(k): S, Query(q): Query<MarketsQuery>) -> Response {
     }
     // limit = 0 is treated as the default page, as the OAS range 0–1000 allows it.
     let limit = if limit == 0 { 100 } else { limit };
-    let (items, next) = page(&selected, q.cursor.as_deref().filter(|c| !c.is_empty()), limit);
+    let (items, next) = page(
+        &selected,
+        q.cursor.as_deref().filter(|c| !c.is_empty()),
+        limit,
+    );
     let markets: Vec<Value> = items.iter().map(|m| k.market_json(m)).collect();
-    axum::Json(json!({"markets": markets, "cursor": next.map(|n| n.to_string()).unwrap_or_default()}))
-        .into_response()
+    axum::Json(
+        json!({"markets": markets, "cursor": next.map(|n| n.to_string()).unwrap_or_default()}),
+    )
+    .into_response()
 }
 
 async fn get_market(State(k): S, Path(ticker): Path<String>) -> Response {
     match k.market_spec(&ticker) {
         Some(m) => axum::Json(json!({"market": k.market_json(m)})).into_response(),
-        None => error(StatusCode::NOT_FOUND, "market_not_found", "market not found"),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "market_not_found",
+            "market not found",
+        ),
     }
 }
 
@@ -424,7 +490,11 @@ struct DepthQuery {
 }
 
 /// Levels `[[price, count]]`, ascending by price with the best bid last (D:orderbook_responses).
-pub fn orderbook_fp(ex: &crate::engine::Exchange, ticker: &str, depth: usize) -> (Vec<Value>, Vec<Value>) {
+pub fn orderbook_fp(
+    ex: &crate::engine::Exchange,
+    ticker: &str,
+    depth: usize,
+) -> (Vec<Value>, Vec<Value>) {
     let take = |mut v: Vec<(Price, Quantity)>| {
         if depth > 0 {
             v.truncate(depth);
@@ -444,13 +514,25 @@ pub fn orderbook_fp(ex: &crate::engine::Exchange, ticker: &str, depth: usize) ->
     (yes, no)
 }
 
-async fn get_orderbook(State(k): S, Path(ticker): Path<String>, Query(q): Query<DepthQuery>) -> Response {
+async fn get_orderbook(
+    State(k): S,
+    Path(ticker): Path<String>,
+    Query(q): Query<DepthQuery>,
+) -> Response {
     if k.market_spec(&ticker).is_none() {
-        return error(StatusCode::NOT_FOUND, "market_not_found", "market not found");
+        return error(
+            StatusCode::NOT_FOUND,
+            "market_not_found",
+            "market not found",
+        );
     }
     let depth = q.depth.unwrap_or(0);
     if depth > 100 {
-        return error(StatusCode::BAD_REQUEST, "invalid_parameters", "depth must be at most 100");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameters",
+            "depth must be at most 100",
+        );
     }
     let (yes, no) = orderbook_fp(&lock(&k.core.ex), &ticker, depth);
     axum::Json(json!({"orderbook_fp": {"yes_dollars": yes, "no_dollars": no}})).into_response()
@@ -469,10 +551,18 @@ async fn list_events(State(k): S, Query(q): Query<EventsQuery>) -> Response {
     let selected: Vec<KalshiEvent> = k
         .events
         .iter()
-        .filter(|e| q.series_ticker.as_ref().is_none_or(|s| *s == e.series_ticker))
+        .filter(|e| {
+            q.series_ticker
+                .as_ref()
+                .is_none_or(|s| *s == e.series_ticker)
+        })
         .cloned()
         .collect();
-    let (items, next) = page(&selected, q.cursor.as_deref().filter(|c| !c.is_empty()), limit);
+    let (items, next) = page(
+        &selected,
+        q.cursor.as_deref().filter(|c| !c.is_empty()),
+        limit,
+    );
     let nested = q.with_nested_markets.unwrap_or(false);
     let events: Vec<Value> = items.iter().map(|e| k.event_json(e, nested)).collect();
     axum::Json(json!({"events": events, "cursor": next.map(|n| n.to_string()).unwrap_or_default()}))
@@ -515,7 +605,11 @@ fn series_json(s: &KalshiSeries) -> Value {
 async fn get_series(State(k): S, Path(ticker): Path<String>) -> Response {
     match k.series.get(&ticker) {
         Some(s) => axum::Json(json!({"series": series_json(s)})).into_response(),
-        None => error(StatusCode::NOT_FOUND, "series_not_found", "series not found"),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "series_not_found",
+            "series not found",
+        ),
     }
 }
 
@@ -535,16 +629,32 @@ async fn balance(State(k): S, req: Request) -> Response {
         Err(r) => return r,
     };
     let ex = lock(&k.core.ex);
-    let cash = ex.accounts.get(&account).map(|a| a.cash).unwrap_or(Cash::ZERO);
+    let cash = ex
+        .accounts
+        .get(&account)
+        .map(|a| a.cash)
+        .unwrap_or(Cash::ZERO);
     // Value of positions at the best bid for what is held (mark-to-market, floor).
     let mut value = Cash::ZERO;
     if let Some(a) = ex.accounts.get(&account) {
         for (t, h) in &a.holdings {
-            let yes_bid = ex.levels(t, Axis::Bid).first().map(|l| l.0).unwrap_or(Price::ZERO);
-            let yes_ask = ex.levels(t, Axis::Ask).first().map(|l| l.0).unwrap_or(Price::ONE);
+            let yes_bid = ex
+                .levels(t, Axis::Bid)
+                .first()
+                .map(|l| l.0)
+                .unwrap_or(Price::ZERO);
+            let yes_ask = ex
+                .levels(t, Axis::Ask)
+                .first()
+                .map(|l| l.0)
+                .unwrap_or(Price::ONE);
             value = value
                 .saturating_add(crate::engine::notional(yes_bid, h.yes, Rounding::Down))
-                .saturating_add(crate::engine::notional(yes_ask.complement(), h.no, Rounding::Down));
+                .saturating_add(crate::engine::notional(
+                    yes_ask.complement(),
+                    h.no,
+                    Rounding::Down,
+                ));
         }
     }
     let cents = |c: Cash| c.micros().div_euclid(10_000);
@@ -580,8 +690,13 @@ async fn positions(State(k): S, Query(q): Query<PortfolioQuery>, req: Request) -
             if q.ticker.as_ref().is_some_and(|x| x != t) {
                 continue;
             }
-            let Some(spec) = k.market_spec(t) else { continue };
-            if q.event_ticker.as_ref().is_some_and(|e| *e != spec.event_ticker) {
+            let Some(spec) = k.market_spec(t) else {
+                continue;
+            };
+            if q.event_ticker
+                .as_ref()
+                .is_some_and(|e| *e != spec.event_ticker)
+            {
                 continue;
             }
             let pos = i128::from(h.yes.micros()) - i128::from(h.no.micros());
@@ -780,11 +895,23 @@ async fn create_order(State(k): S, req: Request) -> Response {
     let path = req.uri().path().to_string();
     let bytes = match axum::body::to_bytes(req.into_body(), 1 << 20).await {
         Ok(b) => b,
-        Err(_) => return error(StatusCode::BAD_REQUEST, "invalid_parameters", "could not read body"),
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_parameters",
+                "could not read body",
+            );
+        }
     };
     let body: CreateOrder = match serde_json::from_slice(&bytes) {
         Ok(b) => b,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_parameters", &e.to_string()),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_parameters",
+                &e.to_string(),
+            );
+        }
     };
     let bad = |msg: &str| error(StatusCode::BAD_REQUEST, "invalid_parameters", msg);
     let axis = match body.side.as_str() {
@@ -812,7 +939,11 @@ async fn create_order(State(k): S, req: Request) -> Response {
             Some(t) => Tif::Gtd(t.saturating_mul(1000)),
             None => Tif::Gtc,
         },
-        _ => return bad("time_in_force must be fill_or_kill, immediate_or_cancel or good_till_canceled"),
+        _ => {
+            return bad(
+                "time_in_force must be fill_or_kill, immediate_or_cancel or good_till_canceled",
+            );
+        }
     };
     if body.expiration_time.is_some() && tif == Tif::Ioc {
         return bad("expiration_time is not allowed with immediate_or_cancel");
@@ -823,7 +954,11 @@ async fn create_order(State(k): S, req: Request) -> Response {
         Some(_) => return bad("self_trade_prevention_type must be taker_at_cross or maker"),
     };
     if k.market_spec(&body.ticker).is_none() {
-        return error(StatusCode::NOT_FOUND, "market_not_found", "market not found");
+        return error(
+            StatusCode::NOT_FOUND,
+            "market_not_found",
+            "market not found",
+        );
     }
     let faults = lock(&k.core.ctl.faults).fire("POST", &path, ORDER_KINDS);
     let mut fill_cap = None;
@@ -833,7 +968,9 @@ async fn create_order(State(k): S, req: Request) -> Response {
                 return error(
                     StatusCode::BAD_REQUEST,
                     "order_rejected",
-                    f.message.as_deref().unwrap_or("order rejected by the exchange"),
+                    f.message
+                        .as_deref()
+                        .unwrap_or("order rejected by the exchange"),
                 );
             }
             FaultKind::PartialFill => {
@@ -850,7 +987,11 @@ async fn create_order(State(k): S, req: Request) -> Response {
     ex.expire(now);
     let leg = ex.kalshi_leg(&account, &body.ticker, axis, qty);
     if body.reduce_only && matches!(leg, Leg::BuyYes | Leg::BuyNo) {
-        return error(StatusCode::BAD_REQUEST, "invalid_order", "reduce_only order would increase the position");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_order",
+            "reduce_only order would increase the position",
+        );
     }
     let placed = ex.place(
         NewOrder {
@@ -872,7 +1013,11 @@ async fn create_order(State(k): S, req: Request) -> Response {
     match placed {
         Ok(p) => {
             let filled = p.order.filled;
-            let remaining = if p.order.state == OrderState::Resting { p.order.remaining } else { Quantity::ZERO };
+            let remaining = if p.order.state == OrderState::Resting {
+                p.order.remaining
+            } else {
+                Quantity::ZERO
+            };
             let mut v = json!({
                 "order_id": p.order.id,
                 "client_order_id": p.order.client_order_id,
@@ -883,14 +1028,16 @@ async fn create_order(State(k): S, req: Request) -> Response {
             if !filled.is_zero()
                 && let Some(obj) = v.as_object_mut()
             {
-                let yes_notional = p
+                let yes_notional = p.trades.iter().fold(orion_core::Notional::ZERO, |acc, t| {
+                    acc.checked_add(t.price.notional(t.qty)).unwrap_or(acc)
+                });
+                let avg = yes_notional
+                    .per_contract(filled, Rounding::HalfEven)
+                    .unwrap_or(Price::ZERO);
+                let fees = p
                     .trades
                     .iter()
-                    .fold(orion_core::Notional::ZERO, |acc, t| {
-                        acc.checked_add(t.price.notional(t.qty)).unwrap_or(acc)
-                    });
-                let avg = yes_notional.per_contract(filled, Rounding::HalfEven).unwrap_or(Price::ZERO);
-                let fees = p.trades.iter().fold(Cash::ZERO, |acc, t| acc.saturating_add(t.taker.fee));
+                    .fold(Cash::ZERO, |acc, t| acc.saturating_add(t.taker.fee));
                 let avg_fee = fees
                     .to_notional()
                     .per_contract(filled, Rounding::Up)
@@ -912,19 +1059,47 @@ fn reject_response(e: &Reject) -> Response {
             "order_already_exists",
             "an order with this client_order_id already exists",
         ),
-        Reject::UnknownMarket => error(StatusCode::NOT_FOUND, "market_not_found", "market not found"),
-        Reject::MarketClosed => error(StatusCode::BAD_REQUEST, "market_closed", "market is not open for trading"),
-        Reject::InsufficientBalance => error(StatusCode::BAD_REQUEST, "insufficient_balance", "insufficient balance"),
-        Reject::InsufficientPosition => {
-            error(StatusCode::BAD_REQUEST, "insufficient_position", "insufficient position")
-        }
-        Reject::OffGrid(_) => error(StatusCode::BAD_REQUEST, "invalid_price", "price is not a valid price level for this market"),
-        Reject::PostOnlyCross => error(StatusCode::BAD_REQUEST, "post_only_cross", "post only order would cross"),
+        Reject::UnknownMarket => error(
+            StatusCode::NOT_FOUND,
+            "market_not_found",
+            "market not found",
+        ),
+        Reject::MarketClosed => error(
+            StatusCode::BAD_REQUEST,
+            "market_closed",
+            "market is not open for trading",
+        ),
+        Reject::InsufficientBalance => error(
+            StatusCode::BAD_REQUEST,
+            "insufficient_balance",
+            "insufficient balance",
+        ),
+        Reject::InsufficientPosition => error(
+            StatusCode::BAD_REQUEST,
+            "insufficient_position",
+            "insufficient position",
+        ),
+        Reject::OffGrid(_) => error(
+            StatusCode::BAD_REQUEST,
+            "invalid_price",
+            "price is not a valid price level for this market",
+        ),
+        Reject::PostOnlyCross => error(
+            StatusCode::BAD_REQUEST,
+            "post_only_cross",
+            "post only order would cross",
+        ),
         Reject::OrderNotFound => error(StatusCode::NOT_FOUND, "not_found", "order not found"),
-        Reject::UnknownAccount => error(StatusCode::UNAUTHORIZED, "authentication_error", "account not found"),
-        Reject::BelowMinSize | Reject::InvalidQuantity => {
-            error(StatusCode::BAD_REQUEST, "invalid_parameters", "invalid count")
-        }
+        Reject::UnknownAccount => error(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "account not found",
+        ),
+        Reject::BelowMinSize | Reject::InvalidQuantity => error(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameters",
+            "invalid count",
+        ),
     }
 }
 

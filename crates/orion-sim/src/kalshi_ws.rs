@@ -77,7 +77,12 @@ impl Conn {
 
     /// Take the snapshots under the engine lock together with the events
     /// already queued, so snapshot and later deltas form one exact sequence.
-    fn cut_and_snapshot(&mut self, rx: &mut broadcast::Receiver<Event>, sid: u64, tickers: &[String]) {
+    fn cut_and_snapshot(
+        &mut self,
+        rx: &mut broadcast::Receiver<Event>,
+        sid: u64,
+        tickers: &[String],
+    ) {
         let (pending, books) = {
             let ex = lock(&self.k.core.ex);
             let mut pending = Vec::new();
@@ -108,29 +113,47 @@ impl Conn {
                     obj.insert("no_dollars_fp".into(), json!(no));
                 }
             }
-            self.out.push(json!({"type": "orderbook_snapshot", "sid": sid, "seq": seq, "msg": msg}));
+            self.out
+                .push(json!({"type": "orderbook_snapshot", "sid": sid, "seq": seq, "msg": msg}));
         }
     }
 
     fn on_event(&mut self, ev: &Event, exclude: Option<u64>) {
-        let sids: Vec<u64> = self.subs.keys().copied().filter(|s| Some(*s) != exclude).collect();
+        let sids: Vec<u64> = self
+            .subs
+            .keys()
+            .copied()
+            .filter(|s| Some(*s) != exclude)
+            .collect();
         for sid in sids {
-            let Some(sub) = self.subs.get(&sid) else { continue };
+            let Some(sub) = self.subs.get(&sid) else {
+                continue;
+            };
             match (sub.channel.as_str(), ev) {
-                ("orderbook_delta", Event::Level { market, axis, price, delta_micros, ts_ms, .. })
-                    if sub.tickers.contains(market) =>
-                {
+                (
+                    "orderbook_delta",
+                    Event::Level {
+                        market,
+                        axis,
+                        price,
+                        delta_micros,
+                        ts_ms,
+                        ..
+                    },
+                ) if sub.tickers.contains(market) => {
                     let (side, p) = match axis {
                         Axis::Bid => ("yes", *price),
                         Axis::Ask => ("no", price.complement()),
                     };
                     let market = market.clone();
                     let seq = self.next_seq(sid);
-                    self.out.push(json!({"type": "orderbook_delta", "sid": sid, "seq": seq, "msg": {
+                    self.out.push(
+                        json!({"type": "orderbook_delta", "sid": sid, "seq": seq, "msg": {
                         "market_ticker": market, "market_id": market,
                         "price_dollars": p.to_kalshi_dollars(),
                         "delta_fp": crate::common::fmt_signed(*delta_micros, 2),
-                        "side": side, "ts_ms": ts_ms}}));
+                        "side": side, "ts_ms": ts_ms}}),
+                    );
                 }
                 ("fill", Event::Trade(t)) => {
                     for (s, is_taker) in [(&t.taker, true), (&t.maker, false)] {
@@ -154,7 +177,9 @@ impl Conn {
                             "outcome_side": outcome, "book_side": book_side, "ts_ms": t.ts_ms}}));
                     }
                 }
-                ("trade", Event::Trade(t)) if sub.tickers.is_empty() || sub.tickers.contains(&t.market) => {
+                ("trade", Event::Trade(t))
+                    if sub.tickers.is_empty() || sub.tickers.contains(&t.market) =>
+                {
                     let taker_side = match t.taker.leg.axis() {
                         Axis::Bid => "yes",
                         Axis::Ask => "no",
@@ -171,14 +196,19 @@ impl Conn {
     }
 
     fn error(&mut self, id: Option<i64>, code: u32, msg: &str) {
-        self.out.push(json!({"id": id, "type": "error", "msg": {"code": code, "msg": msg}}));
+        self.out
+            .push(json!({"id": id, "type": "error", "msg": {"code": code, "msg": msg}}));
     }
 
     fn tickers_of(params: &Value) -> Vec<String> {
         let mut t: Vec<String> = params
             .get("market_tickers")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         if let Some(one) = params.get("market_ticker").and_then(Value::as_str) {
             t.push(one.to_string());
@@ -197,7 +227,11 @@ impl Conn {
         match cmd.get("cmd").and_then(Value::as_str) {
             Some("subscribe") => {
                 let Some(channels) = params.get("channels").and_then(Value::as_array) else {
-                    return self.error(id, if params.is_null() { 2 } else { 3 }, "Channels required");
+                    return self.error(
+                        id,
+                        if params.is_null() { 2 } else { 3 },
+                        "Channels required",
+                    );
                 };
                 let tickers = Self::tickers_of(&params);
                 for ch in channels.iter().filter_map(Value::as_str) {
@@ -209,15 +243,27 @@ impl Conn {
                         self.error(id, 14, "Market Ticker required");
                         continue;
                     }
-                    if let Some(t) = tickers.iter().find(|t| !self.k.markets.iter().any(|m| &m.ticker == *t)) {
+                    if let Some(t) = tickers
+                        .iter()
+                        .find(|t| !self.k.markets.iter().any(|m| &m.ticker == *t))
+                    {
                         let msg = format!("Unknown market ticker {t}");
                         self.error(id, 11, &msg);
                         continue;
                     }
                     let sid = self.next_sid;
                     self.next_sid += 1;
-                    self.subs.insert(sid, Sub { channel: ch.to_string(), tickers: tickers.clone(), seq: 0 });
-                    self.out.push(json!({"id": id, "type": "subscribed", "msg": {"channel": ch, "sid": sid}}));
+                    self.subs.insert(
+                        sid,
+                        Sub {
+                            channel: ch.to_string(),
+                            tickers: tickers.clone(),
+                            seq: 0,
+                        },
+                    );
+                    self.out.push(
+                        json!({"id": id, "type": "subscribed", "msg": {"channel": ch, "sid": sid}}),
+                    );
                     if ch == "orderbook_delta" {
                         self.cut_and_snapshot(rx, sid, &tickers);
                     }
@@ -229,7 +275,8 @@ impl Conn {
                 };
                 for sid in sids.iter().filter_map(Value::as_u64) {
                     if self.subs.remove(&sid).is_some() {
-                        self.out.push(json!({"id": id, "sid": sid, "type": "unsubscribed"}));
+                        self.out
+                            .push(json!({"id": id, "sid": sid, "type": "unsubscribed"}));
                     } else {
                         self.error(id, 7, "Unknown subscription ID");
                     }
@@ -248,7 +295,11 @@ impl Conn {
                         if let Some(s) = self.subs.get_mut(&sid) {
                             s.tickers.extend(tickers.iter().cloned());
                         }
-                        if self.subs.get(&sid).is_some_and(|s| s.channel == "orderbook_delta") {
+                        if self
+                            .subs
+                            .get(&sid)
+                            .is_some_and(|s| s.channel == "orderbook_delta")
+                        {
                             self.cut_and_snapshot(rx, sid, &tickers);
                         }
                         let seq = self.subs.get(&sid).map(|s| s.seq).unwrap_or(0);
@@ -263,7 +314,10 @@ impl Conn {
                     }
                     Some("get_snapshot") => {
                         let wanted = if tickers.is_empty() {
-                            self.subs.get(&sid).map(|s| s.tickers.clone()).unwrap_or_default()
+                            self.subs
+                                .get(&sid)
+                                .map(|s| s.tickers.clone())
+                                .unwrap_or_default()
                         } else {
                             tickers
                         };
@@ -292,7 +346,15 @@ async fn run(mut socket: WebSocket, k: Arc<Kalshi>, account: String) {
     tokio::pin!(killed);
     let mut heartbeat = tokio::time::interval(Duration::from_millis(k.heartbeat_ms.max(10)));
     heartbeat.tick().await;
-    let mut conn = Conn { k: k.clone(), account, subs: BTreeMap::new(), next_sid: 1, out: Vec::new(), close: false, drop_pending: false };
+    let mut conn = Conn {
+        k: k.clone(),
+        account,
+        subs: BTreeMap::new(),
+        next_sid: 1,
+        out: Vec::new(),
+        close: false,
+        drop_pending: false,
+    };
     loop {
         tokio::select! {
             msg = socket.recv() => {
@@ -325,7 +387,11 @@ async fn run(mut socket: WebSocket, k: Arc<Kalshi>, account: String) {
             conn.out.clear();
         }
         for v in conn.out.drain(..) {
-            if socket.send(Message::Text(v.to_string().into())).await.is_err() {
+            if socket
+                .send(Message::Text(v.to_string().into()))
+                .await
+                .is_err()
+            {
                 return;
             }
         }

@@ -1,5 +1,4 @@
 //! Simulated Kalshi and Polymarket venues on loopback.
-#![recursion_limit = "256"]
 //!
 //! One venue-neutral price-time matching engine ([`engine`]) serves both
 //! venues; [`kalshi`] and [`poly`] map each wire protocol onto it, and verify
@@ -15,6 +14,12 @@
 //! println!("{}", sim.urls.kalshi_rest);
 //! # Ok(()) }
 //! ```
+
+// serde_json's `json!` for Kalshi's 50-field market object needs a deeper macro recursion.
+#![recursion_limit = "256"]
+// Handlers return the venue's error `Response` as the `Err` of small helpers;
+// boxing it would only add an allocation on the error path.
+#![allow(clippy::result_large_err)]
 
 pub mod common;
 pub mod engine;
@@ -96,12 +101,20 @@ impl Sim {
         scenario.validate()?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let seed = scenario.sim.seed;
-        let mm = scenario.accounts.iter().find(|a| a.market_maker).map(|a| a.name.clone());
+        let mm = scenario
+            .accounts
+            .iter()
+            .find(|a| a.market_maker)
+            .map(|a| a.name.clone());
         let pairs = serde_json::json!({"pairs": scenario.pairs.iter().map(|p| serde_json::json!({
             "kalshi": p.kalshi, "polymarket": p.polymarket, "note": p.note})).collect::<Vec<_>>()});
 
         let kalshi_ctl = Ctl::new(VenueName::Kalshi, seed, shutdown_rx.clone());
-        let poly_ctl = Ctl::new(VenueName::Polymarket, seed.wrapping_add(1), shutdown_rx.clone());
+        let poly_ctl = Ctl::new(
+            VenueName::Polymarket,
+            seed.wrapping_add(1),
+            shutdown_rx.clone(),
+        );
         let gamma_ctl = Ctl::new(VenueName::Gamma, seed.wrapping_add(2), shutdown_rx.clone());
         for f in &scenario.faults {
             let ctl = match f.venue {
@@ -123,13 +136,16 @@ impl Sim {
             market_maker: mm.clone(),
             extra_state: pairs,
         });
-        let kalshi = Arc::new(kalshi::Kalshi::build(&scenario, kalshi_core.clone()).map_err(StartError::Setup)?);
-        let poly = Arc::new(poly::Poly::build(&scenario, poly_core.clone()).map_err(StartError::Setup)?);
+        let kalshi = Arc::new(
+            kalshi::Kalshi::build(&scenario, kalshi_core.clone()).map_err(StartError::Setup)?,
+        );
+        let poly =
+            Arc::new(poly::Poly::build(&scenario, poly_core.clone()).map_err(StartError::Setup)?);
 
         let with_faults = |router: axum::Router, ctl: &Arc<Ctl>, core: &Arc<VenueCore>| {
-            router
-                .merge(common::admin_routes(core.clone()))
-                .layer(axum::middleware::from_fn_with_state(ctl.clone(), server::fault_layer))
+            router.merge(common::admin_routes(core.clone())).layer(
+                axum::middleware::from_fn_with_state(ctl.clone(), server::fault_layer),
+            )
         };
         let addr = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let k_server = VenueServer::start(
@@ -152,8 +168,10 @@ impl Sim {
         .await?;
         let g_server = VenueServer::start(
             addr(ports.gamma),
-            gamma::router(poly.clone())
-                .layer(axum::middleware::from_fn_with_state(gamma_ctl.clone(), server::fault_layer)),
+            gamma::router(poly.clone()).layer(axum::middleware::from_fn_with_state(
+                gamma_ctl.clone(),
+                server::fault_layer,
+            )),
             gamma_ctl.clone(),
         )
         .await?;
@@ -167,7 +185,11 @@ impl Sim {
             kalshi_admin: format!("http://{}", k_server.addr),
             polymarket_admin: format!("http://{}", p_server.addr),
         };
-        let script = tokio::spawn(run_script(scenario.clone(), kalshi_core.clone(), poly_core.clone()));
+        let script = tokio::spawn(run_script(
+            scenario.clone(),
+            kalshi_core.clone(),
+            poly_core.clone(),
+        ));
         Ok(SimHandle {
             urls,
             kalshi,
@@ -198,7 +220,9 @@ impl SimHandle {
             VenueName::Kalshi => &self.kalshi.core,
             _ => &self.poly.core,
         };
-        lock(&core.ex).settle(market, res, common::now_ms()).map_err(|e| e.to_string())
+        lock(&core.ex)
+            .settle(market, res, common::now_ms())
+            .map_err(|e| e.to_string())
     }
 
     /// Add a fault rule at run time (same as `POST /_sim/faults`).
@@ -256,8 +280,12 @@ async fn run_script(scenario: Scenario, kalshi: Arc<VenueCore>, poly: Arc<VenueC
             },
             ScriptAction::Cancel { side, price } => {
                 let mut ex = lock(&core.ex);
-                let Some(mm) = core.market_maker.clone() else { continue };
-                let want_price = price.as_deref().and_then(|p| orion_core::Price::parse(p).ok());
+                let Some(mm) = core.market_maker.clone() else {
+                    continue;
+                };
+                let want_price = price
+                    .as_deref()
+                    .and_then(|p| orion_core::Price::parse(p).ok());
                 let ids: Vec<String> = ex
                     .orders_of(&mm)
                     .into_iter()
@@ -281,7 +309,9 @@ async fn run_script(scenario: Scenario, kalshi: Arc<VenueCore>, poly: Arc<VenueC
                     ResultName::Yes => Resolution::Yes,
                     ResultName::No => Resolution::No,
                 };
-                lock(&core.ex).settle(&step.market, res, now).map_err(|e| e.to_string())
+                lock(&core.ex)
+                    .settle(&step.market, res, now)
+                    .map_err(|e| e.to_string())
             }
         };
         if let Err(e) = result {

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(name = "orion-sim", about = "Simulated Kalshi and Polymarket venues on loopback")]
+#[command(
+    name = "orion-sim",
+    about = "Simulated Kalshi and Polymarket venues on loopback"
+)]
 struct Args {
     /// Scenario file (TOML; see docs/sim-scenarios.md).
     #[arg(long)]

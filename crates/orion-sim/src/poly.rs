@@ -24,7 +24,10 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::common::{VenueCore, now_ms};
-use crate::engine::{Axis, FeeModel, Leg, MarketStatus, NewOrder, Order, OrderState, Reject, Resolution, Stp, Tif, Trade};
+use crate::engine::{
+    Axis, FeeModel, Leg, MarketStatus, NewOrder, Order, OrderState, Reject, Resolution, Stp, Tif,
+    Trade,
+};
 use crate::faults::{FaultKind, ORDER_KINDS};
 use crate::scenario::{PolyMarket, Scenario};
 use crate::server::lock;
@@ -50,8 +53,10 @@ mod eip712 {
 }
 
 /// Exchange contracts (polymarket.md §3; same on Polygon and Amoy for V2).
-pub const EXCHANGE_V2: Address = alloy_primitives::address!("E111180000d2663C0091e4f400237545B87B996B");
-pub const NEG_RISK_EXCHANGE_V2: Address = alloy_primitives::address!("e2222d279d744050d28e00520010520000310F59");
+pub const EXCHANGE_V2: Address =
+    alloy_primitives::address!("E111180000d2663C0091e4f400237545B87B996B");
+pub const NEG_RISK_EXCHANGE_V2: Address =
+    alloy_primitives::address!("e2222d279d744050d28e00520010520000310F59");
 
 const CLOB_AUTH_MESSAGE: &str = "This message attests that I control the given wallet";
 const INITIAL_CURSOR: &str = "MA==";
@@ -132,7 +137,10 @@ impl Poly {
         {
             let mut ex = lock(&core.ex);
             for a in &scenario.accounts {
-                if a.polymarket_address.is_some() || a.polymarket_balance.is_some() || a.market_maker {
+                if a.polymarket_address.is_some()
+                    || a.polymarket_balance.is_some()
+                    || a.market_maker
+                {
                     let cash = a
                         .polymarket_balance
                         .as_deref()
@@ -151,7 +159,9 @@ impl Poly {
             }
             for m in &scenario.polymarket.markets {
                 let tick = tick_of(m);
-                let rate_ppm = Price::parse(&m.fee_rate).map(|p| i64::from(p.micros())).unwrap_or(0);
+                let rate_ppm = Price::parse(&m.fee_rate)
+                    .map(|p| i64::from(p.micros()))
+                    .unwrap_or(0);
                 // polymarket.md §11: takers only; rounding is uncertain, the
                 // simulator rounds each fill's fee up to $0.0001.
                 let fees = FeeModel {
@@ -164,11 +174,19 @@ impl Poly {
                 ex.add_market(&m.condition_id, tick.grid(), fees, min);
                 tokens.insert(
                     m.yes_token_id.clone(),
-                    TokenInfo { condition_id: m.condition_id.clone(), is_yes: true, outcome: m.yes_outcome.clone() },
+                    TokenInfo {
+                        condition_id: m.condition_id.clone(),
+                        is_yes: true,
+                        outcome: m.yes_outcome.clone(),
+                    },
                 );
                 tokens.insert(
                     m.no_token_id.clone(),
-                    TokenInfo { condition_id: m.condition_id.clone(), is_yes: false, outcome: m.no_outcome.clone() },
+                    TokenInfo {
+                        condition_id: m.condition_id.clone(),
+                        is_yes: false,
+                        outcome: m.no_outcome.clone(),
+                    },
                 );
             }
         }
@@ -222,7 +240,9 @@ impl Poly {
         let key_bytes = derive("key");
         let mut uuid_bytes = [0u8; 16];
         uuid_bytes.copy_from_slice(&key_bytes[..16]);
-        let api_key = uuid::Builder::from_random_bytes(uuid_bytes).into_uuid().to_string();
+        let api_key = uuid::Builder::from_random_bytes(uuid_bytes)
+            .into_uuid()
+            .to_string();
         ApiCreds {
             api_key,
             secret: URL_SAFE.encode(derive("secret")),
@@ -233,33 +253,68 @@ impl Poly {
 
     /// L1: recover the ClobAuth signer and compare with `POLY_ADDRESS` (polymarket.md §7.1).
     fn l1(&self, headers: &HeaderMap) -> Result<(String, u64), Response> {
-        let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let (Some(address), Some(sig), Some(ts)) = (h("POLY_ADDRESS"), h("POLY_SIGNATURE"), h("POLY_TIMESTAMP")) else {
-            return Err(error(StatusCode::UNAUTHORIZED, "Invalid L1 Request headers"));
+        let h = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let (Some(address), Some(sig), Some(ts)) =
+            (h("POLY_ADDRESS"), h("POLY_SIGNATURE"), h("POLY_TIMESTAMP"))
+        else {
+            return Err(error(
+                StatusCode::UNAUTHORIZED,
+                "Invalid L1 Request headers",
+            ));
         };
         let nonce = match h("POLY_NONCE") {
-            Some(n) => n.parse::<u64>().map_err(|_| error(StatusCode::BAD_REQUEST, "Invalid nonce"))?,
+            Some(n) => n
+                .parse::<u64>()
+                .map_err(|_| error(StatusCode::BAD_REQUEST, "Invalid nonce"))?,
             None => 0,
         };
         let Ok(addr) = address.parse::<Address>() else {
-            return Err(error(StatusCode::UNAUTHORIZED, "Invalid L1 Request headers"));
+            return Err(error(
+                StatusCode::UNAUTHORIZED,
+                "Invalid L1 Request headers",
+            ));
         };
         let Ok(ts_s) = ts.parse::<i64>() else {
-            return Err(error(StatusCode::UNAUTHORIZED, "Invalid L1 Request headers"));
+            return Err(error(
+                StatusCode::UNAUTHORIZED,
+                "Invalid L1 Request headers",
+            ));
         };
         if (now_ms() / 1000 - ts_s).abs() > self.max_skew_s {
-            return Err(error(StatusCode::UNAUTHORIZED, "Invalid L1 Request headers: timestamp expired"));
+            return Err(error(
+                StatusCode::UNAUTHORIZED,
+                "Invalid L1 Request headers: timestamp expired",
+            ));
         }
         let digest = clob_auth_digest(self.chain_id, addr, &ts, nonce);
         match recover(&sig, &digest) {
             Some(signer) if signer == addr => Ok((format!("{addr:#x}").to_lowercase(), nonce)),
-            _ => Err(error(StatusCode::UNAUTHORIZED, "Invalid L1 Request headers")),
+            _ => Err(error(
+                StatusCode::UNAUTHORIZED,
+                "Invalid L1 Request headers",
+            )),
         }
     }
 
     /// L2: HMAC over `timestamp + METHOD + path + body` with the key's secret (polymarket.md §7.2).
-    pub fn l2(&self, headers: &HeaderMap, method: &str, path: &str, body: &[u8]) -> Result<ApiCreds, Response> {
-        let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+    pub fn l2(
+        &self,
+        headers: &HeaderMap,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<ApiCreds, Response> {
+        let h = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let unauthorized = || error(StatusCode::UNAUTHORIZED, "Unauthorized/Invalid api key");
         let (Some(address), Some(sig), Some(ts), Some(key), Some(pass)) = (
             h("POLY_ADDRESS"),
@@ -300,7 +355,12 @@ impl Poly {
     }
 
     /// Levels of one token, best first: (price in token terms, size).
-    pub fn token_levels(&self, ex: &crate::engine::Exchange, token: &TokenInfo, bids: bool) -> Vec<(Price, Quantity)> {
+    pub fn token_levels(
+        &self,
+        ex: &crate::engine::Exchange,
+        token: &TokenInfo,
+        bids: bool,
+    ) -> Vec<(Price, Quantity)> {
         let axis = match (token.is_yes, bids) {
             (true, true) | (false, false) => Axis::Bid,
             (true, false) | (false, true) => Axis::Ask,
@@ -309,7 +369,10 @@ impl Poly {
         if token.is_yes {
             levels
         } else {
-            levels.into_iter().map(|(p, q)| (p.complement(), q)).collect()
+            levels
+                .into_iter()
+                .map(|(p, q)| (p.complement(), q))
+                .collect()
         }
     }
 
@@ -348,7 +411,11 @@ impl Poly {
 
     fn market_json(&self, m: &PolyMarket) -> Value {
         let ex = lock(&self.core.ex);
-        let status = ex.books.get(&m.condition_id).map(|b| b.status).unwrap_or(MarketStatus::Open);
+        let status = ex
+            .books
+            .get(&m.condition_id)
+            .map(|b| b.status)
+            .unwrap_or(MarketStatus::Open);
         let open = status == MarketStatus::Open;
         let winner = |yes: bool| match status {
             MarketStatus::Settled(Resolution::Yes) => yes,
@@ -357,9 +424,15 @@ impl Poly {
         };
         let mid = |token: &str| -> Value {
             let t = self.tokens.get(token);
-            let p = t.and_then(|t| midpoint(&self.token_levels(&ex, t, true), &self.token_levels(&ex, t, false)));
+            let p = t.and_then(|t| {
+                midpoint(
+                    &self.token_levels(&ex, t, true),
+                    &self.token_levels(&ex, t, false),
+                )
+            });
             // The CLOB prints token prices as JSON numbers.
-            serde_json::from_str(&p.map(price_text).unwrap_or_else(|| "0.5".into())).unwrap_or(json!(0.5))
+            serde_json::from_str(&p.map(price_text).unwrap_or_else(|| "0.5".into()))
+                .unwrap_or(json!(0.5))
         };
         json!({
             "enable_order_book": true,
@@ -417,7 +490,8 @@ fn clob_auth_digest(chain_id: u64, address: Address, timestamp: &str, nonce: u64
         None,
         None,
     );
-    let type_hash = keccak256(b"ClobAuth(address address,string timestamp,uint256 nonce,string message)");
+    let type_hash =
+        keccak256(b"ClobAuth(address address,string timestamp,uint256 nonce,string message)");
     let mut enc = Vec::with_capacity(32 * 5);
     enc.extend_from_slice(type_hash.as_slice());
     enc.extend_from_slice(&[0u8; 12]);
@@ -448,7 +522,10 @@ pub fn router(p: Arc<Poly>) -> Router {
     Router::new()
         .route("/", get(|| async { axum::Json(json!("OK")) }))
         .route("/ok", get(|| async { axum::Json(json!("OK")) }))
-        .route("/time", get(|| async { axum::Json(json!(now_ms() / 1000)) }))
+        .route(
+            "/time",
+            get(|| async { axum::Json(json!(now_ms() / 1000)) }),
+        )
         .route("/version", get(version))
         .route("/book", get(book))
         .route("/books", post(books))
@@ -485,7 +562,10 @@ struct TokenQuery {
 }
 
 fn no_book() -> Response {
-    error(StatusCode::NOT_FOUND, "No orderbook exists for the requested token id")
+    error(
+        StatusCode::NOT_FOUND,
+        "No orderbook exists for the requested token id",
+    )
 }
 
 async fn book(State(p): S, Query(q): Query<TokenQuery>) -> Response {
@@ -509,7 +589,10 @@ async fn books(State(p): S, body: axum::body::Bytes) -> Response {
         return error(StatusCode::BAD_REQUEST, "Invalid payload");
     };
     let ex = lock(&p.core.ex);
-    let out: Vec<Value> = params.iter().filter_map(|b| p.book_json(&ex, &b.token_id)).collect();
+    let out: Vec<Value> = params
+        .iter()
+        .filter_map(|b| p.book_json(&ex, &b.token_id))
+        .collect();
     axum::Json(out).into_response()
 }
 
@@ -537,28 +620,45 @@ async fn midpoint_route(State(p): S, Query(q): Query<TokenQuery>) -> Response {
         return no_book();
     };
     let ex = lock(&p.core.ex);
-    match midpoint(&p.token_levels(&ex, token, true), &p.token_levels(&ex, token, false)) {
+    match midpoint(
+        &p.token_levels(&ex, token, true),
+        &p.token_levels(&ex, token, false),
+    ) {
         Some(m) => axum::Json(json!({"mid": price_text(m)})).into_response(),
         None => no_book(),
     }
 }
 
 async fn tick_size(State(p): S, Query(q): Query<TokenQuery>) -> Response {
-    let Some(m) = q.token_id.as_deref().and_then(|t| p.tokens.get(t)).and_then(|t| p.market(&t.condition_id)) else {
+    let Some(m) = q
+        .token_id
+        .as_deref()
+        .and_then(|t| p.tokens.get(t))
+        .and_then(|t| p.market(&t.condition_id))
+    else {
         return no_book();
     };
     axum::Json(json!({"minimum_tick_size": json_number(&m.tick_size)})).into_response()
 }
 
 async fn neg_risk(State(p): S, Query(q): Query<TokenQuery>) -> Response {
-    let Some(m) = q.token_id.as_deref().and_then(|t| p.tokens.get(t)).and_then(|t| p.market(&t.condition_id)) else {
+    let Some(m) = q
+        .token_id
+        .as_deref()
+        .and_then(|t| p.tokens.get(t))
+        .and_then(|t| p.market(&t.condition_id))
+    else {
         return no_book();
     };
     axum::Json(json!({"neg_risk": m.neg_risk})).into_response()
 }
 
 async fn fee_rate(State(p): S, Query(q): Query<TokenQuery>) -> Response {
-    if q.token_id.as_deref().and_then(|t| p.tokens.get(t)).is_none() {
+    if q.token_id
+        .as_deref()
+        .and_then(|t| p.tokens.get(t))
+        .is_none()
+    {
         return no_book();
     }
     // V1 field; V2 fees come from `fd` (polymarket.md §8).
@@ -582,15 +682,26 @@ fn decode_cursor(c: Option<&str>) -> Option<usize> {
 /// `{"limit","count","next_cursor","data"}` with base64 offset cursors (`MA==` … `LTE=`).
 fn paged(items: Vec<Value>, cursor: Option<&str>, limit: usize) -> Response {
     if cursor == Some(END_CURSOR) {
-        return axum::Json(json!({"limit": limit, "count": 0, "next_cursor": END_CURSOR, "data": []})).into_response();
+        return axum::Json(
+            json!({"limit": limit, "count": 0, "next_cursor": END_CURSOR, "data": []}),
+        )
+        .into_response();
     }
     let Some(start) = decode_cursor(cursor) else {
         return error(StatusCode::BAD_REQUEST, "invalid next_cursor");
     };
     let end = start.saturating_add(limit).min(items.len());
-    let data: Vec<Value> = items.get(start..end).map(<[Value]>::to_vec).unwrap_or_default();
-    let next = if end < items.len() { STANDARD.encode(end.to_string()) } else { END_CURSOR.to_string() };
-    axum::Json(json!({"limit": limit, "count": data.len(), "next_cursor": next, "data": data})).into_response()
+    let data: Vec<Value> = items
+        .get(start..end)
+        .map(<[Value]>::to_vec)
+        .unwrap_or_default();
+    let next = if end < items.len() {
+        STANDARD.encode(end.to_string())
+    } else {
+        END_CURSOR.to_string()
+    };
+    axum::Json(json!({"limit": limit, "count": data.len(), "next_cursor": next, "data": data}))
+        .into_response()
 }
 
 async fn markets(State(p): S, Query(q): Query<CursorQuery>) -> Response {
@@ -623,7 +734,8 @@ async fn clob_market(State(p): S, Path(cid): Path<String>) -> Response {
 }
 
 fn creds_json(c: &ApiCreds) -> Response {
-    axum::Json(json!({"apiKey": c.api_key, "secret": c.secret, "passphrase": c.passphrase})).into_response()
+    axum::Json(json!({"apiKey": c.api_key, "secret": c.secret, "passphrase": c.passphrase}))
+        .into_response()
 }
 
 async fn create_api_key(State(p): S, headers: HeaderMap) -> Response {
@@ -716,7 +828,7 @@ fn b32(text: Option<&str>) -> Option<B256> {
 fn decimals_of(amount: u64) -> u32 {
     let mut d = 6;
     let mut a = amount;
-    while d > 0 && a % 10 == 0 {
+    while d > 0 && a.is_multiple_of(10) {
         a /= 10;
         d -= 1;
     }
@@ -730,26 +842,45 @@ fn order_error(msg: &str) -> Value {
 }
 
 /// Validate, verify and place one order. `Err` carries an HTTP error response body text.
-fn place_one(p: &Poly, creds: &ApiCreds, body: &PostOrderBody, path: &str) -> Result<Value, (StatusCode, String)> {
+fn place_one(
+    p: &Poly,
+    creds: &ApiCreds,
+    body: &PostOrderBody,
+    path: &str,
+) -> Result<Value, (StatusCode, String)> {
     let bad = |m: &str| (StatusCode::BAD_REQUEST, m.to_string());
     let o = &body.order;
     if o.nonce.is_some() || o.fee_rate_bps.is_some() || o.timestamp.is_none() {
         // A V1-shaped order against a V2 exchange.
-        return Err(bad("order_version_mismatch: order version does not match the exchange version"));
+        return Err(bad(
+            "order_version_mismatch: order version does not match the exchange version",
+        ));
     }
     if p.version != 2 {
-        return Err(bad("order_version_mismatch: the exchange expects a different order version"));
+        return Err(bad(
+            "order_version_mismatch: the exchange expects a different order version",
+        ));
     }
     if body.owner != creds.api_key {
-        return Err((StatusCode::UNAUTHORIZED, "the order owner has to be the owner of the API KEY".into()));
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "the order owner has to be the owner of the API KEY".into(),
+        ));
     }
     let signer: Address = o.signer.parse().map_err(|_| bad("invalid signer"))?;
     let maker: Address = o.maker.parse().map_err(|_| bad("invalid maker"))?;
     if !creds.address.eq_ignore_ascii_case(&format!("{signer:#x}")) {
-        return Err(bad("the order signer address has to be the address of the API KEY"));
+        return Err(bad(
+            "the order signer address has to be the address of the API KEY",
+        ));
     }
-    let token = p.tokens.get(&o.token_id).ok_or_else(|| bad("invalid token id"))?;
-    let m = p.market(&token.condition_id).ok_or_else(|| bad("invalid token id"))?;
+    let token = p
+        .tokens
+        .get(&o.token_id)
+        .ok_or_else(|| bad("invalid token id"))?;
+    let m = p
+        .market(&token.condition_id)
+        .ok_or_else(|| bad("invalid token id"))?;
     let salt = match &o.salt {
         Value::Number(n) => n.as_u64().map(U256::from),
         Value::String(s) => u256(s),
@@ -761,9 +892,19 @@ fn place_one(p: &Poly, creds: &ApiCreds, body: &PostOrderBody, path: &str) -> Re
         "SELL" => 1,
         _ => return Err(bad("invalid side")),
     };
-    let maker_amount = o.maker_amount.parse::<u64>().map_err(|_| bad("invalid maker amount"))?;
-    let taker_amount = o.taker_amount.parse::<u64>().map_err(|_| bad("invalid taker amount"))?;
-    let timestamp = o.timestamp.as_deref().and_then(u256).ok_or_else(|| bad("invalid timestamp"))?;
+    let maker_amount = o
+        .maker_amount
+        .parse::<u64>()
+        .map_err(|_| bad("invalid maker amount"))?;
+    let taker_amount = o
+        .taker_amount
+        .parse::<u64>()
+        .map_err(|_| bad("invalid taker amount"))?;
+    let timestamp = o
+        .timestamp
+        .as_deref()
+        .and_then(u256)
+        .ok_or_else(|| bad("invalid timestamp"))?;
     let signed = eip712::Order {
         salt,
         maker,
@@ -779,7 +920,11 @@ fn place_one(p: &Poly, creds: &ApiCreds, body: &PostOrderBody, path: &str) -> Re
     };
     // Neg-risk markets settle on their own exchange; a signature for the
     // other contract recovers a different address and fails below.
-    let exchange = if m.neg_risk { NEG_RISK_EXCHANGE_V2 } else { EXCHANGE_V2 };
+    let exchange = if m.neg_risk {
+        NEG_RISK_EXCHANGE_V2
+    } else {
+        EXCHANGE_V2
+    };
     let domain = Eip712Domain::new(
         Some("Polymarket CTF Exchange".into()),
         Some("2".into()),
@@ -792,16 +937,24 @@ fn place_one(p: &Poly, creds: &ApiCreds, body: &PostOrderBody, path: &str) -> Re
     match o.signature_type {
         0 => {
             if maker != signer {
-                return Err(bad("invalid signature: for EOA orders maker must equal signer"));
+                return Err(bad(
+                    "invalid signature: for EOA orders maker must equal signer",
+                ));
             }
         }
         1 | 2 => {
             let funder = p.funders.get(&format!("{signer:#x}").to_lowercase());
             if funder.is_none_or(|f| !f.eq_ignore_ascii_case(&format!("{maker:#x}"))) {
-                return Err(bad("invalid signature: maker is not the signer's proxy wallet"));
+                return Err(bad(
+                    "invalid signature: maker is not the signer's proxy wallet",
+                ));
             }
         }
-        _ => return Err(bad("invalid signature: signature type not supported by the simulator")),
+        _ => {
+            return Err(bad(
+                "invalid signature: signature type not supported by the simulator",
+            ));
+        }
     }
     if recover(&o.signature, &hash) != Some(signer) {
         return Err(bad("invalid signature"));
@@ -812,10 +965,17 @@ fn place_one(p: &Poly, creds: &ApiCreds, body: &PostOrderBody, path: &str) -> Re
     let (tif, market_style) = match body.order_type.as_str() {
         "GTC" => (Tif::Gtc, false),
         "GTD" => {
-            let exp = o.expiration.as_deref().unwrap_or("0").parse::<i64>().map_err(|_| bad("invalid expiration"))?;
+            let exp = o
+                .expiration
+                .as_deref()
+                .unwrap_or("0")
+                .parse::<i64>()
+                .map_err(|_| bad("invalid expiration"))?;
             // One-minute security threshold (polymarket.md §5).
             if exp < now_ms() / 1000 + 60 {
-                return Err(bad("invalid expiration value, expiration must be at least 1 minute in the future"));
+                return Err(bad(
+                    "invalid expiration value, expiration must be at least 1 minute in the future",
+                ));
             }
             (Tif::Gtd(exp.saturating_mul(1000)), false)
         }
@@ -827,23 +987,47 @@ fn place_one(p: &Poly, creds: &ApiCreds, body: &PostOrderBody, path: &str) -> Re
         return Err(bad("invalid expiration value, only GTD orders may expire"));
     }
     if body.post_only && market_style {
-        return Err(bad("invalid post-only order: only GTC and GTD orders may be post-only"));
+        return Err(bad(
+            "invalid post-only order: only GTC and GTD orders may be post-only",
+        ));
     }
-    let (shares, usd) = if side == 0 { (taker_amount, maker_amount) } else { (maker_amount, taker_amount) };
+    let (shares, usd) = if side == 0 {
+        (taker_amount, maker_amount)
+    } else {
+        (maker_amount, taker_amount)
+    };
     if shares == 0 || usd == 0 {
-        return Err(bad("invalid amounts, maker and taker amounts must be positive"));
+        return Err(bad(
+            "invalid amounts, maker and taker amounts must be positive",
+        ));
     }
-    let (usd_dp, share_dp) = if market_style { (2, 4) } else { (tick.amount_decimals(), 2) };
+    let (usd_dp, share_dp) = if market_style {
+        (2, 4)
+    } else {
+        (tick.amount_decimals(), 2)
+    };
     if side == 0 && (decimals_of(usd) > usd_dp || decimals_of(shares) > share_dp) {
         return Err(bad(&format!(
             "invalid amounts, the {}buy orders maker amount supports a max accuracy of {usd_dp} decimals, taker amount a max of {share_dp} decimals",
             if market_style { "market " } else { "" }
         )));
     }
-    if side == 1 && (decimals_of(shares) > 2 || decimals_of(usd) > if market_style { 4 } else { tick.amount_decimals() }) {
+    if side == 1
+        && (decimals_of(shares) > 2
+            || decimals_of(usd)
+                > if market_style {
+                    4
+                } else {
+                    tick.amount_decimals()
+                })
+    {
         return Err(bad(&format!(
             "invalid amounts, the sell orders maker amount supports a max accuracy of 2 decimals, taker amount a max of {} decimals",
-            if market_style { 4 } else { tick.amount_decimals() }
+            if market_style {
+                4
+            } else {
+                tick.amount_decimals()
+            }
         )));
     }
     let shares_q = Quantity::from_micros(shares);
@@ -854,12 +1038,17 @@ fn place_one(p: &Poly, creds: &ApiCreds, body: &PostOrderBody, path: &str) -> Re
         // Market-style amounts are truncated, so the implied price is only
         // close to the intended one: a buyer's limit rounds down to the
         // tick, a seller's up (never worse than what was signed).
-        let rounding = if side == 0 { Rounding::Down } else { Rounding::Up };
+        let rounding = if side == 0 {
+            Rounding::Down
+        } else {
+            Rounding::Up
+        };
         let raw = ratio
             .to_notional()
             .per_contract(shares_q, rounding)
             .ok_or_else(|| bad("invalid amounts"))?;
-        raw.round_to_step(tick.micros(), rounding).ok_or_else(|| bad("invalid price"))?
+        raw.round_to_step(tick.micros(), rounding)
+            .ok_or_else(|| bad("invalid price"))?
     } else {
         if !exact {
             return Err(bad("invalid amounts, price is not a valid tick"));
@@ -923,7 +1112,9 @@ fn place_one(p: &Poly, creds: &ApiCreds, body: &PostOrderBody, path: &str) -> Re
                 Reject::InsufficientBalance | Reject::InsufficientPosition => {
                     "not enough balance / allowance".to_string()
                 }
-                Reject::BelowMinSize => format!("Size lower than the minimum: {}", m.min_order_size),
+                Reject::BelowMinSize => {
+                    format!("Size lower than the minimum: {}", m.min_order_size)
+                }
                 Reject::DuplicateOrderId => "order already exists".into(),
                 Reject::MarketClosed => "market is not accepting orders".into(),
                 Reject::PostOnlyCross => "invalid post-only order: order crosses book".into(),
@@ -945,10 +1136,14 @@ fn place_one(p: &Poly, creds: &ApiCreds, body: &PostOrderBody, path: &str) -> Re
     );
     let filled = placed.order.filled;
     if tif == Tif::Fok && filled.is_zero() {
-        return Err(bad("order couldn't be fully filled. FOK orders are fully filled or killed."));
+        return Err(bad(
+            "order couldn't be fully filled. FOK orders are fully filled or killed.",
+        ));
     }
     if tif == Tif::Ioc && filled.is_zero() {
-        return Err(bad("no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found."));
+        return Err(bad(
+            "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found.",
+        ));
     }
     let status = match placed.order.state {
         OrderState::Resting if filled.is_zero() => "live",
@@ -964,13 +1159,22 @@ fn place_one(p: &Poly, creds: &ApiCreds, body: &PostOrderBody, path: &str) -> Re
     let (making, taking) = if side == 0 {
         (paid.format(0), num(filled))
     } else {
-        (num(filled), paid.checked_neg().unwrap_or(Cash::ZERO).format(0))
+        (
+            num(filled),
+            paid.checked_neg().unwrap_or(Cash::ZERO).format(0),
+        )
     };
-    let (making, taking) = if filled.is_zero() { (String::new(), String::new()) } else { (making, taking) };
+    let (making, taking) = if filled.is_zero() {
+        (String::new(), String::new())
+    } else {
+        (making, taking)
+    };
     let trade_ids: Vec<String> = placed.trades.iter().map(|t| t.id.clone()).collect();
     let tx: Vec<String> = placed.trades.iter().map(|t| tx_hash(&t.id)).collect();
-    Ok(json!({"success": true, "errorMsg": "", "orderID": order_id, "status": status,
-        "takingAmount": taking, "makingAmount": making, "transactionsHashes": tx, "tradeIDs": trade_ids}))
+    Ok(
+        json!({"success": true, "errorMsg": "", "orderID": order_id, "status": status,
+        "takingAmount": taking, "makingAmount": making, "transactionsHashes": tx, "tradeIDs": trade_ids}),
+    )
 }
 
 fn tx_hash(trade_id: &str) -> String {
@@ -1001,7 +1205,10 @@ async fn post_orders(State(p): S, req: Request) -> Response {
         return error(StatusCode::BAD_REQUEST, "Invalid order payload");
     };
     if list.len() > 15 {
-        return error(StatusCode::BAD_REQUEST, "Too many orders in payload, max 15");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Too many orders in payload, max 15",
+        );
     }
     let out: Vec<Value> = list
         .iter()
@@ -1026,7 +1233,10 @@ fn cancel_ids(p: &Poly, account: &str, ids: &[String]) -> Response {
                 }
             }
             Some(o) if o.account == account => {
-                not_canceled.insert(id.clone(), json!("order can't be found - already canceled or matched"));
+                not_canceled.insert(
+                    id.clone(),
+                    json!("order can't be found - already canceled or matched"),
+                );
             }
             _ => {
                 not_canceled.insert(id.clone(), json!("order not found"));
@@ -1143,7 +1353,11 @@ async fn data_orders(State(p): S, Query(q): Query<DataQuery>, req: Request) -> R
     let views: Vec<Value> = orders
         .iter()
         .map(|o| order_view(&p, o))
-        .filter(|v| q.asset_id.as_ref().is_none_or(|a| v["asset_id"] == json!(a)))
+        .filter(|v| {
+            q.asset_id
+                .as_ref()
+                .is_none_or(|a| v["asset_id"] == json!(a))
+        })
         .collect();
     paged(views, q.next_cursor.as_deref(), 100)
 }
@@ -1154,7 +1368,11 @@ async fn data_order(State(p): S, Path(id): Path<String>, req: Request) -> Respon
         Err(r) => return r,
     };
     let account = p.account_for(&creds.address);
-    let order = lock(&p.core.ex).orders.get(&id).filter(|o| o.account == account).cloned();
+    let order = lock(&p.core.ex)
+        .orders
+        .get(&id)
+        .filter(|o| o.account == account)
+        .cloned();
     match order {
         Some(o) => axum::Json(order_view(&p, &o)).into_response(),
         // The live CLOB answers an unknown id with an empty body object.
@@ -1175,21 +1393,41 @@ fn trade_view(p: &Poly, t: &Trade, as_taker: bool) -> Value {
         let m = meta.get(order_id);
         let token = m.and_then(|m| p.tokens.get(&m.token_id));
         let is_yes = matches!(leg, Leg::BuyYes | Leg::SellYes);
-        let price = if is_yes { t.price } else { t.price.complement() };
+        let price = if is_yes {
+            t.price
+        } else {
+            t.price.complement()
+        };
         let side = match leg {
             Leg::BuyYes | Leg::BuyNo => "BUY",
             _ => "SELL",
         };
         let asset = m.map(|m| m.token_id.clone()).unwrap_or_else(|| {
             p.market(&t.market)
-                .map(|mk| if is_yes { mk.yes_token_id.clone() } else { mk.no_token_id.clone() })
+                .map(|mk| {
+                    if is_yes {
+                        mk.yes_token_id.clone()
+                    } else {
+                        mk.no_token_id.clone()
+                    }
+                })
                 .unwrap_or_default()
         });
-        let outcome = token.map(|t| t.outcome.clone()).unwrap_or_else(|| if is_yes { "Yes".into() } else { "No".into() });
-        (asset, price, side, outcome, m.map(|m| m.owner.clone()).unwrap_or_default(), m.map(|m| m.maker_address.clone()).unwrap_or_default())
+        let outcome = token
+            .map(|t| t.outcome.clone())
+            .unwrap_or_else(|| if is_yes { "Yes".into() } else { "No".into() });
+        (
+            asset,
+            price,
+            side,
+            outcome,
+            m.map(|m| m.owner.clone()).unwrap_or_default(),
+            m.map(|m| m.maker_address.clone()).unwrap_or_default(),
+        )
     };
     let (asset, price, side, outcome, owner, addr) = side_view(&t.taker.order_id, t.taker.leg);
-    let (m_asset, m_price, m_side, m_outcome, m_owner, m_addr) = side_view(&t.maker.order_id, t.maker.leg);
+    let (m_asset, m_price, m_side, m_outcome, m_owner, m_addr) =
+        side_view(&t.maker.order_id, t.maker.leg);
     let bps = fee_bps(p, &t.market);
     json!({
         "id": t.id,
@@ -1239,7 +1477,10 @@ async fn data_trades(State(p): S, Query(q): Query<DataQuery>, req: Request) -> R
             }
         })
         .collect();
-    let views: Vec<Value> = trades.iter().map(|(t, taker)| trade_view(&p, t, *taker)).collect();
+    let views: Vec<Value> = trades
+        .iter()
+        .map(|(t, taker)| trade_view(&p, t, *taker))
+        .collect();
     paged(views, q.next_cursor.as_deref(), 100)
 }
 
@@ -1267,7 +1508,11 @@ async fn balance_allowance(State(p): S, Query(q): Query<BalanceQuery>, req: Requ
                 return error(StatusCode::BAD_REQUEST, "invalid token id");
             };
             let h = a.holdings.get(&t.condition_id).cloned().unwrap_or_default();
-            let free = if t.is_yes { h.yes.saturating_sub(h.locked_yes) } else { h.no.saturating_sub(h.locked_no) };
+            let free = if t.is_yes {
+                h.yes.saturating_sub(h.locked_yes)
+            } else {
+                h.no.saturating_sub(h.locked_no)
+            };
             free.micros().to_string()
         }
         Some(_) => return error(StatusCode::BAD_REQUEST, "invalid asset type"),
@@ -1282,18 +1527,26 @@ async fn balance_allowance(State(p): S, Query(q): Query<BalanceQuery>, req: Requ
 pub fn token_pairs(p: &Poly) -> BTreeMap<String, (String, String)> {
     p.markets
         .iter()
-        .map(|m| (m.condition_id.clone(), (m.yes_token_id.clone(), m.no_token_id.clone())))
+        .map(|m| {
+            (
+                m.condition_id.clone(),
+                (m.yes_token_id.clone(), m.no_token_id.clone()),
+            )
+        })
         .collect()
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn clob_auth_vector() {
         // polymarket.md §7.1: Amoy, ts 10000000, nonce 23, the Hardhat #0 key.
-        let addr: Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse().unwrap();
+        let addr: Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+            .parse()
+            .unwrap();
         let d = clob_auth_digest(80002, addr, "10000000", 23);
         let sig = "0xf62319a987514da40e57e2f4d7529f7bac38f0355bd88bb5adbb3768d80de6c1682518e0af677d5260366425f4361e7b70c25ae232aff0ab2331e2b164a1aedc1b";
         assert_eq!(recover(sig, &d), Some(addr));

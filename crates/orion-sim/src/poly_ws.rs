@@ -48,7 +48,10 @@ impl Conn {
             while let Ok(ev) = rx.try_recv() {
                 pending.push(ev);
             }
-            let books: Vec<Value> = new.iter().filter_map(|id| self.p.book_json(&ex, id)).collect();
+            let books: Vec<Value> = new
+                .iter()
+                .filter_map(|id| self.p.book_json(&ex, id))
+                .collect();
             (pending, books)
         };
         for ev in &pending {
@@ -61,7 +64,12 @@ impl Conn {
                 .map(|mut b| {
                     if let Some(o) = b.as_object_mut() {
                         o.insert("event_type".into(), json!("book"));
-                        for k in ["min_order_size", "tick_size", "neg_risk", "last_trade_price"] {
+                        for k in [
+                            "min_order_size",
+                            "tick_size",
+                            "neg_risk",
+                            "last_trade_price",
+                        ] {
                             o.remove(k);
                         }
                     }
@@ -74,15 +82,24 @@ impl Conn {
 
     fn on_event(&mut self, ev: &Event) {
         match ev {
-            Event::Level { market, axis, price, .. } => {
-                let Some(m) = self.p.market(market) else { return };
+            Event::Level {
+                market,
+                axis,
+                price,
+                ..
+            } => {
+                let Some(m) = self.p.market(market) else {
+                    return;
+                };
                 let ex = lock(&self.p.core.ex);
                 let mut changes = Vec::new();
                 for (token_id, is_yes) in [(&m.yes_token_id, true), (&m.no_token_id, false)] {
                     if !self.assets.contains(token_id) {
                         continue;
                     }
-                    let Some(token) = self.p.tokens.get(token_id) else { continue };
+                    let Some(token) = self.p.tokens.get(token_id) else {
+                        continue;
+                    };
                     let (side, tp) = match (is_yes, axis) {
                         (true, Axis::Bid) => ("BUY", *price),
                         (true, Axis::Ask) => ("SELL", *price),
@@ -90,21 +107,36 @@ impl Conn {
                         (false, Axis::Ask) => ("BUY", price.complement()),
                     };
                     let levels = self.p.token_levels(&ex, token, side == "BUY");
-                    let size = levels.iter().find(|(lp, _)| *lp == tp).map(|l| l.1).unwrap_or_default();
-                    let best_bid = self.p.token_levels(&ex, token, true).first().map(|l| l.0.format(0));
-                    let best_ask = self.p.token_levels(&ex, token, false).first().map(|l| l.0.format(0));
+                    let size = levels
+                        .iter()
+                        .find(|(lp, _)| *lp == tp)
+                        .map(|l| l.1)
+                        .unwrap_or_default();
+                    let best_bid = self
+                        .p
+                        .token_levels(&ex, token, true)
+                        .first()
+                        .map(|l| l.0.format(0));
+                    let best_ask = self
+                        .p
+                        .token_levels(&ex, token, false)
+                        .first()
+                        .map(|l| l.0.format(0));
                     changes.push(json!({"asset_id": token_id, "price": tp.format(0), "size": size.format(0),
                         "side": side, "hash": "", "best_bid": best_bid.unwrap_or_else(|| "0".into()),
                         "best_ask": best_ask.unwrap_or_else(|| "1".into())}));
                 }
                 drop(ex);
                 if !changes.is_empty() {
-                    self.out.push(json!({"event_type": "price_change", "market": market,
+                    self.out
+                        .push(json!({"event_type": "price_change", "market": market,
                         "timestamp": now_ms().to_string(), "price_changes": changes}));
                 }
             }
             Event::Trade(t) => {
-                let Some(m) = self.p.market(&t.market) else { return };
+                let Some(m) = self.p.market(&t.market) else {
+                    return;
+                };
                 let bps = self
                     .p
                     .market(&t.market)
@@ -117,8 +149,16 @@ impl Conn {
                     }
                     // The taker's action seen from this token's book.
                     let taker_buys_yes = matches!(t.taker.leg, Leg::BuyYes | Leg::SellNo);
-                    let side = if taker_buys_yes == is_yes { "BUY" } else { "SELL" };
-                    let price = if is_yes { t.price } else { t.price.complement() };
+                    let side = if taker_buys_yes == is_yes {
+                        "BUY"
+                    } else {
+                        "SELL"
+                    };
+                    let price = if is_yes {
+                        t.price
+                    } else {
+                        t.price.complement()
+                    };
                     self.out.push(json!({"event_type": "last_trade_price", "asset_id": token_id,
                         "market": t.market, "price": price.format(0), "side": side, "size": t.qty.format(0),
                         "fee_rate_bps": bps, "timestamp": t.ts_ms.to_string()}));
@@ -140,7 +180,11 @@ impl Conn {
         let ids: Vec<String> = v
             .get("assets_ids")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         match v.get("operation").and_then(Value::as_str) {
             Some("unsubscribe") => {
@@ -150,7 +194,10 @@ impl Conn {
             }
             Some("subscribe") => self.subscribe(ids, true, rx),
             _ => {
-                let dump = v.get("initial_dump").and_then(Value::as_bool).unwrap_or(true);
+                let dump = v
+                    .get("initial_dump")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true);
                 self.subscribe(ids, dump, rx);
             }
         }
@@ -161,7 +208,12 @@ async fn run(mut socket: WebSocket, p: Arc<Poly>) {
     let mut rx = lock(&p.core.ex).subscribe();
     let killed = p.core.ctl.killed();
     tokio::pin!(killed);
-    let mut conn = Conn { p: p.clone(), assets: BTreeSet::new(), out: Vec::new(), close: false };
+    let mut conn = Conn {
+        p: p.clone(),
+        assets: BTreeSet::new(),
+        out: Vec::new(),
+        close: false,
+    };
     loop {
         tokio::select! {
             msg = socket.recv() => match msg {
@@ -183,7 +235,8 @@ async fn run(mut socket: WebSocket, p: Arc<Poly>) {
                 match f.kind {
                     // No sequence numbers here: a "gap" is a lost update.
                     FaultKind::WsGap => {
-                        conn.out.retain(|v| !v.is_object() || v["event_type"] != json!("price_change"));
+                        conn.out
+                            .retain(|v| !v.is_object() || v["event_type"] != json!("price_change"));
                     }
                     FaultKind::WsDisconnect => {
                         // Whatever was in flight is lost with the connection.

@@ -325,7 +325,11 @@ pub struct ScriptStep {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ScriptAction {
     /// The market maker places a GTC order on the YES axis (it may trade).
-    Place { side: AxisName, price: String, size: String },
+    Place {
+        side: AxisName,
+        price: String,
+        size: String,
+    },
     /// The market maker withdraws its orders in the market (optionally one side/price).
     Cancel {
         side: Option<AxisName>,
@@ -418,7 +422,10 @@ impl Scenario {
                 && a.kalshi_public_key_pem.is_none()
                 && a.kalshi_public_key_file.is_none()
             {
-                errs.push(format!("account {}: kalshi_key_id without a public key", a.name));
+                errs.push(format!(
+                    "account {}: kalshi_key_id without a public key",
+                    a.name
+                ));
             }
             if let Some(addr) = &a.polymarket_address
                 && addr.parse::<alloy_primitives::Address>().is_err()
@@ -436,8 +443,16 @@ impl Scenario {
             }
         }
         for m in &self.kalshi.markets {
-            if !self.kalshi.events.iter().any(|e| e.event_ticker == m.event_ticker) {
-                errs.push(format!("market {}: unknown event {}", m.ticker, m.event_ticker));
+            if !self
+                .kalshi
+                .events
+                .iter()
+                .any(|e| e.event_ticker == m.event_ticker)
+            {
+                errs.push(format!(
+                    "market {}: unknown event {}",
+                    m.ticker, m.event_ticker
+                ));
             }
             for (p, q) in m.book.bids.iter().chain(&m.book.asks) {
                 check_price(&m.ticker, p, &mut errs);
@@ -445,8 +460,12 @@ impl Scenario {
                     errs.push(format!("market {}: bad size {q:?}", m.ticker));
                 }
             }
-            if !(m.book.bids.is_empty() && m.book.asks.is_empty()) && !has_mm {
-                errs.push(format!("market {}: a book needs a market_maker account", m.ticker));
+            let has_book = !m.book.bids.is_empty() || !m.book.asks.is_empty();
+            if has_book && !has_mm {
+                errs.push(format!(
+                    "market {}: a book needs a market_maker account",
+                    m.ticker
+                ));
             }
             for t in [&m.open_time, &m.close_time, &m.latest_expiration_time] {
                 if orion_core::time_fmt::parse_rfc3339(t).is_err() {
@@ -467,10 +486,16 @@ impl Scenario {
             if alloy_primitives::U256::from_str_radix(&m.yes_token_id, 10).is_err()
                 || alloy_primitives::U256::from_str_radix(&m.no_token_id, 10).is_err()
             {
-                errs.push(format!("market {}: token ids must be decimal uint256", m.slug));
+                errs.push(format!(
+                    "market {}: token ids must be decimal uint256",
+                    m.slug
+                ));
             }
             if m.condition_id.len() != 66 || !m.condition_id.starts_with("0x") {
-                errs.push(format!("market {}: condition_id must be 0x + 64 hex", m.slug));
+                errs.push(format!(
+                    "market {}: condition_id must be 0x + 64 hex",
+                    m.slug
+                ));
             }
             for (p, q) in m.book.bids.iter().chain(&m.book.asks) {
                 check_price(&m.slug, p, &mut errs);
@@ -478,15 +503,24 @@ impl Scenario {
                     errs.push(format!("market {}: bad size {q:?}", m.slug));
                 }
             }
-            if !(m.book.bids.is_empty() && m.book.asks.is_empty()) && !has_mm {
-                errs.push(format!("market {}: a book needs a market_maker account", m.slug));
+            let has_book = !m.book.bids.is_empty() || !m.book.asks.is_empty();
+            if has_book && !has_mm {
+                errs.push(format!(
+                    "market {}: a book needs a market_maker account",
+                    m.slug
+                ));
             }
         }
         for p in &self.pairs {
             if !self.kalshi.markets.iter().any(|m| m.ticker == p.kalshi) {
                 errs.push(format!("pair: unknown kalshi market {}", p.kalshi));
             }
-            if !self.polymarket.markets.iter().any(|m| m.condition_id == p.polymarket) {
+            if !self
+                .polymarket
+                .markets
+                .iter()
+                .any(|m| m.condition_id == p.polymarket)
+            {
                 errs.push(format!("pair: unknown polymarket market {}", p.polymarket));
             }
         }
@@ -501,7 +535,10 @@ impl Scenario {
                 VenueName::Gamma => false,
             };
             if !known {
-                errs.push(format!("script at {} ms: unknown market {}", s.at_ms, s.market));
+                errs.push(format!(
+                    "script at {} ms: unknown market {}",
+                    s.at_ms, s.market
+                ));
             }
             if let ScriptAction::Place { price, size, .. } = &s.action {
                 check_price("script", price, &mut errs);

@@ -159,7 +159,11 @@ impl Drop for VenueServer {
 
 impl VenueServer {
     /// Bind `addr` and serve `router` (already wrapped in [`fault_layer`]).
-    pub async fn start(addr: SocketAddr, router: Router, ctl: Arc<Ctl>) -> std::io::Result<VenueServer> {
+    pub async fn start(
+        addr: SocketAddr,
+        router: Router,
+        ctl: Arc<Ctl>,
+    ) -> std::io::Result<VenueServer> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(accept_loop(listener, addr, router, ctl.clone()));
