@@ -21,8 +21,10 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Validate a configuration file and print every problem found.
-    #[command(after_help = "Example:\n  orion-engine check-config --config config/orion.example.toml\n\n\
-        Exits 0 when the file is valid, 2 when it has problems (each printed with its key path).")]
+    #[command(
+        after_help = "Example:\n  orion-engine check-config --config config/orion.example.toml\n\n\
+        Exits 0 when the file is valid, 2 when it has problems (each printed with its key path)."
+    )]
     CheckConfig {
         /// The TOML configuration file.
         #[arg(long, value_name = "FILE")]

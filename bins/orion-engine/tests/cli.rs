@@ -1,10 +1,14 @@
 //! The engine binary's command line, run as an operator would.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
 use std::path::PathBuf;
 use std::process::Command;
 
 fn repo_file(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
 }
 
 fn engine() -> Command {
@@ -18,7 +22,11 @@ fn check_config_accepts_the_example() {
         .arg(repo_file("config/orion.example.toml"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok (mode dry-run"));
 }
 
@@ -26,13 +34,19 @@ fn check_config_accepts_the_example() {
 fn check_config_reports_all_three_mistakes() {
     let out = engine()
         .args(["check-config", "--config"])
-        .arg(repo_file("crates/orion-config/tests/fixtures/three_mistakes.toml"))
+        .arg(repo_file(
+            "crates/orion-config/tests/fixtures/three_mistakes.toml",
+        ))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("3 problems"), "{stderr}");
-    for key in ["engine.mode:", "risk.max_open_positions:", "detection.min_edgee:"] {
+    for key in [
+        "engine.mode:",
+        "risk.max_open_positions:",
+        "detection.min_edgee:",
+    ] {
         assert!(stderr.contains(key), "missing {key} in {stderr}");
     }
 }

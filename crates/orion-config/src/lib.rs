@@ -366,7 +366,11 @@ fn read(r: &mut Reader, table: &toml::Table) -> Config {
             s,
             "mode",
             Mode::DryRun,
-            &[("dry-run", Mode::DryRun), ("alert-only", Mode::AlertOnly), ("live", Mode::Live)],
+            &[
+                ("dry-run", Mode::DryRun),
+                ("alert-only", Mode::AlertOnly),
+                ("live", Mode::Live),
+            ],
         ),
         auto_execute: r.bool(s, "auto_execute", false),
         live_acknowledged: r.bool(s, "live_acknowledged", false),
@@ -375,7 +379,10 @@ fn read(r: &mut Reader, table: &toml::Table) -> Config {
             s,
             "pairs",
             PairSource::Confirmed,
-            &[("confirmed", PairSource::Confirmed), ("proposals", PairSource::Proposals)],
+            &[
+                ("confirmed", PairSource::Confirmed),
+                ("proposals", PairSource::Proposals),
+            ],
         ),
         proposal_min_score_bps: r.uint(s, "proposal_min_score_bps", 9_000, 0, 10_000) as u32,
     };
@@ -384,8 +391,18 @@ fn read(r: &mut Reader, table: &toml::Table) -> Config {
     let s = r.section(venues, "kalshi", "venues.kalshi");
     let kalshi = KalshiConfig {
         enabled: r.bool(s, "enabled", true),
-        rest_url: r.url(s, "rest_url", "https://external-api.kalshi.com/trade-api/v2", &["https", "http"]),
-        ws_url: r.url(s, "ws_url", "wss://external-api-ws.kalshi.com/trade-api/ws/v2", &["wss", "ws"]),
+        rest_url: r.url(
+            s,
+            "rest_url",
+            "https://external-api.kalshi.com/trade-api/v2",
+            &["https", "http"],
+        ),
+        ws_url: r.url(
+            s,
+            "ws_url",
+            "wss://external-api-ws.kalshi.com/trade-api/ws/v2",
+            &["wss", "ws"],
+        ),
         tier: r.choice(
             s,
             "tier",
@@ -409,13 +426,31 @@ fn read(r: &mut Reader, table: &toml::Table) -> Config {
     let s = r.section(venues, "polymarket", "venues.polymarket");
     let polymarket = PolymarketConfig {
         enabled: r.bool(s, "enabled", true),
-        clob_url: r.url(s, "clob_url", "https://clob.polymarket.com", &["https", "http"]),
-        ws_url: r.url(s, "ws_url", "wss://ws-subscriptions-clob.polymarket.com/ws/market", &["wss", "ws"]),
-        gamma_url: r.url(s, "gamma_url", "https://gamma-api.polymarket.com", &["https", "http"]),
+        clob_url: r.url(
+            s,
+            "clob_url",
+            "https://clob.polymarket.com",
+            &["https", "http"],
+        ),
+        ws_url: r.url(
+            s,
+            "ws_url",
+            "wss://ws-subscriptions-clob.polymarket.com/ws/market",
+            &["wss", "ws"],
+        ),
+        gamma_url: r.url(
+            s,
+            "gamma_url",
+            "https://gamma-api.polymarket.com",
+            &["https", "http"],
+        ),
         chain_id: {
             let id = r.uint(s, "chain_id", 137, 0, u64::from(u32::MAX));
             if id != 137 && id != 80002 {
-                r.problem("venues.polymarket.chain_id", format!("expected 137 (Polygon) or 80002 (Amoy), found {id}"));
+                r.problem(
+                    "venues.polymarket.chain_id",
+                    format!("expected 137 (Polygon) or 80002 (Amoy), found {id}"),
+                );
             }
             id
         },
@@ -429,7 +464,11 @@ fn read(r: &mut Reader, table: &toml::Table) -> Config {
         max_book_age_ms: r.uint(s, "max_book_age_ms", 30_000, 100, 3_600_000),
         pin_spki_sha256: r.string_list(s, "pin_spki_sha256"),
     };
-    check_pins(r, "venues.polymarket.pin_spki_sha256", &polymarket.pin_spki_sha256);
+    check_pins(
+        r,
+        "venues.polymarket.pin_spki_sha256",
+        &polymarket.pin_spki_sha256,
+    );
 
     let s = r.section(root, "detection", "detection");
     let detection = DetectionConfig {
@@ -437,7 +476,13 @@ fn read(r: &mut Reader, table: &toml::Table) -> Config {
         min_profit: r.cash(s, "min_profit", Cash::from_micros(500_000)),
         slippage: r.price(s, "slippage", price(5_000), Price::ZERO, price(100_000)),
         horizon_days: r.uint(s, "horizon_days", 60, 1, 3_650) as u32,
-        min_edge_beyond_horizon: r.price(s, "min_edge_beyond_horizon", price(30_000), Price::ZERO, price(500_000)),
+        min_edge_beyond_horizon: r.price(
+            s,
+            "min_edge_beyond_horizon",
+            price(30_000),
+            Price::ZERO,
+            price(500_000),
+        ),
     };
 
     let s = r.section(root, "matching", "matching");
@@ -465,18 +510,28 @@ fn read(r: &mut Reader, table: &toml::Table) -> Config {
     let execution = ExecutionConfig {
         leg_timeout_ms: r.uint(s, "leg_timeout_ms", 3_000, 100, 60_000),
         max_repair_attempts: r.uint(s, "max_repair_attempts", 3, 0, 20) as u32,
-        max_unwind_loss_per_trade: r.cash(s, "max_unwind_loss_per_trade", Cash::from_micros(5_000_000)),
+        max_unwind_loss_per_trade: r.cash(
+            s,
+            "max_unwind_loss_per_trade",
+            Cash::from_micros(5_000_000),
+        ),
         kalshi_time_in_force: r.choice(
             s,
             "kalshi_time_in_force",
             KalshiLegTif::FillOrKill,
-            &[("fill_or_kill", KalshiLegTif::FillOrKill), ("immediate_or_cancel", KalshiLegTif::ImmediateOrCancel)],
+            &[
+                ("fill_or_kill", KalshiLegTif::FillOrKill),
+                ("immediate_or_cancel", KalshiLegTif::ImmediateOrCancel),
+            ],
         ),
         polymarket_order_type: r.choice(
             s,
             "polymarket_order_type",
             PolymarketLegType::Fok,
-            &[("FOK", PolymarketLegType::Fok), ("FAK", PolymarketLegType::Fak)],
+            &[
+                ("FOK", PolymarketLegType::Fok),
+                ("FAK", PolymarketLegType::Fak),
+            ],
         ),
     };
 
@@ -490,12 +545,20 @@ fn read(r: &mut Reader, table: &toml::Table) -> Config {
     let s = r.section(root, "telemetry", "telemetry");
     let telemetry = TelemetryConfig {
         listen: r.socket_addr(s, "listen", SocketAddr::from(([127, 0, 0, 1], 9184))),
-        log_format: r.choice(s, "log_format", LogFormat::Text, &[("text", LogFormat::Text), ("json", LogFormat::Json)]),
+        log_format: r.choice(
+            s,
+            "log_format",
+            LogFormat::Text,
+            &[("text", LogFormat::Text), ("json", LogFormat::Json)],
+        ),
         log_level: {
             let level = r.string(s, "log_level", "info");
             const LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
             if !LEVELS.contains(&level.as_str()) {
-                r.problem("telemetry.log_level", format!("expected one of {}, found {level:?}", LEVELS.join(", ")));
+                r.problem(
+                    "telemetry.log_level",
+                    format!("expected one of {}, found {level:?}", LEVELS.join(", ")),
+                );
             }
             level
         },
@@ -536,7 +599,11 @@ fn read(r: &mut Reader, table: &toml::Table) -> Config {
             s,
             "password_source",
             PasswordSource::Prompt,
-            &[("prompt", PasswordSource::Prompt), ("env", PasswordSource::Env), ("fd", PasswordSource::Fd)],
+            &[
+                ("prompt", PasswordSource::Prompt),
+                ("env", PasswordSource::Env),
+                ("fd", PasswordSource::Fd),
+            ],
         ),
         password_env: r.name(s, "password_env", "ORION_VAULT_PASSWORD"),
         password_fd: {
@@ -568,7 +635,9 @@ fn check_pins(r: &mut Reader, key: &str, pins: &[String]) {
     for (i, pin) in pins.iter().enumerate() {
         let ok = pin.len() == 44
             && pin.ends_with('=')
-            && pin[..43].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+            && pin[..43]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
         if !ok {
             r.problem(
                 format!("{key}[{i}]"),
@@ -619,7 +688,10 @@ fn check_contradictions(r: &mut Reader, c: &Config) {
         );
     }
     if c.risk.reserve_fraction == Fraction::ONE {
-        r.problem("risk.reserve_fraction", "a reserve of 1 leaves nothing to trade; use less than 1");
+        r.problem(
+            "risk.reserve_fraction",
+            "a reserve of 1 leaves nothing to trade; use less than 1",
+        );
     }
     if c.detection.min_edge_beyond_horizon < c.detection.min_edge {
         r.problem(
@@ -637,8 +709,16 @@ fn check_contradictions(r: &mut Reader, c: &Config) {
         );
     }
     for (key, addr, allowed) in [
-        ("dashboard.listen", c.dashboard.listen, c.dashboard.allow_non_loopback),
-        ("telemetry.listen", c.telemetry.listen, c.dashboard.allow_non_loopback),
+        (
+            "dashboard.listen",
+            c.dashboard.listen,
+            c.dashboard.allow_non_loopback,
+        ),
+        (
+            "telemetry.listen",
+            c.telemetry.listen,
+            c.dashboard.allow_non_loopback,
+        ),
     ] {
         if !addr.ip().is_loopback() && !allowed {
             r.problem(
@@ -648,9 +728,13 @@ fn check_contradictions(r: &mut Reader, c: &Config) {
         }
     }
     if c.vault.password_source == PasswordSource::Fd && c.vault.password_fd.is_none() {
-        r.problem("vault.password_fd", "required when vault.password_source = \"fd\"");
+        r.problem(
+            "vault.password_fd",
+            "required when vault.password_source = \"fd\"",
+        );
     }
-    if c.polymarket.signature_type == 0 && c.polymarket.funder_secret != "polymarket.funder_address" {
+    if c.polymarket.signature_type == 0 && c.polymarket.funder_secret != "polymarket.funder_address"
+    {
         // A custom funder reference with an EOA signature type is ignored: say so.
         r.problem(
             "venues.polymarket.funder_secret",
@@ -696,7 +780,10 @@ mod tests {
         assert!(keys.contains(&"venues.kalshi.private_key"), "{err}");
         assert!(keys.contains(&"nonsense"), "{err}");
         let text = err.to_string();
-        assert!(text.contains("\"dry-run\", \"alert-only\", \"live\""), "{text}");
+        assert!(
+            text.contains("\"dry-run\", \"alert-only\", \"live\""),
+            "{text}"
+        );
         assert!(text.contains("quoted decimal string"), "{text}");
         assert!(text.contains("orion-admin secrets set"), "{text}");
     }
@@ -709,8 +796,20 @@ mod tests {
         )
         .unwrap_err();
         let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(keys, ["engine.live_acknowledged", "engine.pairs", "dashboard.listen"], "{err}");
-        let err = Config::parse("[engine]\nmode = \"alert-only\"\nauto_execute = true\n", "c").unwrap_err();
+        assert_eq!(
+            keys,
+            [
+                "engine.live_acknowledged",
+                "engine.pairs",
+                "dashboard.listen"
+            ],
+            "{err}"
+        );
+        let err = Config::parse(
+            "[engine]\nmode = \"alert-only\"\nauto_execute = true\n",
+            "c",
+        )
+        .unwrap_err();
         assert_eq!(err.problems[0].key, "engine.auto_execute");
     }
 

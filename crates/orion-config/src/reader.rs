@@ -118,7 +118,10 @@ impl Reader {
             None => None,
             Some(Value::Table(t)) => Some(t),
             Some(other) => {
-                self.problem(path, format!("expected a table [{path}], found {}", type_name(other)));
+                self.problem(
+                    path,
+                    format!("expected a table [{path}], found {}", type_name(other)),
+                );
                 None
             }
         };
@@ -135,7 +138,10 @@ impl Reader {
             None => default,
             Some(Value::Boolean(b)) => *b,
             Some(other) => {
-                self.problem(Self::full(s.path, key), format!("expected true or false, found {}", shown(other)));
+                self.problem(
+                    Self::full(s.path, key),
+                    format!("expected true or false, found {}", shown(other)),
+                );
                 default
             }
         }
@@ -148,7 +154,10 @@ impl Reader {
             Some(other) => {
                 self.problem(
                     Self::full(s.path, key),
-                    format!("expected an integer in {min}..={max}, found {}", shown(other)),
+                    format!(
+                        "expected an integer in {min}..={max}, found {}",
+                        shown(other)
+                    ),
                 );
                 default
             }
@@ -169,7 +178,10 @@ impl Reader {
             None => default.to_string(),
             Some(Value::String(v)) => v.clone(),
             Some(other) => {
-                self.problem(Self::full(s.path, key), format!("expected a string, found {}", shown(other)));
+                self.problem(
+                    Self::full(s.path, key),
+                    format!("expected a string, found {}", shown(other)),
+                );
                 default.to_string()
             }
         }
@@ -186,7 +198,13 @@ impl Reader {
     }
 
     /// One of a fixed set of strings.
-    pub fn choice<T: Copy>(&mut self, s: Section<'_>, key: &str, default: T, choices: &[(&str, T)]) -> T {
+    pub fn choice<T: Copy>(
+        &mut self,
+        s: Section<'_>,
+        key: &str,
+        default: T,
+        choices: &[(&str, T)],
+    ) -> T {
         let allowed = || {
             choices
                 .iter()
@@ -199,12 +217,18 @@ impl Reader {
             Some(Value::String(v)) => match choices.iter().find(|(n, _)| n == v) {
                 Some((_, value)) => *value,
                 None => {
-                    self.problem(Self::full(s.path, key), format!("expected one of {}, found {:?}", allowed(), v));
+                    self.problem(
+                        Self::full(s.path, key),
+                        format!("expected one of {}, found {:?}", allowed(), v),
+                    );
                     default
                 }
             },
             Some(other) => {
-                self.problem(Self::full(s.path, key), format!("expected one of {}, found {}", allowed(), shown(other)));
+                self.problem(
+                    Self::full(s.path, key),
+                    format!("expected one of {}, found {}", allowed(), shown(other)),
+                );
                 default
             }
         }
@@ -224,14 +248,20 @@ impl Reader {
             Some(Value::String(v)) => match parse(v) {
                 Ok(value) => value,
                 Err(reason) => {
-                    self.problem(Self::full(s.path, key), format!("expected {what}, {reason}"));
+                    self.problem(
+                        Self::full(s.path, key),
+                        format!("expected {what}, {reason}"),
+                    );
                     default
                 }
             },
             Some(Value::Integer(i)) => match parse(&i.to_string()) {
                 Ok(value) => value,
                 Err(reason) => {
-                    self.problem(Self::full(s.path, key), format!("expected {what}, {reason}"));
+                    self.problem(
+                        Self::full(s.path, key),
+                        format!("expected {what}, {reason}"),
+                    );
                     default
                 }
             },
@@ -249,12 +279,22 @@ impl Reader {
     }
 
     /// A price in dollars per contract, "0..1".
-    pub fn price(&mut self, s: Section<'_>, key: &str, default: Price, min: Price, max: Price) -> Price {
+    pub fn price(
+        &mut self,
+        s: Section<'_>,
+        key: &str,
+        default: Price,
+        min: Price,
+        max: Price,
+    ) -> Price {
         let value = self.decimal(s, key, default, "a price in dollars", "0.01", |t| {
             Price::parse(t).map_err(|e| e.to_string())
         });
         if value < min || value > max {
-            self.problem(Self::full(s.path, key), format!("must be within {min}..={max} dollars, found {value}"));
+            self.problem(
+                Self::full(s.path, key),
+                format!("must be within {min}..={max} dollars, found {value}"),
+            );
             return default;
         }
         value
@@ -273,7 +313,10 @@ impl Reader {
             Cash::parse(t).map_err(|e| e.to_string())
         });
         if value.is_negative() {
-            self.problem(Self::full(s.path, key), format!("must not be negative, found {value}"));
+            self.problem(
+                Self::full(s.path, key),
+                format!("must not be negative, found {value}"),
+            );
             return default;
         }
         value
@@ -294,7 +337,9 @@ impl Reader {
             Err(_) => {
                 self.problem(
                     Self::full(s.path, key),
-                    format!("expected an IP address and port such as \"127.0.0.1:8080\", found {text:?}"),
+                    format!(
+                        "expected an IP address and port such as \"127.0.0.1:8080\", found {text:?}"
+                    ),
                 );
                 default
             }
@@ -317,7 +362,14 @@ impl Reader {
         if !ok {
             self.problem(
                 Self::full(s.path, key),
-                format!("expected a URL starting with {}, found {value:?}", schemes.iter().map(|s| format!("{s}://")).collect::<Vec<_>>().join(" or ")),
+                format!(
+                    "expected a URL starting with {}, found {value:?}",
+                    schemes
+                        .iter()
+                        .map(|s| format!("{s}://"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
             );
             return default.to_string();
         }
@@ -341,7 +393,10 @@ impl Reader {
                 out
             }
             Some(other) => {
-                self.problem(Self::full(s.path, key), format!("expected an array of strings, found {}", shown(other)));
+                self.problem(
+                    Self::full(s.path, key),
+                    format!("expected an array of strings, found {}", shown(other)),
+                );
                 Vec::new()
             }
         }
@@ -366,7 +421,14 @@ impl Reader {
 /// Secrets never live in the config file; point the operator at the vault.
 fn secret_hint(key: &str) -> &'static str {
     let lower = key.to_ascii_lowercase();
-    let secretish = ["password", "secret", "private_key", "passphrase", "token", "api_key"];
+    let secretish = [
+        "password",
+        "secret",
+        "private_key",
+        "passphrase",
+        "token",
+        "api_key",
+    ];
     if secretish.iter().any(|s| lower.contains(s)) && !lower.ends_with("_secret") {
         " (secrets never go in the config file: store them with `orion-admin secrets set NAME` and refer to them by name)"
     } else {

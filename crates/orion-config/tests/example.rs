@@ -1,11 +1,15 @@
 //! The shipped example configuration documents the whole schema and is valid.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
 use std::path::PathBuf;
 
 use orion_config::Config;
 
 fn repo_file(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
 }
 
 fn lookup<'a>(table: &'a toml::Table, dotted: &str) -> Option<&'a toml::Value> {
@@ -19,8 +23,13 @@ fn lookup<'a>(table: &'a toml::Table, dotted: &str) -> Option<&'a toml::Value> {
 
 #[test]
 fn example_is_valid_and_equals_the_defaults() {
-    let config = Config::load(&repo_file("config/orion.example.toml")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config, Config::defaults(), "the example must show every default exactly");
+    let config =
+        Config::load(&repo_file("config/orion.example.toml")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        config,
+        Config::defaults(),
+        "the example must show every default exactly"
+    );
 }
 
 #[test]
@@ -31,14 +40,28 @@ fn example_documents_every_key() {
         .into_iter()
         .filter(|k| lookup(&table, k).is_none())
         .collect();
-    assert!(missing.is_empty(), "keys missing from the example: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "keys missing from the example: {missing:?}"
+    );
 }
 
 #[test]
 fn three_mistakes_give_three_problems() {
-    let err = Config::load(&repo_file("crates/orion-config/tests/fixtures/three_mistakes.toml")).unwrap_err();
+    let err = Config::load(&repo_file(
+        "crates/orion-config/tests/fixtures/three_mistakes.toml",
+    ))
+    .unwrap_err();
     let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
-    assert_eq!(keys, ["engine.mode", "risk.max_open_positions", "detection.min_edgee"], "{err}");
+    assert_eq!(
+        keys,
+        [
+            "engine.mode",
+            "risk.max_open_positions",
+            "detection.min_edgee"
+        ],
+        "{err}"
+    );
 }
 
 #[test]

@@ -158,8 +158,10 @@ impl Ladder {
         self.levels
             .extend(levels.into_iter().filter(|l| !l.qty.is_zero()));
         match self.side {
-            BookSide::Ask => self.levels.sort_unstable_by(|a, b| a.price.cmp(&b.price)),
-            BookSide::Bid => self.levels.sort_unstable_by(|a, b| b.price.cmp(&a.price)),
+            BookSide::Ask => self.levels.sort_unstable_by_key(|a| a.price),
+            BookSide::Bid => self
+                .levels
+                .sort_unstable_by_key(|l| std::cmp::Reverse(l.price)),
         }
         if let Some(w) = self.levels.windows(2).find(|w| w[0].price == w[1].price) {
             let price = w[0].price;
@@ -277,7 +279,10 @@ impl OrderBook {
         exchange_ts: Option<Timestamp>,
         received_at: Timestamp,
     ) -> Result<(), BookError> {
-        let result = self.bids.replace(bids).and_then(|()| self.asks.replace(asks));
+        let result = self
+            .bids
+            .replace(bids)
+            .and_then(|()| self.asks.replace(asks));
         if let Err(e) = result {
             self.bids.clear();
             self.asks.clear();
@@ -441,7 +446,10 @@ mod tests {
     fn book() -> OrderBook {
         let mut b = OrderBook::new();
         b.apply_snapshot(
-            [Level::new(p("0.40"), q("10")), Level::new(p("0.42"), q("5"))],
+            [
+                Level::new(p("0.40"), q("10")),
+                Level::new(p("0.42"), q("5")),
+            ],
             [Level::new(p("0.47"), q("3")), Level::new(p("0.45"), q("4"))],
             Some(7),
             None,
@@ -474,7 +482,8 @@ mod tests {
                 change: LevelChange::Set(q("2")),
             },
         ];
-        b.apply_delta(&updates, Some(8), None, Timestamp::from_secs(2)).unwrap();
+        b.apply_delta(&updates, Some(8), None, Timestamp::from_secs(2))
+            .unwrap();
         assert_eq!(b.best_ask(), Some(Level::new(p("0.47"), q("3"))));
         assert_eq!(b.best_bid(), Some(Level::new(p("0.43"), q("2"))));
         assert_eq!(b.last_seq(), Some(8));
@@ -484,9 +493,18 @@ mod tests {
     fn gap_forces_resync() {
         let mut b = book();
         let err = b.apply_delta(&[], Some(9), None, Timestamp::from_secs(2));
-        assert_eq!(err, Err(BookError::SequenceGap { expected: 8, got: 9 }));
+        assert_eq!(
+            err,
+            Err(BookError::SequenceGap {
+                expected: 8,
+                got: 9
+            })
+        );
         assert_eq!(b.status(), BookStatus::NeedsResync);
-        assert_eq!(b.apply_delta(&[], Some(8), None, Timestamp::ZERO), Err(BookError::NotSynced));
+        assert_eq!(
+            b.apply_delta(&[], Some(8), None, Timestamp::ZERO),
+            Err(BookError::NotSynced)
+        );
         let dup = b.apply_snapshot([], [], Some(20), None, Timestamp::ZERO);
         assert!(dup.is_ok());
         assert!(b.is_synced());
@@ -531,9 +549,18 @@ mod tests {
         assert_eq!(w.levels_used, 2);
         assert_eq!(w.marginal_price, Some(p("0.47")));
         // 4 @ 0.45 + 2 @ 0.47 = 1.80 + 0.94 = 2.74; average 0.456666..
-        assert_eq!(w.notional.to_cash(Rounding::Exact).unwrap().micros(), 2_740_000);
-        assert_eq!(w.average_price(Rounding::Up), Some(Price::from_micros(456_667).unwrap()));
-        assert_eq!(w.average_price(Rounding::Down), Some(Price::from_micros(456_666).unwrap()));
+        assert_eq!(
+            w.notional.to_cash(Rounding::Exact).unwrap().micros(),
+            2_740_000
+        );
+        assert_eq!(
+            w.average_price(Rounding::Up),
+            Some(Price::from_micros(456_667).unwrap())
+        );
+        assert_eq!(
+            w.average_price(Rounding::Down),
+            Some(Price::from_micros(456_666).unwrap())
+        );
         let thin = b.asks().walk(q("100"));
         assert!(!thin.is_complete());
         assert_eq!(thin.filled, q("7"));

@@ -130,9 +130,18 @@ mod tests {
     #[test]
     fn simulated_clock_never_goes_back() {
         let clock = SimulatedClock::new(Timestamp::from_secs(100));
-        assert_eq!(clock.advance_to(Timestamp::from_secs(90)), Timestamp::from_secs(100));
-        assert_eq!(clock.advance_to(Timestamp::from_secs(110)), Timestamp::from_secs(110));
-        assert_eq!(clock.advance(Duration::from_millis(5)), Timestamp::from_nanos(110_005_000_000));
+        assert_eq!(
+            clock.advance_to(Timestamp::from_secs(90)),
+            Timestamp::from_secs(100)
+        );
+        assert_eq!(
+            clock.advance_to(Timestamp::from_secs(110)),
+            Timestamp::from_secs(110)
+        );
+        assert_eq!(
+            clock.advance(Duration::from_millis(5)),
+            Timestamp::from_nanos(110_005_000_000)
+        );
         assert_eq!(clock.now().millis(), 110_005);
     }
 

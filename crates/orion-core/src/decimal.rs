@@ -29,7 +29,9 @@ pub enum DecimalError {
     Empty,
     #[error("number text longer than {max} characters")]
     TooLong { max: usize },
-    #[error("invalid character {found:?} at position {position} (expected digits with at most one '.')")]
+    #[error(
+        "invalid character {found:?} at position {position} (expected digits with at most one '.')"
+    )]
     InvalidCharacter { found: char, position: usize },
     #[error("no digits")]
     NoDigits,
@@ -177,7 +179,7 @@ pub fn format_scaled(units: i128, scale: u32, min_decimals: u32) -> String {
     let integer = magnitude / unit_u;
     let mut fraction = magnitude % unit_u;
     let mut decimals = scale;
-    while decimals > min_decimals && fraction % 10 == 0 {
+    while decimals > min_decimals && fraction.is_multiple_of(10) {
         fraction /= 10;
         decimals -= 1;
     }
@@ -212,8 +214,13 @@ mod tests {
 
     #[test]
     fn refuses_malformed_text() {
-        for bad in ["", ".", "-", "1.", ".5", "1e5", "1,000", " 1", "1 ", "1.2.3", "0x10", "--1", "١"] {
-            assert!(parse_scaled(bad, 6, Rounding::Exact).is_err(), "{bad:?} parsed");
+        for bad in [
+            "", ".", "-", "1.", ".5", "1e5", "1,000", " 1", "1 ", "1.2.3", "0x10", "--1", "١",
+        ] {
+            assert!(
+                parse_scaled(bad, 6, Rounding::Exact).is_err(),
+                "{bad:?} parsed"
+            );
         }
         let long = "1".repeat(MAX_DECIMAL_TEXT + 1);
         assert_eq!(
@@ -238,10 +245,22 @@ mod tests {
         assert_eq!(parse_scaled("0.1234561", 6, Rounding::Up), Ok(123_457));
         assert_eq!(parse_scaled("-0.1234561", 6, Rounding::Down), Ok(-123_457));
         assert_eq!(parse_scaled("-0.1234561", 6, Rounding::Up), Ok(-123_456));
-        assert_eq!(parse_scaled("-0.1234561", 6, Rounding::TowardZero), Ok(-123_456));
-        assert_eq!(parse_scaled("0.1234565", 6, Rounding::HalfEven), Ok(123_456));
-        assert_eq!(parse_scaled("0.1234575", 6, Rounding::HalfEven), Ok(123_458));
-        assert_eq!(parse_scaled("0.12345650001", 6, Rounding::HalfEven), Ok(123_457));
+        assert_eq!(
+            parse_scaled("-0.1234561", 6, Rounding::TowardZero),
+            Ok(-123_456)
+        );
+        assert_eq!(
+            parse_scaled("0.1234565", 6, Rounding::HalfEven),
+            Ok(123_456)
+        );
+        assert_eq!(
+            parse_scaled("0.1234575", 6, Rounding::HalfEven),
+            Ok(123_458)
+        );
+        assert_eq!(
+            parse_scaled("0.12345650001", 6, Rounding::HalfEven),
+            Ok(123_457)
+        );
     }
 
     #[test]

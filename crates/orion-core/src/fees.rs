@@ -71,7 +71,9 @@ impl KalshiFeeType {
             "quadratic_with_maker_fees" | "quadratic_with_combo_maker_fees" => {
                 Ok(KalshiFeeType::QuadraticWithMakerFees)
             }
-            other => Err(FeeError::UnsupportedFeeType(other.chars().take(48).collect())),
+            other => Err(FeeError::UnsupportedFeeType(
+                other.chars().take(48).collect(),
+            )),
         }
     }
 }
@@ -111,8 +113,12 @@ impl FeeSchedule {
     /// The fee a taker pays for `qty` contracts filled at `price` (one fill).
     pub fn taker_fee(&self, qty: Quantity, price: Price) -> Result<Cash, FeeError> {
         match *self {
-            FeeSchedule::Kalshi { multiplier, .. } => kalshi_fee(KALSHI_TAKER_PPM, multiplier, qty, price),
-            FeeSchedule::Polymarket { rate, exponent } => polymarket_fee(rate, exponent, qty, price),
+            FeeSchedule::Kalshi { multiplier, .. } => {
+                kalshi_fee(KALSHI_TAKER_PPM, multiplier, qty, price)
+            }
+            FeeSchedule::Polymarket { rate, exponent } => {
+                polymarket_fee(rate, exponent, qty, price)
+            }
         }
     }
 
@@ -127,17 +133,44 @@ impl FeeSchedule {
         }
     }
 
+    /// The unrounded taker fee of one contract at `price`, in atto-dollars
+    /// (10^-18), rounded up at that precision: for comparing marginal edges,
+    /// where the per-fill $0.0001 rounding does not apply.
+    pub fn taker_fee_per_contract_atto(&self, price: Price) -> Result<u128, FeeError> {
+        let pq = u128::from(price.micros()) * u128::from(price.complement().micros()); // 1e-12
+        match *self {
+            FeeSchedule::Kalshi { multiplier, .. } => {
+                // 1e-12 × coefficient 1e-6 × multiplier 1e-6 = 1e-24 → 1e-18.
+                let exact = pq
+                    .checked_mul(KALSHI_TAKER_PPM)
+                    .and_then(|v| v.checked_mul(u128::from(multiplier.ppm())))
+                    .ok_or(FeeError::Overflow)?;
+                Ok(exact.div_ceil(1_000_000))
+            }
+            FeeSchedule::Polymarket { rate, exponent } => {
+                polymarket_per_contract_atto(rate, exponent, pq)
+            }
+        }
+    }
+
     /// Checks the schedule's parameters.
     pub fn validate(&self) -> Result<(), FeeError> {
         match *self {
-            FeeSchedule::Polymarket { exponent, .. } if exponent > 4 => Err(FeeError::BadExponent(exponent)),
+            FeeSchedule::Polymarket { exponent, .. } if exponent > 4 => {
+                Err(FeeError::BadExponent(exponent))
+            }
             _ => Ok(()),
         }
     }
 }
 
 /// `coefficient × C × P × (1 − P) × M`, rounded up to $0.0001.
-fn kalshi_fee(coefficient_ppm: u128, multiplier: Rate, qty: Quantity, price: Price) -> Result<Cash, FeeError> {
+fn kalshi_fee(
+    coefficient_ppm: u128,
+    multiplier: Rate,
+    qty: Quantity,
+    price: Price,
+) -> Result<Cash, FeeError> {
     let p = u128::from(price.micros());
     let q = u128::from(price.complement().micros());
     // Scale: qty 1e-6 × p 1e-6 × q 1e-6 × coefficient 1e-6 × multiplier 1e-6 = 1e-30 dollars.
@@ -155,21 +188,33 @@ fn polymarket_fee(rate: Rate, exponent: u8, qty: Quantity, price: Price) -> Resu
         return Err(FeeError::BadExponent(exponent));
     }
     let pq = u128::from(price.micros()) * u128::from(price.complement().micros()); // 1e-12
-    // Per-contract fee in atto-dollars (1e-18), rounded up at each step: the
-    // rounding can only overstate the fee, by far less than the final $0.0001.
-    let mut per_contract: u128 = 1_000_000_000_000_000_000; // 1.0 at 1e-18
-    for _ in 0..exponent {
-        per_contract = ceil_div(per_contract.checked_mul(pq).ok_or(FeeError::Overflow)?, 1_000_000_000_000);
-    }
-    per_contract = ceil_div(
-        per_contract.checked_mul(u128::from(rate.ppm())).ok_or(FeeError::Overflow)?,
-        1_000_000,
-    );
+    let per_contract = polymarket_per_contract_atto(rate, exponent, pq)?;
     // × quantity (1e-6) → 1e-24 dollars.
     let exact = per_contract
         .checked_mul(u128::from(qty.micros()))
         .ok_or(FeeError::Overflow)?;
     round_up_fee(exact, 24)
+}
+
+/// Per-contract fee in atto-dollars (1e-18), rounded up at each step: the
+/// rounding can only overstate the fee, by far less than the final $0.0001.
+fn polymarket_per_contract_atto(rate: Rate, exponent: u8, pq: u128) -> Result<u128, FeeError> {
+    if exponent > 4 {
+        return Err(FeeError::BadExponent(exponent));
+    }
+    let mut per_contract: u128 = 1_000_000_000_000_000_000; // 1.0 at 1e-18
+    for _ in 0..exponent {
+        per_contract = ceil_div(
+            per_contract.checked_mul(pq).ok_or(FeeError::Overflow)?,
+            1_000_000_000_000,
+        );
+    }
+    Ok(ceil_div(
+        per_contract
+            .checked_mul(u128::from(rate.ppm()))
+            .ok_or(FeeError::Overflow)?,
+        1_000_000,
+    ))
 }
 
 fn ceil_div(n: u128, d: u128) -> u128 {
@@ -180,8 +225,12 @@ fn ceil_div(n: u128, d: u128) -> u128 {
 fn round_up_fee(exact: u128, scale: u32) -> Result<Cash, FeeError> {
     let per_micro = 10u128.pow(scale - 6);
     let micros = i128::try_from(exact.div_ceil(per_micro)).map_err(|_| FeeError::Overflow)?;
-    let rounded = div_round(micros, FEE_INCREMENT_MICROS, Rounding::Up).ok_or(FeeError::Overflow)? * FEE_INCREMENT_MICROS;
-    i64::try_from(rounded).map(Cash::from_micros).map_err(|_| FeeError::Overflow)
+    let rounded = div_round(micros, FEE_INCREMENT_MICROS, Rounding::Up)
+        .ok_or(FeeError::Overflow)?
+        * FEE_INCREMENT_MICROS;
+    i64::try_from(rounded)
+        .map(Cash::from_micros)
+        .map_err(|_| FeeError::Overflow)
 }
 
 #[cfg(test)]
@@ -217,7 +266,10 @@ mod tests {
             multiplier: Rate::ONE,
         };
         // 0.0175 × 100 × 0.25 = 0.4375.
-        assert_eq!(with_makers.maker_fee(q("100"), p("0.50")), Ok(cash("0.4375")));
+        assert_eq!(
+            with_makers.maker_fee(q("100"), p("0.50")),
+            Ok(cash("0.4375"))
+        );
         let half = FeeSchedule::Kalshi {
             fee_type: KalshiFeeType::Quadratic,
             multiplier: Rate::parse("0.5").unwrap(),
@@ -231,7 +283,10 @@ mod tests {
         assert_eq!(KALSHI.taker_fee(q("10"), Price::ZERO), Ok(Cash::ZERO));
         for cents in 1..100u32 {
             let price = Price::from_micros(cents * 10_000).unwrap();
-            assert_eq!(KALSHI.taker_fee(q("7"), price), KALSHI.taker_fee(q("7"), price.complement()));
+            assert_eq!(
+                KALSHI.taker_fee(q("7"), price),
+                KALSHI.taker_fee(q("7"), price.complement())
+            );
         }
     }
 
@@ -258,21 +313,48 @@ mod tests {
     }
 
     #[test]
+    fn per_contract_rates_are_exact() {
+        // 0.07 × 0.055 × 0.945 = 0.00363825.
+        assert_eq!(
+            KALSHI.taker_fee_per_contract_atto(p("0.055")),
+            Ok(3_638_250_000_000_000)
+        );
+        let s = FeeSchedule::Polymarket {
+            rate: Rate::parse("0.25").unwrap(),
+            exponent: 2,
+        };
+        // 0.25 × 0.0025^... : p = 0.5 → 0.25 × 0.0625 = 0.015625.
+        assert_eq!(
+            s.taker_fee_per_contract_atto(p("0.5")),
+            Ok(15_625_000_000_000_000)
+        );
+    }
+
+    #[test]
     fn unknown_fee_types_fail_closed() {
         assert!(KalshiFeeType::parse("flat").is_err());
         assert!(KalshiFeeType::parse("").is_err());
-        assert_eq!(KalshiFeeType::parse("quadratic"), Ok(KalshiFeeType::Quadratic));
+        assert_eq!(
+            KalshiFeeType::parse("quadratic"),
+            Ok(KalshiFeeType::Quadratic)
+        );
         assert!(Rate::parse("-0.1").is_err());
         assert!(Rate::parse("0.0000001").is_err());
-        let bad = FeeSchedule::Polymarket { rate: Rate::ONE, exponent: 9 };
+        let bad = FeeSchedule::Polymarket {
+            rate: Rate::ONE,
+            exponent: 9,
+        };
         assert!(bad.taker_fee(q("1"), p("0.5")).is_err());
     }
 
     #[test]
     fn huge_sizes_are_errors_not_panics() {
         assert_eq!(
-            FeeSchedule::Kalshi { fee_type: KalshiFeeType::Quadratic, multiplier: Rate::from_ppm(1_000_000_000) }
-                .taker_fee(Quantity::MAX, p("0.5")),
+            FeeSchedule::Kalshi {
+                fee_type: KalshiFeeType::Quadratic,
+                multiplier: Rate::from_ppm(1_000_000_000)
+            }
+            .taker_fee(Quantity::MAX, p("0.5")),
             Err(FeeError::Overflow)
         );
     }

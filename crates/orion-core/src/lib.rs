@@ -20,7 +20,9 @@ pub mod money;
 pub mod ports;
 pub mod time_fmt;
 
-pub use book::{BookError, BookSide, BookStatus, Ladder, LadderWalk, Level, LevelChange, LevelUpdate, OrderBook};
+pub use book::{
+    BookError, BookSide, BookStatus, Ladder, LadderWalk, Level, LevelChange, LevelUpdate, OrderBook,
+};
 pub use clock::{Clock, SimulatedClock, SystemClock, Timestamp};
 pub use decimal::{DecimalError, Rounding};
 pub use fees::{FeeError, FeeSchedule, KalshiFeeType, Rate};
@@ -28,7 +30,9 @@ pub use ids::{
     ClientOrderId, IdError, InstrumentId, KalshiBookSide, KalshiOrderSide, MarketId, Outcome, Side,
     Venue,
 };
-pub use money::{Cash, Fraction, MoneyError, Notional, Price, PriceBand, PriceGrid, Quantity, TickSize};
+pub use money::{
+    Cash, Fraction, MoneyError, Notional, Price, PriceBand, PriceGrid, Quantity, TickSize,
+};
 pub use ports::{
     Alert, AlertError, Alerter, Balance, BookEvent, BookEventKind, Fill, GatewayError,
     IntentOutcome, JournaledIntent, LegEvent, MarketData, MarketDataError, MarketEvent,

@@ -259,7 +259,7 @@ impl Quantity {
     /// Kalshi's `FixedPointCount` form, always two decimals ("10.00"). Refuses
     /// (returns `None`) a quantity finer than 0.01 contract.
     pub fn to_kalshi_fp(self) -> Option<String> {
-        (self.0 % 10_000 == 0).then(|| self.format(2))
+        self.0.is_multiple_of(10_000).then(|| self.format(2))
     }
 
     /// Truncates (or rounds) to a multiple of `10^-decimals` contracts.
@@ -627,7 +627,9 @@ impl TickSize {
     /// tick within `tick..=1-tick`.
     pub fn is_valid_price(self, price: Price) -> bool {
         let tick = self.micros();
-        price.micros() % tick == 0 && price.micros() >= tick && price.micros() <= 1_000_000 - tick
+        price.micros().is_multiple_of(tick)
+            && price.micros() >= tick
+            && price.micros() <= 1_000_000 - tick
     }
 
     /// The whole price grid for this tick.
@@ -727,7 +729,7 @@ impl PriceGrid {
         self.bands.iter().any(|b| {
             price >= b.start
                 && price <= b.end
-                && (price.micros() - b.start.micros()) % b.step == 0
+                && (price.micros() - b.start.micros()).is_multiple_of(b.step)
         })
     }
 
@@ -803,16 +805,31 @@ mod tests {
         let p = Price::parse("0.56").unwrap();
         assert_eq!(p.to_kalshi_dollars(), "0.5600");
         assert_eq!(p.format(TickSize::Hundredth.price_decimals()), "0.56");
-        assert_eq!(Price::parse("0.123456").unwrap().to_kalshi_dollars(), "0.123456");
+        assert_eq!(
+            Price::parse("0.123456").unwrap().to_kalshi_dollars(),
+            "0.123456"
+        );
         assert_eq!(p.complement(), Price::parse("0.44").unwrap());
     }
 
     #[test]
     fn quantity_forms() {
-        assert_eq!(Quantity::parse("10.00").map(Quantity::micros), Ok(10_000_000));
-        assert_eq!(Quantity::parse("21.04").map(Quantity::micros), Ok(21_040_000));
-        assert_eq!(Quantity::from_micros(21_040_000).to_kalshi_fp().as_deref(), Some("21.04"));
-        assert_eq!(Quantity::from_micros(10_000_000).to_kalshi_fp().as_deref(), Some("10.00"));
+        assert_eq!(
+            Quantity::parse("10.00").map(Quantity::micros),
+            Ok(10_000_000)
+        );
+        assert_eq!(
+            Quantity::parse("21.04").map(Quantity::micros),
+            Ok(21_040_000)
+        );
+        assert_eq!(
+            Quantity::from_micros(21_040_000).to_kalshi_fp().as_deref(),
+            Some("21.04")
+        );
+        assert_eq!(
+            Quantity::from_micros(10_000_000).to_kalshi_fp().as_deref(),
+            Some("10.00")
+        );
         assert_eq!(Quantity::from_micros(10_000_001).to_kalshi_fp(), None);
         assert!(Quantity::parse("-1").is_err());
         assert_eq!(
@@ -825,11 +842,23 @@ mod tests {
     fn cash_forms_and_rounding() {
         assert_eq!(Cash::parse("-0.017250").map(Cash::micros), Ok(-17_250));
         let fee = Cash::from_micros(3_639);
-        assert_eq!(fee.round_to_decimals(4, Rounding::Up), Some(Cash::from_micros(3_700)));
+        assert_eq!(
+            fee.round_to_decimals(4, Rounding::Up),
+            Some(Cash::from_micros(3_700))
+        );
         assert_eq!(Cash::from_cents(518), Some(Cash::from_micros(5_180_000)));
-        assert_eq!(Cash::from_micros(5_175_000).round_to_decimals(2, Rounding::Up), Some(Cash::from_micros(5_180_000)));
-        assert_eq!(Cash::from_micros(-5_175_000).round_to_decimals(2, Rounding::Down), Some(Cash::from_micros(-5_180_000)));
-        assert_eq!(Cash::from_micros(1_000_000).mul_ratio(1, 3, Rounding::Down), Some(Cash::from_micros(333_333)));
+        assert_eq!(
+            Cash::from_micros(5_175_000).round_to_decimals(2, Rounding::Up),
+            Some(Cash::from_micros(5_180_000))
+        );
+        assert_eq!(
+            Cash::from_micros(-5_175_000).round_to_decimals(2, Rounding::Down),
+            Some(Cash::from_micros(-5_180_000))
+        );
+        assert_eq!(
+            Cash::from_micros(1_000_000).mul_ratio(1, 3, Rounding::Down),
+            Some(Cash::from_micros(333_333))
+        );
     }
 
     #[test]
@@ -837,7 +866,10 @@ mod tests {
         let p = Price::parse("0.56").unwrap();
         let q = Quantity::parse("21.04").unwrap();
         let n = p.notional(q);
-        assert_eq!(n.to_cash(Rounding::Exact), Some(Cash::from_micros(11_782_400)));
+        assert_eq!(
+            n.to_cash(Rounding::Exact),
+            Some(Cash::from_micros(11_782_400))
+        );
         let p3 = Price::parse("0.333333").unwrap();
         let n3 = p3.notional(Quantity::parse("0.5").unwrap());
         assert_eq!(n3.to_cash(Rounding::Exact), None);
@@ -849,7 +881,10 @@ mod tests {
     fn fractions() {
         let f = Fraction::parse("0.05").unwrap();
         assert_eq!(f.ppm(), 50_000);
-        assert_eq!(f.of(Cash::from_micros(1_000_000_000), Rounding::Down), Some(Cash::from_micros(50_000_000)));
+        assert_eq!(
+            f.of(Cash::from_micros(1_000_000_000), Rounding::Down),
+            Some(Cash::from_micros(50_000_000))
+        );
         assert!(Fraction::parse("1.5").is_err());
         assert!(Fraction::parse("-0.1").is_err());
         assert_eq!(Fraction::parse("1").unwrap(), Fraction::ONE);
@@ -876,9 +911,18 @@ mod tests {
         assert!(g.contains(Price::parse("0.56").unwrap()));
         assert!(!g.contains(Price::parse("0.565").unwrap()));
         assert!(g.contains(Price::parse("0.905").unwrap()));
-        assert_eq!(g.snap(Price::parse("0.565").unwrap(), Rounding::Up), Some(Price::parse("0.57").unwrap()));
-        assert_eq!(g.snap(Price::parse("0.565").unwrap(), Rounding::Down), Some(Price::parse("0.56").unwrap()));
+        assert_eq!(
+            g.snap(Price::parse("0.565").unwrap(), Rounding::Up),
+            Some(Price::parse("0.57").unwrap())
+        );
+        assert_eq!(
+            g.snap(Price::parse("0.565").unwrap(), Rounding::Down),
+            Some(Price::parse("0.56").unwrap())
+        );
         assert_eq!(g.snap(Price::parse("0.9995").unwrap(), Rounding::Up), None);
-        assert_eq!(g.snap(Price::parse("0.0005").unwrap(), Rounding::Down), None);
+        assert_eq!(
+            g.snap(Price::parse("0.0005").unwrap(), Rounding::Down),
+            None
+        );
     }
 }

@@ -9,7 +9,7 @@
 //!   outcome reuses the same prepared order.
 //! * [`Store`]: the durable journal and ledger.
 //! * [`Alerter`]: fire-and-forget notifications that never block the caller.
-//! * [`crate::Clock`]: time.
+//! * `Clock` (in [`crate::clock`]): time.
 
 use std::fmt;
 use std::time::Duration;
@@ -58,8 +58,13 @@ pub enum MarketEvent {
     },
     /// The venue's stream went down; every book of it is stale until
     /// [`MarketEvent::Connected`].
-    Disconnected { venue: Venue, reason: String },
-    Connected { venue: Venue },
+    Disconnected {
+        venue: Venue,
+        reason: String,
+    },
+    Connected {
+        venue: Venue,
+    },
 }
 
 #[derive(Debug, Error)]

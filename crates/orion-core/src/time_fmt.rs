@@ -154,12 +154,17 @@ mod tests {
 
     #[test]
     fn parses_venue_times() {
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z").unwrap(), Timestamp::ZERO);
+        assert_eq!(
+            parse_rfc3339("1970-01-01T00:00:00Z").unwrap(),
+            Timestamp::ZERO
+        );
         let t = parse_rfc3339("2026-09-17T14:00:00Z").unwrap();
         assert_eq!(t.secs(), 1_789_653_600);
         assert_eq!(parse_rfc3339("2026-09-17T16:00:00+02:00").unwrap(), t);
         assert_eq!(
-            parse_rfc3339("2026-09-17T14:00:00.123456Z").unwrap().nanos(),
+            parse_rfc3339("2026-09-17T14:00:00.123456Z")
+                .unwrap()
+                .nanos(),
             t.nanos() + 123_456_000
         );
         assert_eq!(parse_rfc3339("2026-09-17").unwrap().secs(), 1_789_603_200);
@@ -168,7 +173,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_times() {
-        for bad in ["", "2026-13-01T00:00:00Z", "2026-02-30", "2026-09-17T25:00:00Z", "2026-09-17T14:00:00", "x", "2026-09-17T14:00:00.Z"] {
+        for bad in [
+            "",
+            "2026-13-01T00:00:00Z",
+            "2026-02-30",
+            "2026-09-17T25:00:00Z",
+            "2026-09-17T14:00:00",
+            "x",
+            "2026-09-17T14:00:00.Z",
+        ] {
             assert!(parse_rfc3339(bad).is_err(), "{bad}");
         }
     }

@@ -1,5 +1,7 @@
 //! Property tests: exact money and the order book against naive references.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
 use std::collections::BTreeMap;
 
 use orion_core::decimal::{format_scaled, parse_scaled};

@@ -1,0 +1,526 @@
+//! The compact binary form (`.orec`), version 1. See `docs/recording-format.md`.
+//!
+//! A file is a 16-byte header followed by records. Each record is
+//! `tag: u8, length: varint, payload, crc32(tag ‖ payload): u32 LE`, so a torn
+//! or corrupted tail is detected, never misread. Instruments are defined once
+//! (tag 1) and referred to by number; receive timestamps are delta-coded
+//! against the previous event; integers are LEB128 varints (signed ones
+//! zigzag-coded). Prices and quantities are the exact micro-unit integers of
+//! `orion-core`.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, Write};
+
+use orion_core::{
+    BookEvent, BookEventKind, BookSide, InstrumentId, Level, LevelChange, LevelUpdate, Price,
+    Quantity, Timestamp, Venue,
+};
+
+use crate::RecordingError;
+
+pub const MAGIC: &[u8; 8] = b"ORIONREC";
+pub const VERSION: u16 = 1;
+const HEADER_LEN: usize = 16;
+
+const TAG_INSTRUMENT: u8 = 1;
+const TAG_SNAPSHOT: u8 = 2;
+const TAG_DELTA: u8 = 3;
+
+const FLAG_SEQ: u8 = 1;
+const FLAG_EXCHANGE_TS: u8 = 2;
+
+/// Refuse records larger than this: no book has a million levels, and a
+/// corrupted length must not make the reader allocate gigabytes.
+pub const MAX_RECORD_LEN: usize = 16 * 1024 * 1024;
+/// Most levels in one snapshot or updates in one delta.
+pub const MAX_LEVELS: usize = 100_000;
+/// Most distinct instruments in one file.
+pub const MAX_INSTRUMENTS: usize = 1_000_000;
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+/// Writes events in the binary form.
+#[derive(Debug)]
+pub struct BinaryWriter<W: Write> {
+    out: W,
+    instruments: HashMap<InstrumentId, u64>,
+    last_received: i64,
+    record: Vec<u8>,
+    payload: Vec<u8>,
+    bytes_written: u64,
+    events_written: u64,
+}
+
+impl<W: Write> BinaryWriter<W> {
+    /// Writes the header; `created` is recorded for provenance only.
+    pub fn new(mut out: W, created: Timestamp) -> io::Result<Self> {
+        let mut header = [0u8; HEADER_LEN];
+        header[..8].copy_from_slice(MAGIC);
+        header[8..10].copy_from_slice(&VERSION.to_le_bytes());
+        header[10..16].copy_from_slice(&created.secs().to_le_bytes()[..6]);
+        out.write_all(&header)?;
+        Ok(BinaryWriter {
+            out,
+            instruments: HashMap::new(),
+            last_received: 0,
+            record: Vec::with_capacity(256),
+            payload: Vec::with_capacity(256),
+            bytes_written: HEADER_LEN as u64,
+            events_written: 0,
+        })
+    }
+
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes_written
+    }
+
+    pub fn events_written(&self) -> u64 {
+        self.events_written
+    }
+
+    fn emit(&mut self, tag: u8) -> io::Result<()> {
+        self.record.clear();
+        self.record.push(tag);
+        put_varint(&mut self.record, self.payload.len() as u64);
+        self.record.extend_from_slice(&self.payload);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&[tag]);
+        crc.update(&self.payload);
+        self.record.extend_from_slice(&crc.finalize().to_le_bytes());
+        self.out.write_all(&self.record)?;
+        self.bytes_written += self.record.len() as u64;
+        Ok(())
+    }
+
+    fn instrument_number(&mut self, id: &InstrumentId) -> io::Result<u64> {
+        if let Some(&n) = self.instruments.get(id) {
+            return Ok(n);
+        }
+        let n = self.instruments.len() as u64;
+        self.payload.clear();
+        put_varint(&mut self.payload, n);
+        self.payload.push(match id.venue {
+            Venue::Kalshi => 0,
+            Venue::Polymarket => 1,
+        });
+        put_varint(&mut self.payload, id.symbol.len() as u64);
+        self.payload.extend_from_slice(id.symbol.as_bytes());
+        self.emit(TAG_INSTRUMENT)?;
+        self.instruments.insert(id.clone(), n);
+        Ok(n)
+    }
+
+    /// Appends one event.
+    pub fn write_event(&mut self, event: &BookEvent) -> io::Result<()> {
+        let number = self.instrument_number(&event.instrument)?;
+        self.payload.clear();
+        put_varint(&mut self.payload, number);
+        let flags = if event.seq.is_some() { FLAG_SEQ } else { 0 }
+            | if event.exchange_ts.is_some() {
+                FLAG_EXCHANGE_TS
+            } else {
+                0
+            };
+        self.payload.push(flags);
+        if let Some(seq) = event.seq {
+            put_varint(&mut self.payload, seq);
+        }
+        let received = event.received_at.nanos();
+        put_varint(
+            &mut self.payload,
+            zigzag(received.wrapping_sub(self.last_received)),
+        );
+        self.last_received = received;
+        if let Some(ts) = event.exchange_ts {
+            put_varint(&mut self.payload, zigzag(ts.nanos().wrapping_sub(received)));
+        }
+        let tag = match &event.kind {
+            BookEventKind::Snapshot { bids, asks } => {
+                for side in [bids, asks] {
+                    put_varint(&mut self.payload, side.len() as u64);
+                    for level in side {
+                        put_varint(&mut self.payload, u64::from(level.price.micros()));
+                        put_varint(&mut self.payload, level.qty.micros());
+                    }
+                }
+                TAG_SNAPSHOT
+            }
+            BookEventKind::Delta { updates } => {
+                put_varint(&mut self.payload, updates.len() as u64);
+                for u in updates {
+                    let side_bit = match u.side {
+                        BookSide::Bid => 0,
+                        BookSide::Ask => 1,
+                    };
+                    match u.change {
+                        LevelChange::Set(qty) => {
+                            self.payload.push(side_bit);
+                            put_varint(&mut self.payload, u64::from(u.price.micros()));
+                            put_varint(&mut self.payload, qty.micros());
+                        }
+                        LevelChange::Add(delta) => {
+                            self.payload.push(side_bit | 2);
+                            put_varint(&mut self.payload, u64::from(u.price.micros()));
+                            put_varint(&mut self.payload, zigzag(delta));
+                        }
+                    }
+                }
+                TAG_DELTA
+            }
+        };
+        self.emit(tag)?;
+        self.events_written += 1;
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Flushes and returns the underlying writer.
+    pub fn into_inner(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// A cursor over one record's payload that never reads past its end.
+struct Payload<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    offset: u64,
+}
+
+impl Payload<'_> {
+    fn corrupt(&self, what: &str) -> RecordingError {
+        RecordingError::Corrupt {
+            offset: self.offset,
+            reason: what.to_string(),
+        }
+    }
+
+    fn byte(&mut self, what: &str) -> Result<u8, RecordingError> {
+        let b = *self.bytes.get(self.pos).ok_or_else(|| self.corrupt(what))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn varint(&mut self, what: &str) -> Result<u64, RecordingError> {
+        let mut value: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte(what)?;
+            let bits = u64::from(b & 0x7f);
+            if shift == 63 && bits > 1 {
+                return Err(self.corrupt(what));
+            }
+            value |= bits << shift;
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(self.corrupt(what))
+    }
+
+    fn count(&mut self, what: &str, max: usize) -> Result<usize, RecordingError> {
+        let n = self.varint(what)?;
+        usize::try_from(n)
+            .ok()
+            .filter(|&n| n <= max)
+            .ok_or_else(|| self.corrupt(what))
+    }
+
+    fn price(&mut self) -> Result<Price, RecordingError> {
+        let v = self.varint("price")?;
+        u32::try_from(v)
+            .ok()
+            .and_then(|m| Price::from_micros(m).ok())
+            .ok_or_else(|| self.corrupt("price above $1"))
+    }
+
+    fn qty(&mut self) -> Result<Quantity, RecordingError> {
+        let v = self.varint("quantity")?;
+        if v > Quantity::MAX.micros() {
+            return Err(self.corrupt("quantity above the maximum"));
+        }
+        Ok(Quantity::from_micros(v))
+    }
+
+    fn finish(&self) -> Result<(), RecordingError> {
+        if self.pos == self.bytes.len() {
+            Ok(())
+        } else {
+            Err(self.corrupt("trailing bytes in record"))
+        }
+    }
+}
+
+/// Reads events from the binary form. Yields an error (and then stops) at the
+/// first corrupt or truncated record.
+#[derive(Debug)]
+pub struct BinaryReader<R: BufRead> {
+    input: R,
+    instruments: Vec<InstrumentId>,
+    last_received: i64,
+    offset: u64,
+    buf: Vec<u8>,
+    failed: bool,
+    events_read: u64,
+}
+
+impl<R: BufRead> BinaryReader<R> {
+    /// Checks the header.
+    pub fn new(mut input: R) -> Result<Self, RecordingError> {
+        let mut header = [0u8; HEADER_LEN];
+        input.read_exact(&mut header).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                RecordingError::NotARecording("shorter than the 16-byte header".into())
+            } else {
+                RecordingError::Io(e)
+            }
+        })?;
+        if &header[..8] != MAGIC {
+            return Err(RecordingError::NotARecording(
+                "bad magic (expected ORIONREC)".into(),
+            ));
+        }
+        let version = u16::from_le_bytes([header[8], header[9]]);
+        if version != VERSION {
+            return Err(RecordingError::UnsupportedVersion(version));
+        }
+        Ok(BinaryReader {
+            input,
+            instruments: Vec::new(),
+            last_received: 0,
+            offset: HEADER_LEN as u64,
+            buf: Vec::with_capacity(256),
+            failed: false,
+            events_read: 0,
+        })
+    }
+
+    pub fn events_read(&self) -> u64 {
+        self.events_read
+    }
+
+    /// Reads the next record; `Ok(None)` at a clean end of file.
+    fn next_record(&mut self) -> Result<Option<(u8, u64)>, RecordingError> {
+        let start = self.offset;
+        let mut tag = [0u8; 1];
+        match self.input.read(&mut tag) {
+            Ok(0) => return Ok(None),
+            Ok(_) => {}
+            Err(e) => return Err(RecordingError::Io(e)),
+        }
+        let truncated = |what: &str| RecordingError::Truncated {
+            offset: start,
+            reason: what.to_string(),
+        };
+        let mut len: u64 = 0;
+        let mut header_len = 1u64;
+        for shift in (0..64).step_by(7) {
+            let mut b = [0u8; 1];
+            if self.input.read(&mut b).map_err(RecordingError::Io)? == 0 {
+                return Err(truncated("record length"));
+            }
+            header_len += 1;
+            len |= u64::from(b[0] & 0x7f) << shift;
+            if b[0] & 0x80 == 0 {
+                break;
+            }
+            if shift >= 28 {
+                return Err(RecordingError::Corrupt {
+                    offset: start,
+                    reason: "record length too long".into(),
+                });
+            }
+        }
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&l| l <= MAX_RECORD_LEN)
+            .ok_or_else(|| RecordingError::Corrupt {
+                offset: start,
+                reason: format!("record length {len} exceeds {MAX_RECORD_LEN}"),
+            })?;
+        self.buf.resize(len + 4, 0);
+        self.input.read_exact(&mut self.buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                truncated("record body")
+            } else {
+                RecordingError::Io(e)
+            }
+        })?;
+        let (payload, crc_bytes) = self.buf.split_at(len);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&tag);
+        crc.update(payload);
+        let expected = u32::from_le_bytes([crc_bytes[0], crc_bytes[1], crc_bytes[2], crc_bytes[3]]);
+        if crc.finalize() != expected {
+            return Err(RecordingError::Corrupt {
+                offset: start,
+                reason: "checksum mismatch".into(),
+            });
+        }
+        self.offset = start + header_len + len as u64 + 4;
+        Ok(Some((tag[0], start)))
+    }
+
+    fn decode(&mut self, tag: u8, offset: u64) -> Result<Option<BookEvent>, RecordingError> {
+        let mut p = Payload {
+            bytes: &self.buf[..self.buf.len() - 4],
+            pos: 0,
+            offset,
+        };
+        match tag {
+            TAG_INSTRUMENT => {
+                let n = p.varint("instrument number")?;
+                if n != self.instruments.len() as u64 || self.instruments.len() >= MAX_INSTRUMENTS {
+                    return Err(p.corrupt("instrument numbers out of order"));
+                }
+                let venue = match p.byte("venue")? {
+                    0 => Venue::Kalshi,
+                    1 => Venue::Polymarket,
+                    _ => return Err(p.corrupt("unknown venue")),
+                };
+                let len = p.count("symbol length", orion_core::ids::MAX_ID_LEN)?;
+                let end = p.pos + len;
+                let bytes = p.bytes.get(p.pos..end).ok_or_else(|| p.corrupt("symbol"))?;
+                let symbol =
+                    std::str::from_utf8(bytes).map_err(|_| p.corrupt("symbol is not UTF-8"))?;
+                let id = InstrumentId::new(venue, symbol).map_err(|e| p.corrupt(&e.to_string()))?;
+                p.pos = end;
+                p.finish()?;
+                self.instruments.push(id);
+                Ok(None)
+            }
+            TAG_SNAPSHOT | TAG_DELTA => {
+                let n = p.count(
+                    "instrument number",
+                    self.instruments.len().saturating_sub(1),
+                )?;
+                let instrument = self
+                    .instruments
+                    .get(n)
+                    .cloned()
+                    .ok_or_else(|| p.corrupt("undefined instrument"))?;
+                let flags = p.byte("flags")?;
+                if flags & !(FLAG_SEQ | FLAG_EXCHANGE_TS) != 0 {
+                    return Err(p.corrupt("unknown flags"));
+                }
+                let seq = if flags & FLAG_SEQ != 0 {
+                    Some(p.varint("seq")?)
+                } else {
+                    None
+                };
+                let received = self
+                    .last_received
+                    .wrapping_add(unzigzag(p.varint("received timestamp")?));
+                let exchange_ts = if flags & FLAG_EXCHANGE_TS != 0 {
+                    Some(Timestamp::from_nanos(
+                        received.wrapping_add(unzigzag(p.varint("exchange timestamp")?)),
+                    ))
+                } else {
+                    None
+                };
+                let kind = if tag == TAG_SNAPSHOT {
+                    let mut sides = [Vec::new(), Vec::new()];
+                    for side in &mut sides {
+                        let count = p.count("level count", MAX_LEVELS)?;
+                        // Each level takes at least two bytes: bound the allocation by the payload.
+                        side.reserve_exact(count.min(p.bytes.len() / 2));
+                        for _ in 0..count {
+                            let price = p.price()?;
+                            let qty = p.qty()?;
+                            side.push(Level::new(price, qty));
+                        }
+                    }
+                    let [bids, asks] = sides;
+                    BookEventKind::Snapshot { bids, asks }
+                } else {
+                    let count = p.count("update count", MAX_LEVELS)?;
+                    let mut updates = Vec::with_capacity(count.min(p.bytes.len() / 3));
+                    for _ in 0..count {
+                        let kind = p.byte("update kind")?;
+                        if kind > 3 {
+                            return Err(p.corrupt("unknown update kind"));
+                        }
+                        let side = if kind & 1 == 0 {
+                            BookSide::Bid
+                        } else {
+                            BookSide::Ask
+                        };
+                        let price = p.price()?;
+                        let change = if kind & 2 == 0 {
+                            LevelChange::Set(p.qty()?)
+                        } else {
+                            LevelChange::Add(unzigzag(p.varint("level change")?))
+                        };
+                        updates.push(LevelUpdate {
+                            side,
+                            price,
+                            change,
+                        });
+                    }
+                    BookEventKind::Delta { updates }
+                };
+                p.finish()?;
+                self.last_received = received;
+                self.events_read += 1;
+                Ok(Some(BookEvent {
+                    instrument,
+                    kind,
+                    seq,
+                    exchange_ts,
+                    received_at: Timestamp::from_nanos(received),
+                }))
+            }
+            other => Err(p.corrupt(&format!("unknown record tag {other}"))),
+        }
+    }
+
+    /// The instruments defined so far, in definition order.
+    pub fn instruments(&self) -> &[InstrumentId] {
+        &self.instruments
+    }
+}
+
+impl<R: BufRead> Iterator for BinaryReader<R> {
+    type Item = Result<BookEvent, RecordingError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            let (tag, offset) = match self.next_record() {
+                Ok(None) => return None,
+                Ok(Some(record)) => record,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            };
+            match self.decode(tag, offset) {
+                Ok(Some(event)) => return Some(Ok(event)),
+                Ok(None) => continue,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
