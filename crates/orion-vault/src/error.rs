@@ -147,6 +147,13 @@ pub enum VaultError {
     },
 
     #[error(
+        "the vault {path} lacks {count} secret(s) this configuration needs: {names}; set each with `orion-admin secrets set NAME --vault {path}`",
+        count = names.len(),
+        names = names.join(", ")
+    )]
+    MissingSecrets { names: Vec<String>, path: PathBuf },
+
+    #[error(
         "the secret `{name}` is not valid UTF-8 text; set it again with `orion-admin secrets set {name}`"
     )]
     NotUtf8 { name: String },

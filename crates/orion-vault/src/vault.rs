@@ -264,6 +264,25 @@ impl Vault {
             })
     }
 
+    /// Checks that every name in `needed` is present, reporting all missing
+    /// ones at once so an operator fixes them in one go rather than one
+    /// start-up at a time.
+    pub fn require_all<'a>(&self, needed: impl IntoIterator<Item = &'a str>) -> Result<()> {
+        let missing: Vec<String> = needed
+            .into_iter()
+            .filter(|n| !self.secrets.contains_key(*n))
+            .map(str::to_owned)
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(VaultError::MissingSecrets {
+                names: missing,
+                path: self.path.clone(),
+            })
+        }
+    }
+
     /// As [`Vault::require`], as UTF-8 text.
     pub fn require_str(&self, name: &str) -> Result<&str> {
         self.require(name)?

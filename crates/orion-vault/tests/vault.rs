@@ -372,6 +372,21 @@ fn require_names_the_missing_secret_and_the_fix() {
         msg.contains("orion-admin secrets set polymarket.api_secret"),
         "{msg}"
     );
+    v.require_all([names::KALSHI_KEY_ID, names::KALSHI_PRIVATE_KEY_PEM])
+        .unwrap();
+    let err = v
+        .require_all([
+            names::KALSHI_KEY_ID,
+            names::TELEGRAM_BOT_TOKEN,
+            names::WEBHOOK_URL,
+        ])
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("lacks 2 secret(s)") && msg.contains("telegram.bot_token, webhook.url"),
+        "{msg}"
+    );
+    assert!(!msg.contains("kalshi.key_id"), "{msg}");
     let err = v.require_str("custom.binary").unwrap_err();
     assert!(matches!(err, VaultError::NotUtf8 { .. }), "{err:?}");
 }
