@@ -538,6 +538,7 @@ pub fn router(p: Arc<Poly>) -> Router {
         .route("/sampling-markets", get(markets))
         .route("/markets/{condition_id}", get(market))
         .route("/clob-markets/{condition_id}", get(clob_market))
+        .route("/markets-by-token/{token_id}", get(market_by_token))
         .route("/auth/api-key", post(create_api_key))
         .route("/auth/derive-api-key", get(derive_api_key))
         .route("/order", post(post_order).delete(cancel_order))
@@ -730,6 +731,23 @@ async fn clob_market(State(p): S, Path(cid): Path<String>) -> Response {
         "mbf": 0,
         "tbf": 0,
     }))
+    .into_response()
+}
+
+/// Which market a token belongs to (py-clob-client-v2 resolves tick size,
+/// neg-risk and fees through it before signing).
+async fn market_by_token(State(p): S, Path(token_id): Path<String>) -> Response {
+    let Some(m) = p
+        .tokens
+        .get(&token_id)
+        .and_then(|t| p.market(&t.condition_id))
+    else {
+        return no_book();
+    };
+    axum::Json(
+        json!({"condition_id": m.condition_id, "primary_token_id": m.yes_token_id,
+        "secondary_token_id": m.no_token_id}),
+    )
     .into_response()
 }
 
