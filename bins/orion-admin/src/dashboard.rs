@@ -18,7 +18,7 @@ pub enum DashboardCommand {
         after_help = "The vault password comes from --password-env/--password-fd/prompt, the dashboard\n\
 password from --new-password-env/--new-password-fd/prompt. At least 12 characters.\n\n\
 Examples:\n  orion-admin dashboard set-password\n  \
-orion-admin dashboard set-password --password-fd 3 --new-password-fd 4 3<vault-pw.txt 4<dash-pw.txt"
+orion-admin dashboard set-password --password-fd 3 --new-password-fd 4 3<vault.pw 4<dash.pw"
     )]
     SetPassword {
         #[command(flatten)]

@@ -149,7 +149,7 @@ pub enum SecretsCommand {
     /// Create a new, empty vault (mode 0600), asking for its master password twice.
     #[command(
         after_help = "Example:\n  orion-admin secrets init --vault /etc/orion/orion.vault\n  \
-orion-admin secrets init --kdf-memory-kib 65536 --kdf-iterations 3   # costlier key derivation"
+orion-admin secrets init --kdf-memory-kib 65536 --kdf-iterations 3  # stronger, slower"
     )]
     Init {
         #[command(flatten)]
