@@ -4,13 +4,19 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use orion_matching::matching::hardset::synthetic_catalogs;
-use orion_matching::matching::{MatchConfig, match_catalogs, parse_kalshi_markets, parse_polymarket_markets};
+use orion_matching::matching::{
+    MatchConfig, match_catalogs, parse_kalshi_markets, parse_polymarket_markets,
+};
 
 fn bench_matching(c: &mut Criterion) {
     let g = synthetic_catalogs(10_000, 7);
     let kalshi = parse_kalshi_markets(&g.kalshi_json).unwrap_or_default();
     let poly = parse_polymarket_markets(&g.polymarket_json).unwrap_or_default();
-    assert_eq!((kalshi.len(), poly.len()), (10_000, 10_000), "catalog sizes");
+    assert_eq!(
+        (kalshi.len(), poly.len()),
+        (10_000, 10_000),
+        "catalog sizes"
+    );
     let cfg = MatchConfig::default();
     let mut group = c.benchmark_group("matching");
     group.sample_size(10);

@@ -31,7 +31,9 @@ fn hundred_k_is_not_one_hundred_twenty_k() {
     let out = run(KALSHI_BTC, poly);
     assert!(out.proposals.is_empty(), "{:?}", out.proposals);
     assert!(
-        out.rejections.iter().any(|r| r.flags.contains(&Flag::ThresholdDiffers)),
+        out.rejections
+            .iter()
+            .any(|r| r.flags.contains(&Flag::ThresholdDiffers)),
         "the pair is blocked by the threshold, not missed by blocking: {:?}",
         out.rejections
     );
@@ -44,8 +46,14 @@ fn dec_abbreviation_matches_december() {
     assert_eq!(out.proposals.len(), 1, "{:?}", out.rejections);
     let p = &out.proposals[0];
     assert_eq!(p.orientation, Orientation::Direct);
-    assert_eq!(p.polymarket_yes_token.as_ref().map(|t| &*t.symbol), Some("11"));
-    assert_eq!(p.polymarket_no_token.as_ref().map(|t| &*t.symbol), Some("12"));
+    assert_eq!(
+        p.polymarket_yes_token.as_ref().map(|t| &*t.symbol),
+        Some("11")
+    );
+    assert_eq!(
+        p.polymarket_no_token.as_ref().map(|t| &*t.symbol),
+        Some("12")
+    );
 }
 
 #[test]
@@ -59,9 +67,16 @@ fn inverted_pair_is_detected_as_inverted() {
     let p = &out.proposals[0];
     assert_eq!(p.orientation, Orientation::Inverted);
     assert_eq!(p.kalshi_yes.outcome, "No");
-    assert_eq!(p.kalshi_yes.outcome_index, Some(0), "\"No\" is listed first here");
+    assert_eq!(
+        p.kalshi_yes.outcome_index,
+        Some(0),
+        "\"No\" is listed first here"
+    );
     assert_eq!(p.kalshi_no.outcome, "Yes");
-    assert_eq!(p.polymarket_yes_token.as_ref().map(|t| &*t.symbol), Some("21"));
+    assert_eq!(
+        p.polymarket_yes_token.as_ref().map(|t| &*t.symbol),
+        Some("21")
+    );
 
     // Head-to-head: "Will the Celtics beat the Lakers?" against Kalshi's
     // Lakers market.
@@ -72,18 +87,36 @@ fn inverted_pair_is_detected_as_inverted() {
     let p = &out.proposals[0];
     assert_eq!(p.orientation, Orientation::Inverted);
     assert_eq!(p.kalshi_yes.outcome, "No");
-    assert_eq!(p.polymarket_yes_token.as_ref().map(|t| &*t.symbol), Some("32"));
+    assert_eq!(
+        p.polymarket_yes_token.as_ref().map(|t| &*t.symbol),
+        Some("32")
+    );
     assert!(p.flags.contains(&Flag::TwoWayAssumed));
 }
 
 #[test]
 fn threshold_or_direction_disagreement_blocks() {
     for (q, flag) in [
-        ("Will Bitcoin be below $100k on December 31, 2025?", Flag::ComparatorBoundaryDiffers),
-        ("Will Bitcoin be at least $100k on December 31, 2025?", Flag::ComparatorBoundaryDiffers),
-        ("Will Bitcoin be between $100k and $110k on December 31, 2025?", Flag::DirectionDiffers),
-        ("Will Bitcoin be above 100,000% on December 31, 2025?", Flag::UnitDiffers),
-        ("Will Bitcoin be above $100k on January 1, 2026?", Flag::EventDateDiffers),
+        (
+            "Will Bitcoin be below $100k on December 31, 2025?",
+            Flag::ComparatorBoundaryDiffers,
+        ),
+        (
+            "Will Bitcoin be at least $100k on December 31, 2025?",
+            Flag::ComparatorBoundaryDiffers,
+        ),
+        (
+            "Will Bitcoin be between $100k and $110k on December 31, 2025?",
+            Flag::DirectionDiffers,
+        ),
+        (
+            "Will Bitcoin be above 100,000% on December 31, 2025?",
+            Flag::UnitDiffers,
+        ),
+        (
+            "Will Bitcoin be above $100k on January 1, 2026?",
+            Flag::EventDateDiffers,
+        ),
     ] {
         let poly = format!(
             r#"[{{"conditionId":"0xq","question":"{q}","outcomes":"[\"Yes\",\"No\"]","clobTokenIds":"[\"1\",\"2\"]"}}]"#
@@ -121,17 +154,31 @@ fn debug_missed(ev: &orion_matching::matching::Evaluation, kalshi: &str, poly: &
     let ks = parse_kalshi_markets(kalshi).unwrap();
     let ps = parse_polymarket_markets(poly).unwrap();
     for m in ev.missed.iter().chain(ev.wrong.iter()) {
-        let Some((kt, rest)) = m.split_once(" ~ ") else { continue };
+        let Some((kt, rest)) = m.split_once(" ~ ") else {
+            continue;
+        };
         let pk = rest.split(':').next().unwrap_or(rest);
-        let (Some(k), Some(p)) = (ks.iter().find(|x| x.ticker == kt), ps.iter().find(|x| x.key() == Some(pk))) else {
+        let (Some(k), Some(p)) = (
+            ks.iter().find(|x| x.ticker == kt),
+            ps.iter().find(|x| x.key() == Some(pk)),
+        ) else {
             continue;
         };
         let (kf, pf) = (kalshi_features(k), poly_features(p));
         let a = assess(&kf, &pf, &MatchConfig::default());
         println!(
             "DEBUG {m}: {} {:?} {:?}\n  K {:?} {:?} {:?} {:?}\n  P {:?} {:?} {:?} {:?}",
-            a.score_bps, a.flags, a.reasons, kf.participants, kf.threshold, kf.event_day, kf.month,
-            pf.participants, pf.threshold, pf.event_day, pf.month
+            a.score_bps,
+            a.flags,
+            a.reasons,
+            kf.participants,
+            kf.threshold,
+            kf.event_day,
+            kf.month,
+            pf.participants,
+            pf.threshold,
+            pf.event_day,
+            pf.month
         );
     }
 }
@@ -146,15 +193,28 @@ fn dev_dir() -> Option<PathBuf> {
 #[test]
 fn dev_set_precision_and_recall() {
     let Some(dir) = dev_dir() else {
-        println!("SKIPPED: ../shared/data/pairs not found next to the repository; dev-set evaluation not run");
+        println!(
+            "SKIPPED: ../shared/data/pairs not found next to the repository; dev-set evaluation not run"
+        );
         return;
     };
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).expect(f);
     let labels = parse_labels(&read("labels.jsonl")).expect("labels");
-    let out = run(&read("kalshi_markets.jsonl"), &read("polymarket_markets.jsonl"));
+    let out = run(
+        &read("kalshi_markets.jsonl"),
+        &read("polymarket_markets.jsonl"),
+    );
     let ev = evaluate(&labels, &out.proposals);
-    debug_missed(&ev, &read("kalshi_markets.jsonl"), &read("polymarket_markets.jsonl"));
-    println!("DEV SET (pairs scored {})\n{}", out.pairs_scored, render(&ev));
+    debug_missed(
+        &ev,
+        &read("kalshi_markets.jsonl"),
+        &read("polymarket_markets.jsonl"),
+    );
+    println!(
+        "DEV SET (pairs scored {})\n{}",
+        out.pairs_scored,
+        render(&ev)
+    );
     for m in ev.missed.iter().take(60) {
         let why: Vec<_> = out
             .rejections

@@ -129,7 +129,16 @@ fn documents(text: &str) -> Result<Vec<Value>, CatalogError> {
                 }
                 match serde_json::from_str::<Value>(line) {
                     Ok(v) => out.push(v),
-                    Err(e) if n == 0 => return Err(CatalogError::Syntax(whole_err.to_string().chars().take(200).chain(format!(" / {e}").chars()).collect())),
+                    Err(e) if n == 0 => {
+                        return Err(CatalogError::Syntax(
+                            whole_err
+                                .to_string()
+                                .chars()
+                                .take(200)
+                                .chain(format!(" / {e}").chars())
+                                .collect(),
+                        ));
+                    }
                     Err(e) => {
                         return Err(CatalogError::Line {
                             line: n + 1,
@@ -162,7 +171,9 @@ impl<'a> Rec<'a> {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(self.err(field, format!("expected a string, found {}", kind(other)))),
+            Some(other) => {
+                Err(self.err(field, format!("expected a string, found {}", kind(other))))
+            }
         }
     }
 
@@ -174,7 +185,9 @@ impl<'a> Rec<'a> {
         match self.obj.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(other) => Err(self.err(field, format!("expected a boolean, found {}", kind(other)))),
+            Some(other) => {
+                Err(self.err(field, format!("expected a boolean, found {}", kind(other))))
+            }
         }
     }
 
@@ -237,7 +250,10 @@ impl<'a> Rec<'a> {
                 Value::String(s) => Ok(s.clone()),
                 // Token ids are sometimes bare numbers in hand-made files;
                 // a JSON number that large is not exact, so refuse it.
-                other => Err(self.err(field, format!("expected string items, found {}", kind(other)))),
+                other => Err(self.err(
+                    field,
+                    format!("expected string items, found {}", kind(other)),
+                )),
             })
             .collect()
     }
@@ -290,7 +306,12 @@ fn decode_kalshi_market(
     let event = match obj.get("x_event") {
         Some(Value::Object(e)) => Some(decode_kalshi_event(&Rec { n, obj: e })?),
         Some(Value::Null) | None => parent.cloned(),
-        Some(other) => return Err(rec.err("x_event", format!("expected an object, found {}", kind(other)))),
+        Some(other) => {
+            return Err(rec.err(
+                "x_event",
+                format!("expected an object, found {}", kind(other)),
+            ));
+        }
     };
     let settlement_sources = match obj.get("settlement_sources") {
         Some(Value::Array(items)) => items
@@ -326,6 +347,85 @@ fn decode_kalshi_market(
         event,
         x_strike: rec.fixed("x_strike")?,
     })
+}
+
+/// Like [`parse_kalshi_markets`], but a bad record is skipped and reported
+/// instead of failing the whole catalog (a document that is not JSON at all
+/// still fails).
+pub fn parse_kalshi_markets_lenient(
+    text: &str,
+) -> Result<(Vec<KalshiMarket>, Vec<CatalogError>), CatalogError> {
+    let docs = documents(text)?;
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let mut n = 0usize;
+    for doc in &docs {
+        let items: Vec<&Value> = match doc {
+            Value::Array(items) => items.iter().collect(),
+            Value::Object(obj) => match obj.get("markets") {
+                Some(Value::Array(items)) => items.iter().collect(),
+                _ => {
+                    // Other shapes (events pages, single markets): strict path.
+                    match parse_kalshi_markets(&doc.to_string()) {
+                        Ok(mut v) => out.append(&mut v),
+                        Err(e) => errors.push(e),
+                    }
+                    continue;
+                }
+            },
+            _ => {
+                return Err(CatalogError::Shape(
+                    "expected a Kalshi /markets page, an array or JSON Lines of markets",
+                ));
+            }
+        };
+        for it in items {
+            match decode_kalshi_market(n, it, None) {
+                Ok(m) => out.push(m),
+                Err(e) => errors.push(e),
+            }
+            n += 1;
+        }
+    }
+    Ok((out, errors))
+}
+
+/// Like [`parse_polymarket_markets`], but a bad record is skipped and
+/// reported.
+pub fn parse_polymarket_markets_lenient(
+    text: &str,
+) -> Result<(Vec<PolyMarket>, Vec<CatalogError>), CatalogError> {
+    let docs = documents(text)?;
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for doc in &docs {
+        let items: Vec<Value> = match doc {
+            Value::Array(items) => items.clone(),
+            Value::Object(obj) if !is_event(doc) && !is_market(doc) => match obj
+                .get("data")
+                .or_else(|| obj.get("events"))
+                .or_else(|| obj.get("markets"))
+            {
+                Some(Value::Array(items)) => items.clone(),
+                _ => vec![doc.clone()],
+            },
+            _ => vec![doc.clone()],
+        };
+        for (n, it) in items.iter().enumerate() {
+            match parse_polymarket_markets(&it.to_string()) {
+                Ok(mut v) => out.append(&mut v),
+                Err(CatalogError::Field { field, message, .. }) => {
+                    errors.push(CatalogError::Field {
+                        record: n,
+                        field,
+                        message,
+                    })
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    Ok((out, errors))
 }
 
 /// Kalshi markets from any of the accepted shapes.
@@ -376,10 +476,52 @@ pub fn parse_kalshi_markets(text: &str) -> Result<Vec<KalshiMarket>, CatalogErro
                 }
             }
             Value::Object(obj) if obj.contains_key("ticker") => push(doc, None, &mut out)?,
-            _ => return Err(CatalogError::Shape("expected a Kalshi /markets page, an array or JSON Lines of markets")),
+            _ => {
+                return Err(CatalogError::Shape(
+                    "expected a Kalshi /markets page, an array or JSON Lines of markets",
+                ));
+            }
         }
     }
     Ok(out)
+}
+
+/// A Gamma event object (`GET /events`) with its markets nested: each market
+/// inherits the event's title and slug.
+fn expand_event(
+    n: usize,
+    ev: &Map<String, Value>,
+    out: &mut Vec<PolyMarket>,
+) -> Result<(), CatalogError> {
+    let er = Rec { n, obj: ev };
+    let title = er.str("title")?;
+    let slug = er.str("slug")?;
+    if let Some(Value::Array(markets)) = ev.get("markets") {
+        for m in markets {
+            let mut pm = decode_poly_market(n, m)?;
+            if pm.event_titles.is_empty() {
+                pm.event_titles.extend(title.clone());
+                pm.event_slugs.extend(slug.clone());
+            }
+            out.push(pm);
+        }
+    }
+    Ok(())
+}
+
+/// A market object (as opposed to a page or search response wrapping them):
+/// Polymarket US records carry `events` too, so the wrapper keys alone do
+/// not decide.
+fn is_market(v: &Value) -> bool {
+    matches!(v, Value::Object(o) if ["conditionId", "condition_id", "slug", "question", "market_slug"]
+        .iter()
+        .any(|k| o.contains_key(*k)))
+}
+
+fn is_event(v: &Value) -> bool {
+    matches!(v, Value::Object(o) if matches!(o.get("markets"), Some(Value::Array(_)))
+        && !o.contains_key("conditionId")
+        && !o.contains_key("condition_id"))
 }
 
 fn decode_poly_market(n: usize, v: &Value) -> Result<PolyMarket, CatalogError> {
@@ -391,8 +533,34 @@ fn decode_poly_market(n: usize, v: &Value) -> Result<PolyMarket, CatalogError> {
         });
     };
     let rec = Rec { n, obj };
-    let outcome_texts = rec.string_list("outcomes")?;
-    let token_ids = rec.string_list("clobTokenIds")?;
+    let mut outcome_texts = rec.string_list("outcomes")?;
+    let mut token_ids = rec.string_list("clobTokenIds")?;
+    // The CLOB's own market objects carry `tokens: [{token_id, outcome}]`
+    // instead: each token names its outcome, so the pairing is explicit.
+    if outcome_texts.is_empty()
+        && let Some(Value::Array(tokens)) = obj.get("tokens")
+    {
+        for t in tokens {
+            let Value::Object(to) = t else {
+                return Err(rec.err("tokens", "expected objects"));
+            };
+            let tr = Rec { n, obj: to };
+            match (tr.str("outcome")?, tr.str("token_id")?) {
+                (Some(outcome), Some(id)) => {
+                    outcome_texts.push(outcome);
+                    token_ids.push(id);
+                }
+                // Unlisted markets carry empty placeholder tokens.
+                (None, None) => {}
+                _ => {
+                    return Err(rec.err(
+                        "tokens",
+                        "a token with an outcome but no id, or an id but no outcome",
+                    ));
+                }
+            }
+        }
+    }
     if !token_ids.is_empty() && token_ids.len() != outcome_texts.len() {
         return Err(rec.err(
             "clobTokenIds",
@@ -440,7 +608,7 @@ fn decode_poly_market(n: usize, v: &Value) -> Result<PolyMarket, CatalogError> {
         question: rec.str("question")?,
         description: rec.str("description")?,
         outcomes,
-        end_date: rec.time("endDate")?,
+        end_date: rec.time("endDate")?.or(rec.time("end_date_iso")?),
         game_start_time: rec.time("gameStartTime")?,
         resolution_source: rec.str("resolutionSource")?,
         sports_market_type: rec.str("sportsMarketType")?,
@@ -468,15 +636,31 @@ pub fn parse_polymarket_markets(text: &str) -> Result<Vec<PolyMarket>, CatalogEr
     for doc in &docs {
         let items: Vec<&Value> = match doc {
             Value::Array(items) => items.iter().collect(),
-            Value::Object(obj) => match obj.get("data").or_else(|| obj.get("markets")) {
+            _ if is_event(doc) || is_market(doc) => vec![doc],
+            Value::Object(obj) => match obj
+                .get("data")
+                .or_else(|| obj.get("events"))
+                .or_else(|| obj.get("markets"))
+            {
                 Some(Value::Array(items)) => items.iter().collect(),
-                Some(_) => return Err(CatalogError::Shape("`data`/`markets` is not an array")),
+                Some(_) => {
+                    return Err(CatalogError::Shape(
+                        "`data`/`events`/`markets` is not an array",
+                    ));
+                }
                 None => vec![doc],
             },
-            _ => return Err(CatalogError::Shape("expected an array or JSON Lines of Gamma markets")),
+            _ => {
+                return Err(CatalogError::Shape(
+                    "expected an array or JSON Lines of Gamma markets",
+                ));
+            }
         };
         for it in items {
-            out.push(decode_poly_market(n, it)?);
+            match it {
+                Value::Object(ev) if is_event(it) => expand_event(n, ev, &mut out)?,
+                _ => out.push(decode_poly_market(n, it)?),
+            }
             n += 1;
         }
     }
@@ -512,10 +696,15 @@ mod tests {
         let bad_time = r#"[{"ticker":"A","close_time":"tomorrow"}]"#;
         assert!(matches!(
             parse_kalshi_markets(bad_time),
-            Err(CatalogError::Field { field: "close_time", .. })
+            Err(CatalogError::Field {
+                field: "close_time",
+                ..
+            })
         ));
         assert!(parse_kalshi_markets("{\"ticker\":\"A\"}\n{oops").is_err());
         assert!(parse_kalshi_markets("42").is_err());
+        let (ok, errs) = parse_kalshi_markets_lenient(bad).unwrap_or_default();
+        assert_eq!((ok.len(), errs.len()), (1, 1), "the good record survives");
     }
 
     #[test]
@@ -526,16 +715,36 @@ mod tests {
         assert_eq!(m[0].outcomes[1].text, "Nuggets");
         assert_eq!(m[0].outcomes[1].token_id.as_deref(), Some("222"));
         assert!(m[0].game_start_time.is_some());
-        let mismatched = r#"[{"conditionId":"0x1","outcomes":"[\"Yes\",\"No\"]","clobTokenIds":"[\"1\"]"}]"#;
+        let mismatched =
+            r#"[{"conditionId":"0x1","outcomes":"[\"Yes\",\"No\"]","clobTokenIds":"[\"1\"]"}]"#;
         assert!(matches!(
             parse_polymarket_markets(mismatched),
-            Err(CatalogError::Field { field: "clobTokenIds", .. })
+            Err(CatalogError::Field {
+                field: "clobTokenIds",
+                ..
+            })
         ));
         let not_array = r#"[{"conditionId":"0x1","outcomes":"Yes or No"}]"#;
         assert!(matches!(
             parse_polymarket_markets(not_array),
-            Err(CatalogError::Field { field: "outcomes", .. })
+            Err(CatalogError::Field {
+                field: "outcomes",
+                ..
+            })
         ));
+        let clob = r#"{"data":[{"condition_id":"0xc","question":"Will X?","tokens":[{"token_id":"5","outcome":"No"},{"token_id":"4","outcome":"Yes"}]}],"next_cursor":"MTAw"}"#;
+        let m = parse_polymarket_markets(clob).unwrap_or_default();
+        assert_eq!(m[0].outcomes[1].text, "Yes");
+        assert_eq!(m[0].outcomes[1].token_id.as_deref(), Some("4"));
+        let events = r#"[{"slug":"ev","title":"Hawks vs. Nuggets","markets":[{"conditionId":"0x1"},{"conditionId":"0x2"}]}]"#;
+        let m = parse_polymarket_markets(events).unwrap_or_default();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[1].event_titles, vec!["Hawks vs. Nuggets".to_owned()]);
+        // Polymarket US records carry `events` but are markets themselves.
+        let us = r#"{"slug":"aec-mlb-wsh-mia-2026-05-08","events":[{"slug":"e","title":"washington nationals vs. miami marlins"}]}"#;
+        let m = parse_polymarket_markets(us).unwrap_or_default();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].slug.as_deref(), Some("aec-mlb-wsh-mia-2026-05-08"));
         let no_key = r#"[{"question":"?"}]"#;
         assert!(parse_polymarket_markets(no_key).is_err());
     }

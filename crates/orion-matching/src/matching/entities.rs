@@ -74,11 +74,7 @@ impl Threshold {
     /// Same quantity after unit conversion (1 percent = 100 bps).
     pub fn value_in_common_unit(&self) -> (Unit, i64, Option<i64>) {
         match self.unit {
-            Unit::BasisPoints => (
-                Unit::Percent,
-                self.value / 100,
-                self.upper.map(|u| u / 100),
-            ),
+            Unit::BasisPoints => (Unit::Percent, self.value / 100, self.upper.map(|u| u / 100)),
             u => (u, self.value, self.upper),
         }
     }
@@ -285,20 +281,23 @@ pub fn iso_dates(raw: &str) -> Vec<DateMention> {
         let w = &b[i..i + 10];
         let boundary_before = i == 0 || !b[i - 1].is_ascii_digit();
         let boundary_after = b.get(i + 10).is_none_or(|c| !c.is_ascii_digit());
-        if boundary_before && boundary_after && w[4] == b'-' && w[7] == b'-' {
-            if let (Some(y), Some(m), Some(d)) = (digits(&w[0..4]), digits(&w[5..7]), digits(&w[8..10]))
-                && (1..=12).contains(&m)
-                && d >= 1
-                && d <= i64::from(days_in_month(y, m as u32))
-            {
-                out.push(DateMention {
-                    year: Some(y),
-                    month: m as u32,
-                    day: Some(d as u32),
-                });
-                i += 10;
-                continue;
-            }
+        if boundary_before
+            && boundary_after
+            && w[4] == b'-'
+            && w[7] == b'-'
+            && let (Some(y), Some(m), Some(d)) =
+                (digits(&w[0..4]), digits(&w[5..7]), digits(&w[8..10]))
+            && (1..=12).contains(&m)
+            && d >= 1
+            && d <= i64::from(days_in_month(y, m as u32))
+        {
+            out.push(DateMention {
+                year: Some(y),
+                month: m as u32,
+                day: Some(d as u32),
+            });
+            i += 10;
+            continue;
         }
         i += 1;
     }
@@ -318,9 +317,15 @@ pub fn extract_times(raw: &str) -> Vec<TimeMention> {
                 start -= 1;
             }
             let h: String = chars[start..i].iter().collect();
-            let m: String = chars.get(i + 1..i + 3).map(|s| s.iter().collect()).unwrap_or_default();
+            let m: String = chars
+                .get(i + 1..i + 3)
+                .map(|s| s.iter().collect())
+                .unwrap_or_default();
             if let (Ok(mut hour), Ok(minute)) = (h.parse::<u32>(), m.parse::<u32>()) {
-                let rest: String = chars.get(i + 3..).map(|s| s.iter().collect()).unwrap_or_default();
+                let rest: String = chars
+                    .get(i + 3..)
+                    .map(|s| s.iter().collect())
+                    .unwrap_or_default();
                 let rest_words: Vec<&str> = rest
                     .split(|c: char| !c.is_ascii_alphanumeric())
                     .filter(|s| !s.is_empty())
@@ -367,7 +372,10 @@ fn zone_word(w: &str) -> Option<Zone> {
 /// Comparator phrases, longest first. Each entry is (words, comparator,
 /// whether the phrase comes after the number: "3 or more").
 const PREFIX_PHRASES: &[(&[&str], Comparator)] = &[
-    (&["greater", "than", "or", "equal", "to"], Comparator::AtLeast),
+    (
+        &["greater", "than", "or", "equal", "to"],
+        Comparator::AtLeast,
+    ),
     (&["less", "than", "or", "equal", "to"], Comparator::AtMost),
     (&["at", "or", "above"], Comparator::AtLeast),
     (&["at", "or", "below"], Comparator::AtMost),
@@ -554,10 +562,8 @@ pub fn extract_period_kind(tokens: &[Token]) -> (Option<Period>, Option<Kind>) {
             "series" if word(i + 1) == Some("winner") || word(i + 1).is_none() => {
                 period = Some(Period::Series);
             }
-            "champion" | "championship" | "finals" | "mvp" | "pennant" => {
-                if period.is_none() {
-                    period = Some(Period::Season);
-                }
+            "champion" | "championship" | "finals" | "mvp" | "pennant" if period.is_none() => {
+                period = Some(Period::Season);
             }
             "spread" | "spreads" | "handicap" => kind = Some(Kind::Spread),
             "total" | "totals" => kind = Some(Kind::Total),
@@ -582,7 +588,9 @@ pub fn extract_names(raw: &str) -> Vec<String> {
             cur.clear();
         }
     };
-    for piece in raw.split(|c: char| c.is_whitespace() || matches!(c, ',' | '?' | ':' | ';' | '(' | ')' | '"' | '!')) {
+    for piece in raw.split(|c: char| {
+        c.is_whitespace() || matches!(c, ',' | '?' | ':' | ';' | '(' | ')' | '"' | '!')
+    }) {
         if piece.is_empty() {
             continue;
         }
@@ -592,7 +600,17 @@ pub fn extract_names(raw: &str) -> Vec<String> {
         let skip_question = first
             && matches!(
                 folded.as_str(),
-                "will" | "who" | "what" | "which" | "when" | "how" | "is" | "does" | "do" | "can" | "the"
+                "will"
+                    | "who"
+                    | "what"
+                    | "which"
+                    | "when"
+                    | "how"
+                    | "is"
+                    | "does"
+                    | "do"
+                    | "can"
+                    | "the"
             );
         first = false;
         if starts_upper && !skip_question && !folded.is_empty() && month_number(&folded).is_none() {
@@ -684,7 +702,10 @@ mod tests {
         assert_eq!(t[0].unit, Unit::Usd);
 
         let t = th("at least 3 goals");
-        assert_eq!((t[0].comparator, t[0].value, t[0].unit), (Comparator::AtLeast, fx("3"), Unit::Count));
+        assert_eq!(
+            (t[0].comparator, t[0].value, t[0].unit),
+            (Comparator::AtLeast, fx("3"), Unit::Count)
+        );
 
         let t = th("Fed funds rate between 4.25 and 4.5%");
         assert_eq!(t[0].comparator, Comparator::Between);
@@ -692,22 +713,37 @@ mod tests {
         assert_eq!(t[0].unit, Unit::Percent);
 
         let t = th("BTC ≥ 120,000 USD");
-        assert_eq!((t[0].comparator, t[0].value, t[0].unit), (Comparator::AtLeast, fx("120000"), Unit::Usd));
+        assert_eq!(
+            (t[0].comparator, t[0].value, t[0].unit),
+            (Comparator::AtLeast, fx("120000"), Unit::Usd)
+        );
 
         let t = th("close at or below $100k");
-        assert_eq!((t[0].comparator, t[0].value), (Comparator::AtMost, fx("100000")));
+        assert_eq!(
+            (t[0].comparator, t[0].value),
+            (Comparator::AtMost, fx("100000"))
+        );
 
         let t = th("3 or more seats");
         assert_eq!(t[0].comparator, Comparator::AtLeast);
 
         let t = th("will-bitcoin-dip-to-50k-in-july-2026");
-        assert_eq!((t[0].comparator, t[0].value), (Comparator::AtMost, fx("50000")));
+        assert_eq!(
+            (t[0].comparator, t[0].value),
+            (Comparator::AtMost, fx("50000"))
+        );
 
         let t = th("will-xrp-reach-1pt2-in-july-2026");
-        assert_eq!((t[0].comparator, t[0].value), (Comparator::AtLeast, fx("1.2")));
+        assert_eq!(
+            (t[0].comparator, t[0].value),
+            (Comparator::AtLeast, fx("1.2"))
+        );
 
         let t = th("CPI below three percent");
-        assert_eq!((t[0].comparator, t[0].value, t[0].unit), (Comparator::Below, fx("3"), Unit::Percent));
+        assert_eq!(
+            (t[0].comparator, t[0].value, t[0].unit),
+            (Comparator::Below, fx("3"), Unit::Percent)
+        );
         assert!(th("Hawks vs. Nuggets").is_empty());
     }
 
@@ -721,16 +757,41 @@ mod tests {
     #[test]
     fn dates_in_every_spelling() {
         let d = extract_dates("Dec. 31, 2025", &tokenize("Dec. 31, 2025"));
-        assert_eq!(d, vec![DateMention { year: Some(2025), month: 12, day: Some(31) }]);
+        assert_eq!(
+            d,
+            vec![DateMention {
+                year: Some(2025),
+                month: 12,
+                day: Some(31)
+            }]
+        );
         let d2 = extract_dates("December 31 2025", &tokenize("December 31 2025"));
         assert_eq!(d, d2);
         let d = extract_dates("31 December", &tokenize("31 December"));
-        assert_eq!(d, vec![DateMention { year: None, month: 12, day: Some(31) }]);
+        assert_eq!(
+            d,
+            vec![DateMention {
+                year: None,
+                month: 12,
+                day: Some(31)
+            }]
+        );
         let raw = "will-bitcoin-reach-80k-in-july-2026";
         let d = extract_dates(raw, &tokenize(raw));
-        assert_eq!(d, vec![DateMention { year: Some(2026), month: 7, day: None }]);
+        assert_eq!(
+            d,
+            vec![DateMention {
+                year: Some(2026),
+                month: 7,
+                day: None
+            }]
+        );
         let raw = "aec-mlb-wsh-mia-2026-05-08";
-        assert!(extract_dates(raw, &tokenize(raw)).contains(&DateMention { year: Some(2026), month: 5, day: Some(8) }));
+        assert!(extract_dates(raw, &tokenize(raw)).contains(&DateMention {
+            year: Some(2026),
+            month: 5,
+            day: Some(8)
+        }));
         // "may" the verb is not a date.
         assert!(extract_dates("Who may win", &tokenize("Who may win")).is_empty());
         // Impossible dates are dropped.
@@ -740,21 +801,47 @@ mod tests {
     #[test]
     fn times_and_zones() {
         let t = extract_times("scheduled for January 10 at 9:30PM ET:");
-        assert_eq!(t, vec![TimeMention { hour: 21, minute: 30, zone: Some(Zone::Eastern) }]);
+        assert_eq!(
+            t,
+            vec![TimeMention {
+                hour: 21,
+                minute: 30,
+                zone: Some(Zone::Eastern)
+            }]
+        );
         let t = extract_times("closes 14:00 UTC");
-        assert_eq!(t, vec![TimeMention { hour: 14, minute: 0, zone: Some(Zone::Utc) }]);
+        assert_eq!(
+            t,
+            vec![TimeMention {
+                hour: 14,
+                minute: 0,
+                zone: Some(Zone::Utc)
+            }]
+        );
         assert_eq!(Zone::Eastern.offset_hours(Some(false)), -5);
     }
 
     #[test]
     fn periods_and_kinds() {
         let pk = |s: &str| extract_period_kind(&tokenize(s));
-        assert_eq!(pk("Nuno Borges vs Tomas Etcheverry: Set 1 Winner").0, Some(Period::Set(1)));
+        assert_eq!(
+            pk("Nuno Borges vs Tomas Etcheverry: Set 1 Winner").0,
+            Some(Period::Set(1))
+        );
         assert_eq!(pk("Map 1: K27 vs. FAL").0, Some(Period::Map(1)));
-        assert_eq!(pk("Hawks vs. Nuggets: 1H Moneyline").0, Some(Period::Half(1)));
+        assert_eq!(
+            pk("Hawks vs. Nuggets: 1H Moneyline").0,
+            Some(Period::Half(1))
+        );
         assert_eq!(pk("Spread: Nuggets (-2.5)").1, Some(Kind::Spread));
-        assert_eq!(pk("Series Winner: Houston vs Los Angeles L").0, Some(Period::Series));
-        assert_eq!(pk("Will the Cavaliers win the 2026 NBA Finals?").0, Some(Period::Season));
+        assert_eq!(
+            pk("Series Winner: Houston vs Los Angeles L").0,
+            Some(Period::Series)
+        );
+        assert_eq!(
+            pk("Will the Cavaliers win the 2026 NBA Finals?").0,
+            Some(Period::Season)
+        );
         assert_eq!(pk("Hawks vs. Nuggets"), (None, None));
     }
 

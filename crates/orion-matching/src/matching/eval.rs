@@ -83,7 +83,12 @@ pub fn parse_labels(text: &str) -> Result<Vec<Label>, CatalogError> {
             let flags = v
                 .get("flags")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default();
             Ok(Label {
                 kalshi_ticker: s("kalshi_ticker")?,
@@ -167,7 +172,8 @@ pub fn evaluate(labels: &[Label], proposals: &[Proposal]) -> Evaluation {
         }
         let Some(p) = proposed else {
             if l.equivalent {
-                ev.missed.push(format!("{} ~ {}", l.kalshi_ticker, l.polymarket_id));
+                ev.missed
+                    .push(format!("{} ~ {}", l.kalshi_ticker, l.polymarket_id));
             }
             continue;
         };
@@ -184,7 +190,11 @@ pub fn evaluate(labels: &[Label], proposals: &[Proposal]) -> Evaluation {
         }
         let orientation_ok = match (l.poly_outcome_index, &l.poly_token_id) {
             (Some(i), _) => p.kalshi_yes.outcome_index.map(|x| x == i),
-            (None, Some(t)) => p.kalshi_yes.token.as_ref().map(|x| &*x.symbol == t.as_str()),
+            (None, Some(t)) => p
+                .kalshi_yes
+                .token
+                .as_ref()
+                .map(|x| &*x.symbol == t.as_str()),
             (None, None) => None,
         };
         match orientation_ok {
@@ -250,7 +260,9 @@ mod tests {
         let v = parse_labels(l).unwrap_or_default();
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].poly_outcome_index, Some(1));
-        assert!(parse_labels(r#"{"kalshi_ticker":"K","polymarket_id":"P","label":"maybe"}"#).is_err());
+        assert!(
+            parse_labels(r#"{"kalshi_ticker":"K","polymarket_id":"P","label":"maybe"}"#).is_err()
+        );
         assert!(parse_labels("{").is_err());
     }
 

@@ -217,9 +217,14 @@ pub fn split_contest(title: &str) -> Option<(String, String)> {
         for sep in [" vs. ", " vs ", " v. ", " v ", " at ", " @ "] {
             if let Some(pos) = lowered.find(sep) {
                 if sep == " at " {
-                    let next = lowered[pos + sep.len()..].split_whitespace().next().unwrap_or("");
-                    let prose = matches!(next, "least" | "most" | "or" | "the" | "a" | "an" | "any" | "all")
-                        || next.starts_with(|c: char| c.is_ascii_digit() || c == '$');
+                    let next = lowered[pos + sep.len()..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("");
+                    let prose = matches!(
+                        next,
+                        "least" | "most" | "or" | "the" | "a" | "an" | "any" | "all"
+                    ) || next.starts_with(|c: char| c.is_ascii_digit() || c == '$');
                     if question || prose {
                         continue;
                     }
@@ -257,8 +262,7 @@ fn strip_parens(s: &str) -> String {
 /// Drops trailing "winner?", "map 1", "set 1 winner", an ISO date.
 fn strip_tail_words(b: &str) -> String {
     let mut words: Vec<&str> = b.split_whitespace().collect();
-    loop {
-        let Some(last) = words.last().copied() else { break };
+    while let Some(last) = words.last().copied() {
         let l = last.trim_matches(|c: char| !c.is_alphanumeric());
         let is_iso = iso_dates(l).len() == 1;
         let is_num = l.chars().all(|c| c.is_ascii_digit()) && !l.is_empty();
@@ -362,12 +366,27 @@ fn years_in(tokens: &[super::normalize::Token]) -> Vec<i64> {
             let prev = i.checked_sub(1).and_then(|j| tokens.get(j));
             let next = tokens.get(i + 1);
             let amount = matches!(prev, Some(Token::Currency))
-                || matches!(next, Some(Token::Currency | Token::Percent | Token::BasisPoints))
+                || matches!(
+                    next,
+                    Some(Token::Currency | Token::Percent | Token::BasisPoints)
+                )
                 || matches!(
                     prev.and_then(Token::as_word),
                     Some(
-                        "above" | "below" | "over" | "under" | "reach" | "reaches" | "hit" | "least"
-                            | "most" | "than" | "to" | "between" | "and" | "exactly"
+                        "above"
+                            | "below"
+                            | "over"
+                            | "under"
+                            | "reach"
+                            | "reaches"
+                            | "hit"
+                            | "least"
+                            | "most"
+                            | "than"
+                            | "to"
+                            | "between"
+                            | "and"
+                            | "exactly"
                     )
                 );
             (!amount).then_some(n.0 / super::normalize::FIXED_SCALE)
@@ -468,7 +487,11 @@ pub fn kalshi_features(m: &KalshiMarket) -> Features {
     // Date and participant codes from the ticker.
     let mut codes: Option<(String, String)> = None;
     let mut yes_index: Option<usize> = None;
-    let suffix = if segs.len() >= 3 { segs.last().copied() } else { None };
+    let suffix = if segs.len() >= 3 {
+        segs.last().copied()
+    } else {
+        None
+    };
     for seg in segs.iter().skip(1) {
         if let Some((y, mo, d, rest)) = ticker_date(seg) {
             match d {
@@ -525,13 +548,29 @@ pub fn kalshi_features(m: &KalshiMarket) -> Features {
             yes_index = yes_index.map(|i| 1 - i);
         }
         f.participants = vec![
-            Participant { code: ca, name: Some(normalize(&a)), team: None },
-            Participant { code: cb, name: Some(normalize(&b)), team: None },
+            Participant {
+                code: ca,
+                name: Some(normalize(&a)),
+                team: None,
+            },
+            Participant {
+                code: cb,
+                name: Some(normalize(&b)),
+                team: None,
+            },
         ];
     } else if let Some((a, b)) = &codes {
         f.participants = vec![
-            Participant { code: Some(a.clone()), name: None, team: None },
-            Participant { code: Some(b.clone()), name: None, team: None },
+            Participant {
+                code: Some(a.clone()),
+                name: None,
+                team: None,
+            },
+            Participant {
+                code: Some(b.clone()),
+                name: None,
+                team: None,
+            },
         ];
     } else if f.period == Period::Season
         && let Some(s) = suffix
@@ -576,18 +615,22 @@ pub fn kalshi_features(m: &KalshiMarket) -> Features {
 
     // Threshold: the API's strike fields, then the title, then the curated
     // strike, then the ticker (Kalshi writes strikes in cents there).
-    let text_threshold = extract(&format!("{title} {yes_sub}")).thresholds.first().copied();
-    let mut threshold = threshold_from_strike_type(m.strike_type.as_deref(), m.floor_strike, m.cap_strike)
-        .map(|mut t| {
-            // The strike fields carry no unit; the title does.
-            if let Some(tt) = text_threshold
-                && tt.value == t.value
-            {
-                t.unit = tt.unit;
-            }
-            t
-        })
-        .or(text_threshold);
+    let text_threshold = extract(&format!("{title} {yes_sub}"))
+        .thresholds
+        .first()
+        .copied();
+    let mut threshold =
+        threshold_from_strike_type(m.strike_type.as_deref(), m.floor_strike, m.cap_strike)
+            .map(|mut t| {
+                // The strike fields carry no unit; the title does.
+                if let Some(tt) = text_threshold
+                    && tt.value == t.value
+                {
+                    t.unit = tt.unit;
+                }
+                t
+            })
+            .or(text_threshold);
     let series_cmp = series_comparator(&series_body);
     if threshold.is_none()
         && let Some(cmp) = series_cmp
@@ -678,7 +721,10 @@ fn codes_swapped(x: &str, y: &str, a: &str, b: &str, sub_title: &str) -> bool {
 /// in order.
 pub fn abbreviates(code: &str, name: &str) -> bool {
     let code = code.to_ascii_lowercase();
-    let name: String = normalize(name).chars().filter(|c| c.is_alphanumeric()).collect();
+    let name: String = normalize(name)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect();
     let mut cs = code.chars();
     let Some(first) = cs.next() else { return false };
     if !name.starts_with(first) {
@@ -758,8 +804,13 @@ fn parse_sports_slug(slug: &str) -> Option<SportsSlug> {
             && parts[i + 1].len() == 2
             && parts[i + 2].len() == 2
     })?;
-    let date = iso_dates(&parts[date_pos..date_pos + 3].join("-")).first().copied();
-    let codes: Vec<String> = parts[at..date_pos].iter().map(|c| c.to_ascii_uppercase()).collect();
+    let date = iso_dates(&parts[date_pos..date_pos + 3].join("-"))
+        .first()
+        .copied();
+    let codes: Vec<String> = parts[at..date_pos]
+        .iter()
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
     let tail = parts[date_pos + 3..].join(" ");
     Some(SportsSlug {
         league: Some(league),
@@ -914,7 +965,9 @@ pub fn poly_features(m: &PolyMarket) -> Features {
             .enumerate()
             .map(|(i, c)| Participant {
                 code: Some(c.clone()),
-                name: names.as_ref().map(|(a, b)| normalize(if i == 0 { a } else { b })),
+                name: names
+                    .as_ref()
+                    .map(|(a, b)| normalize(if i == 0 { a } else { b })),
                 team: None,
             })
             .collect();
@@ -937,7 +990,11 @@ pub fn poly_features(m: &PolyMarket) -> Features {
                 .map(|i| Slot {
                     index: Some(i),
                     text: if long_short {
-                        if i == 0 { "long".to_owned() } else { "short".to_owned() }
+                        if i == 0 {
+                            "long".to_owned()
+                        } else {
+                            "short".to_owned()
+                        }
                     } else {
                         f.participants[usize::from(i)].label()
                     },
@@ -955,8 +1012,18 @@ pub fn poly_features(m: &PolyMarket) -> Features {
         || question.trim_end().ends_with('?');
     if m.outcomes.is_empty() && f.slots.is_empty() && f.participants.is_empty() && question_form {
         f.slots = vec![
-            Slot { index: Some(0), text: "Yes".to_owned(), token_id: None, meaning: SlotMeaning::Yes },
-            Slot { index: Some(1), text: "No".to_owned(), token_id: None, meaning: SlotMeaning::No },
+            Slot {
+                index: Some(0),
+                text: "Yes".to_owned(),
+                token_id: None,
+                meaning: SlotMeaning::Yes,
+            },
+            Slot {
+                index: Some(1),
+                text: "No".to_owned(),
+                token_id: None,
+                meaning: SlotMeaning::No,
+            },
         ];
         f.slot_basis = SlotBasis::YesNoConvention;
         f.yes = YesMeaning::Proposition;
@@ -964,9 +1031,11 @@ pub fn poly_features(m: &PolyMarket) -> Features {
     // A yes/no question names its subject: "Will the Cleveland Cavaliers win
     // the 2026 NBA Finals?", "Will the Lakers beat the Celtics?".
     if yes_no.is_some() || f.slot_basis == SlotBasis::YesNoConvention {
-        let league = f
-            .league
-            .or_else(|| ent.tokens.iter().find_map(|t| t.as_word().and_then(league_from_word)));
+        let league = f.league.or_else(|| {
+            ent.tokens
+                .iter()
+                .find_map(|t| t.as_word().and_then(league_from_word))
+        });
         if let Some(l) = league {
             let teams = teams_in_text(l, &question);
             if !teams.is_empty() && teams.len() <= 2 {
@@ -1000,8 +1069,16 @@ pub fn poly_features(m: &PolyMarket) -> Features {
             && let Some((a, b)) = split_contest(&question)
         {
             f.participants = vec![
-                Participant { code: None, name: Some(normalize(&a)), team: None },
-                Participant { code: None, name: Some(normalize(&b)), team: None },
+                Participant {
+                    code: None,
+                    name: Some(normalize(&a)),
+                    team: None,
+                },
+                Participant {
+                    code: None,
+                    name: Some(normalize(&b)),
+                    team: None,
+                },
             ];
             f.yes = YesMeaning::Unknown;
         }
@@ -1065,7 +1142,12 @@ pub fn poly_features(m: &PolyMarket) -> Features {
     f.names.extend(ent.names.iter().cloned());
     f.offices = ent.offices.clone();
     f.years = years_in(&extract(&question).tokens);
-    let texts = [question.as_str(), ev_title.as_str(), group.as_str(), desc.as_str()];
+    let texts = [
+        question.as_str(),
+        ev_title.as_str(),
+        group.as_str(),
+        desc.as_str(),
+    ];
     f.content = if question.is_empty() && ev_title.is_empty() {
         content_words(&[&slug_words])
     } else {
@@ -1102,7 +1184,10 @@ mod tests {
 
     #[test]
     fn kalshi_ticker_gives_date_codes_and_yes_side() {
-        let f = kalshi_features(&kalshi("KXMLBGAME-26MAY081910WSHMIA-MIA", "Washington vs Miami"));
+        let f = kalshi_features(&kalshi(
+            "KXMLBGAME-26MAY081910WSHMIA-MIA",
+            "Washington vs Miami",
+        ));
         assert_eq!(f.league, Some(League::Mlb));
         assert_eq!(f.event_day, Some(days_from_civil(2026, 5, 8)));
         assert_eq!(f.participants.len(), 2);
@@ -1116,10 +1201,16 @@ mod tests {
             "Nuno Borges vs Tomas Martin Etcheverry: Set 1 Winner",
         ));
         assert_eq!(f.period, Period::Set(1));
-        assert_eq!(f.participants[1].name.as_deref(), Some("tomas martin etcheverry"));
+        assert_eq!(
+            f.participants[1].name.as_deref(),
+            Some("tomas martin etcheverry")
+        );
         assert_eq!(f.yes, YesMeaning::Participant(1));
 
-        let f = kalshi_features(&kalshi("KXCS2GAME-26MAY0910009ZPRV-9Z", "9z vs. PARIVISION"));
+        let f = kalshi_features(&kalshi(
+            "KXCS2GAME-26MAY0910009ZPRV-9Z",
+            "9z vs. PARIVISION",
+        ));
         assert_eq!(f.yes, YesMeaning::Participant(0));
     }
 
@@ -1132,8 +1223,16 @@ mod tests {
         let f = kalshi_features(&m);
         assert_eq!(f.assets, vec!["BTC"]);
         assert_eq!(f.month, Some((Some(2026), 7)));
-        let t = f.threshold.unwrap_or(Threshold { comparator: Comparator::Exactly, value: 0, upper: None, unit: Unit::Count });
-        assert_eq!((t.comparator, t.value, t.unit), (Comparator::AtLeast, Fixed::from_int(67_500).0, Unit::Usd));
+        let t = f.threshold.unwrap_or(Threshold {
+            comparator: Comparator::Exactly,
+            value: 0,
+            upper: None,
+            unit: Unit::Count,
+        });
+        assert_eq!(
+            (t.comparator, t.value, t.unit),
+            (Comparator::AtLeast, Fixed::from_int(67_500).0, Unit::Usd)
+        );
         assert!(f.threshold_from_ticker);
     }
 
@@ -1156,14 +1255,24 @@ mod tests {
             slug: Some("nba-atl-den-2026-01-09".to_owned()),
             question: Some("Hawks vs. Nuggets".to_owned()),
             outcomes: vec![
-                PolyOutcome { text: "Nuggets".to_owned(), token_id: Some("2".to_owned()) },
-                PolyOutcome { text: "Hawks".to_owned(), token_id: Some("1".to_owned()) },
+                PolyOutcome {
+                    text: "Nuggets".to_owned(),
+                    token_id: Some("2".to_owned()),
+                },
+                PolyOutcome {
+                    text: "Hawks".to_owned(),
+                    token_id: Some("1".to_owned()),
+                },
             ],
             sports_market_type: Some("moneyline".to_owned()),
             ..PolyMarket::default()
         };
         let f = poly_features(&g);
-        assert_eq!(f.participants[0].team, team_by_code(League::Nba, "DEN"), "by outcome text, not slug order");
+        assert_eq!(
+            f.participants[0].team,
+            team_by_code(League::Nba, "DEN"),
+            "by outcome text, not slug order"
+        );
         assert_eq!(f.slots[0].token_id.as_deref(), Some("2"));
         assert_eq!(f.event_day, Some(days_from_civil(2026, 1, 9)));
 
@@ -1177,7 +1286,10 @@ mod tests {
 
     #[test]
     fn contest_titles_split() {
-        assert_eq!(split_contest("Atlanta at Denver"), Some(("atlanta".into(), "denver".into())));
+        assert_eq!(
+            split_contest("Atlanta at Denver"),
+            Some(("atlanta".into(), "denver".into()))
+        );
         assert_eq!(
             split_contest("Series Winner: Houston (5) vs Los Angeles L (4)"),
             Some(("houston".into(), "los angeles l".into()))

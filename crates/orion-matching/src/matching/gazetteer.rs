@@ -46,7 +46,10 @@ impl League {
     /// A draw is a possible result, so "A wins" and "B does not win" are not
     /// the same proposition.
     pub fn draws_possible(self) -> bool {
-        matches!(self, League::Soccer | League::Cricket | League::Nfl | League::CollegeFootball)
+        matches!(
+            self,
+            League::Soccer | League::Cricket | League::Nfl | League::CollegeFootball
+        )
     }
 
     fn team_table(self) -> &'static [&'static str] {
@@ -423,7 +426,9 @@ pub fn team_by_name(league: League, name: &str) -> Option<TeamRef> {
         }
     }
     if found.is_some() {
-        return found.and_then(|i| u16::try_from(i).ok()).map(|index| TeamRef { league, index });
+        return found
+            .and_then(|i| u16::try_from(i).ok())
+            .map(|index| TeamRef { league, index });
     }
     // City, possibly followed by a nickname initial ("Los Angeles A"), or a
     // code followed by anything ("ana ducks" was caught above).
@@ -443,7 +448,9 @@ pub fn team_by_name(league: League, name: &str) -> Option<TeamRef> {
             // "Chicago" alone in a league with one Chicago team; extra words
             // must not name something else.
             if words.len() == cw || words.len() == cw + 1 {
-                u16::try_from(*one).ok().map(|index| TeamRef { league, index })
+                u16::try_from(*one)
+                    .ok()
+                    .map(|index| TeamRef { league, index })
             } else {
                 None
             }
@@ -466,7 +473,9 @@ pub fn team_by_name(league: League, name: &str) -> Option<TeamRef> {
                 })
                 .collect();
             match hits.as_slice() {
-                [one] => u16::try_from(*one).ok().map(|index| TeamRef { league, index }),
+                [one] => u16::try_from(*one)
+                    .ok()
+                    .map(|index| TeamRef { league, index }),
                 _ => None,
             }
         }
@@ -526,12 +535,24 @@ mod tests {
 
     #[test]
     fn leagues_from_every_source() {
-        assert_eq!(league_from_kalshi_series("KXATPCHALLENGERMATCH"), Some(League::MensTennis));
-        assert_eq!(league_from_kalshi_series("KXITFWMATCH"), Some(League::WomensTennis));
+        assert_eq!(
+            league_from_kalshi_series("KXATPCHALLENGERMATCH"),
+            Some(League::MensTennis)
+        );
+        assert_eq!(
+            league_from_kalshi_series("KXITFWMATCH"),
+            Some(League::WomensTennis)
+        );
         assert_eq!(league_from_kalshi_series("KXWNBAGAME"), Some(League::Wnba));
         assert_eq!(league_from_word("mlb-2026"), Some(League::Mlb));
-        assert_eq!(league_from_competition("Pro Basketball (W)"), Some(League::Wnba));
-        assert_eq!(league_from_competition("ATP Challenger Busan"), Some(League::MensTennis));
+        assert_eq!(
+            league_from_competition("Pro Basketball (W)"),
+            Some(League::Wnba)
+        );
+        assert_eq!(
+            league_from_competition("ATP Challenger Busan"),
+            Some(League::MensTennis)
+        );
     }
 
     #[test]
@@ -541,14 +562,42 @@ mod tests {
         assert_eq!(team_by_name(League::Nba, "Nuggets"), den);
         assert_eq!(team_by_name(League::Nba, "Denver"), den);
         assert_eq!(team_by_name(League::Nba, "Denver Nuggets"), den);
-        assert_eq!(team_by_name(League::Mlb, "Los Angeles D"), team_by_code(League::Mlb, "LAD"));
-        assert_eq!(team_by_name(League::Mlb, "New York M"), team_by_code(League::Mlb, "NYM"));
-        assert_eq!(team_by_name(League::Mlb, "new york yankees"), team_by_code(League::Mlb, "NYY"));
-        assert_eq!(team_by_name(League::Mlb, "A's"), team_by_code(League::Mlb, "ATH"));
-        assert_eq!(team_by_name(League::Nhl, "ana ducks"), team_by_code(League::Nhl, "ANA"));
-        assert_eq!(team_by_name(League::Nba, "Los Angeles"), None, "two LA teams");
-        assert_eq!(team_by_name(League::Nba, "Los Angeles L"), team_by_code(League::Nba, "LAL"));
-        assert_eq!(team_code(team_by_code(League::Mlb, "WAS").unwrap_or(TeamRef { league: League::Mlb, index: 0 })), "WSH");
+        assert_eq!(
+            team_by_name(League::Mlb, "Los Angeles D"),
+            team_by_code(League::Mlb, "LAD")
+        );
+        assert_eq!(
+            team_by_name(League::Mlb, "New York M"),
+            team_by_code(League::Mlb, "NYM")
+        );
+        assert_eq!(
+            team_by_name(League::Mlb, "new york yankees"),
+            team_by_code(League::Mlb, "NYY")
+        );
+        assert_eq!(
+            team_by_name(League::Mlb, "A's"),
+            team_by_code(League::Mlb, "ATH")
+        );
+        assert_eq!(
+            team_by_name(League::Nhl, "ana ducks"),
+            team_by_code(League::Nhl, "ANA")
+        );
+        assert_eq!(
+            team_by_name(League::Nba, "Los Angeles"),
+            None,
+            "two LA teams"
+        );
+        assert_eq!(
+            team_by_name(League::Nba, "Los Angeles L"),
+            team_by_code(League::Nba, "LAL")
+        );
+        assert_eq!(
+            team_code(team_by_code(League::Mlb, "WAS").unwrap_or(TeamRef {
+                league: League::Mlb,
+                index: 0
+            })),
+            "WSH"
+        );
         assert_eq!(asset_from_word("Bitcoin"), Some("BTC"));
     }
 }

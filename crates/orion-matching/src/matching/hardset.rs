@@ -48,8 +48,18 @@ pub struct Generated {
 }
 
 const MONTH_NAMES: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 const MONTH_ABBR: [&str; 12] = [
     "Jan.", "Feb.", "Mar.", "Apr.", "May", "Jun.", "Jul.", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.",
@@ -130,9 +140,9 @@ fn ticker_date(day: i64) -> String {
 
 /// "$100k", "$1.5k", "$3" (Kalshi style).
 fn money_short(v: u64) -> String {
-    if v >= 1000 && v % 1000 == 0 {
+    if v >= 1000 && v.is_multiple_of(1000) {
         format!("${}k", v / 1000)
-    } else if v >= 1000 && v % 100 == 0 {
+    } else if v >= 1000 && v.is_multiple_of(100) {
         format!("${}.{}k", v / 1000, (v % 1000) / 100)
     } else {
         format!("${v}")
@@ -144,7 +154,7 @@ fn money_grouped(v: u64) -> String {
     let s = v.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -185,12 +195,25 @@ impl Builder {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn poly_yes_no(&mut self, cid: &str, question: &str, yes_first: bool, end: &str, extra: Value) -> u8 {
+    fn poly_yes_no(
+        &mut self,
+        cid: &str,
+        question: &str,
+        yes_first: bool,
+        end: &str,
+        extra: Value,
+    ) -> u8 {
         let (t1, t2) = self.tokens();
         let (outcomes, ids) = if yes_first {
-            (r#"["Yes", "No"]"#.to_owned(), format!(r#"["{t1}", "{t2}"]"#))
+            (
+                r#"["Yes", "No"]"#.to_owned(),
+                format!(r#"["{t1}", "{t2}"]"#),
+            )
         } else {
-            (r#"["No", "Yes"]"#.to_owned(), format!(r#"["{t2}", "{t1}"]"#))
+            (
+                r#"["No", "Yes"]"#.to_owned(),
+                format!(r#"["{t2}", "{t1}"]"#),
+            )
         };
         let mut v = json!({
             "conditionId": cid,
@@ -216,7 +239,11 @@ impl Builder {
         let ticker = format!("KX{code}D-{}-T{strike}", ticker_date(day));
         let close = format!("{}T21:00:00Z", iso(day));
         let use_abbr = rng.below(2) == 0;
-        let month_k = if use_abbr { MONTH_ABBR[m] } else { MONTH_NAMES[m] };
+        let month_k = if use_abbr {
+            MONTH_ABBR[m]
+        } else {
+            MONTH_NAMES[m]
+        };
         self.kalshi.push(json!({
             "ticker": ticker,
             "event_ticker": format!("KX{code}D-{}", ticker_date(day)),
@@ -230,22 +257,81 @@ impl Builder {
         let cid = self.cond("c", i, 0);
         let grouped = money_grouped(strike);
         let (q, yes_first, inverted) = match variant {
-            0 => (format!("{name} above ${grouped} on {} {d}?", MONTH_NAMES[m]), true, false),
-            1 => (format!("Will {name} close at or below {grouped} USD on {} {d}, {y}?", MONTH_NAMES[m]), true, true),
-            2 => (format!("Will the price of {name} be above {grouped} dollars on {} {d}?", MONTH_NAMES[m]), false, false),
-            _ => (format!("{name} > {} on {} {d}, {y}?", money_short(strike).to_uppercase(), MONTH_ABBR[m]), true, false),
+            0 => (
+                format!("{name} above ${grouped} on {} {d}?", MONTH_NAMES[m]),
+                true,
+                false,
+            ),
+            1 => (
+                format!(
+                    "Will {name} close at or below {grouped} USD on {} {d}, {y}?",
+                    MONTH_NAMES[m]
+                ),
+                true,
+                true,
+            ),
+            2 => (
+                format!(
+                    "Will the price of {name} be above {grouped} dollars on {} {d}?",
+                    MONTH_NAMES[m]
+                ),
+                false,
+                false,
+            ),
+            _ => (
+                format!(
+                    "{name} > {} on {} {d}, {y}?",
+                    money_short(strike).to_uppercase(),
+                    MONTH_ABBR[m]
+                ),
+                true,
+                false,
+            ),
         };
-        let yes_idx = self.poly_yes_no(&cid, &q, yes_first, &close, json!({"resolutionSource": "https://www.coinbase.com"}));
+        let yes_idx = self.poly_yes_no(
+            &cid,
+            &q,
+            yes_first,
+            &close,
+            json!({"resolutionSource": "https://www.coinbase.com"}),
+        );
         let idx = if inverted { 1 - yes_idx } else { yes_idx };
         self.label(&ticker, &cid, true, Some(idx), None);
 
         // Near-misses.
         let other = strike + step * 4 + step / 2;
         let near = [
-            (format!("{name} above ${} on {} {d}?", money_grouped(other), MONTH_NAMES[m]), day, "threshold_mismatch"),
-            (format!("{name} above ${grouped} on {} {}?", MONTH_NAMES[civil(day + 1).1], civil(day + 1).2), day + 1, "date_mismatch"),
-            (format!("Will {name} be at least ${grouped} on {} {d}?", MONTH_NAMES[m]), day, "boundary_mismatch"),
-            (format!("Will {name} be below ${grouped} on {} {d}?", MONTH_NAMES[m]), day, "direction_mismatch"),
+            (
+                format!(
+                    "{name} above ${} on {} {d}?",
+                    money_grouped(other),
+                    MONTH_NAMES[m]
+                ),
+                day,
+                "threshold_mismatch",
+            ),
+            (
+                format!(
+                    "{name} above ${grouped} on {} {}?",
+                    MONTH_NAMES[civil(day + 1).1],
+                    civil(day + 1).2
+                ),
+                day + 1,
+                "date_mismatch",
+            ),
+            (
+                format!(
+                    "Will {name} be at least ${grouped} on {} {d}?",
+                    MONTH_NAMES[m]
+                ),
+                day,
+                "boundary_mismatch",
+            ),
+            (
+                format!("Will {name} be below ${grouped} on {} {d}?", MONTH_NAMES[m]),
+                day,
+                "direction_mismatch",
+            ),
         ];
         for (n, (q, dday, reason)) in near.into_iter().enumerate() {
             let cid = self.cond("c", i, n + 1);
@@ -281,7 +367,12 @@ impl Builder {
                 "x_event": ev,
             }));
         }
-        let slug = format!("nba-{}-{}-{}", ca.to_lowercase(), cb.to_lowercase(), iso(day));
+        let slug = format!(
+            "nba-{}-{}-{}",
+            ca.to_lowercase(),
+            cb.to_lowercase(),
+            iso(day)
+        );
         let start = format!("{}T00:30:00Z", iso(day + 1));
         let cid = self.cond("g", i, 0);
         match i % 3 {
@@ -289,9 +380,15 @@ impl Builder {
                 let swap = rng.below(2) == 0;
                 let (t1, t2) = self.tokens();
                 let (outs, ids) = if swap {
-                    (format!(r#"["{nb}", "{na}"]"#), format!(r#"["{t2}", "{t1}"]"#))
+                    (
+                        format!(r#"["{nb}", "{na}"]"#),
+                        format!(r#"["{t2}", "{t1}"]"#),
+                    )
                 } else {
-                    (format!(r#"["{na}", "{nb}"]"#), format!(r#"["{t1}", "{t2}"]"#))
+                    (
+                        format!(r#"["{na}", "{nb}"]"#),
+                        format!(r#"["{t1}", "{t2}"]"#),
+                    )
                 };
                 self.poly.push(json!({
                     "conditionId": cid, "slug": slug, "question": format!("{na} vs. {nb}"),
@@ -304,7 +401,10 @@ impl Builder {
             }
             1 => {
                 // "Will B beat A?": Kalshi's A market is the inverse.
-                let q = format!("NBA: Will the {nb} beat the {na} on {} {d}, {y}?", MONTH_NAMES[m]);
+                let q = format!(
+                    "NBA: Will the {nb} beat the {na} on {} {d}, {y}?",
+                    MONTH_NAMES[m]
+                );
                 let yes_idx = self.poly_yes_no(&cid, &q, rng.below(2) == 0, &start, json!({}));
                 self.label(&kt[0], &cid, true, Some(1 - yes_idx), None);
                 self.label(&kt[1], &cid, true, Some(yes_idx), None);
@@ -342,7 +442,11 @@ impl Builder {
             "question": format!("Spread: {nb} (-3.5)"), "outcomes": format!(r#"["{nb}", "{na}"]"#),
             "clobTokenIds": format!(r#"["{t5}", "{t6}"]"#), "sportsMarketType": "spreads",
         }));
-        for (c, r) in [(c1, "date_mismatch"), (c2, "period_mismatch"), (c3, "market_type_mismatch")] {
+        for (c, r) in [
+            (c1, "date_mismatch"),
+            (c2, "period_mismatch"),
+            (c3, "market_type_mismatch"),
+        ] {
             for t in &kt {
                 self.label(t, &c, false, None, Some(r));
             }
@@ -363,16 +467,47 @@ impl Builder {
             "floor_strike": pct(lo),
         }));
         let cid = self.cond("r", i, 0);
-        let q = format!("Fed upper bound above {} percent after {} {year} meeting?", pct(lo), MONTH_NAMES[m]);
-        let yes = self.poly_yes_no(&cid, &q, true, &format!("{year}-{:02}-28T18:00:00Z", m + 1), json!({}));
+        let q = format!(
+            "Fed upper bound above {} percent after {} {year} meeting?",
+            pct(lo),
+            MONTH_NAMES[m]
+        );
+        let yes = self.poly_yes_no(
+            &cid,
+            &q,
+            true,
+            &format!("{year}-{:02}-28T18:00:00Z", m + 1),
+            json!({}),
+        );
         self.label(&ticker, &cid, true, Some(yes), None);
         let near = [
-            (format!("Fed upper bound above {}% after {} {year} meeting?", pct(lo + 25), MONTH_NAMES[m]), "threshold_mismatch"),
-            (format!("Fed upper bound above {}% after {} {} meeting?", pct(lo), MONTH_NAMES[m], year + 5), "date_mismatch"),
+            (
+                format!(
+                    "Fed upper bound above {}% after {} {year} meeting?",
+                    pct(lo + 25),
+                    MONTH_NAMES[m]
+                ),
+                "threshold_mismatch",
+            ),
+            (
+                format!(
+                    "Fed upper bound above {}% after {} {} meeting?",
+                    pct(lo),
+                    MONTH_NAMES[m],
+                    year + 5
+                ),
+                "date_mismatch",
+            ),
         ];
         for (n, (q, r)) in near.into_iter().enumerate() {
             let c = self.cond("r", i, n + 1);
-            self.poly_yes_no(&c, &q, true, &format!("{year}-{:02}-28T18:00:00Z", m + 1), json!({}));
+            self.poly_yes_no(
+                &c,
+                &q,
+                true,
+                &format!("{year}-{:02}-28T18:00:00Z", m + 1),
+                json!({}),
+            );
             self.label(&ticker, &c, false, None, Some(r));
         }
     }
@@ -382,21 +517,46 @@ impl Builder {
         let who = PEOPLE[i % PEOPLE.len()];
         let other = PEOPLE[(i + 3) % PEOPLE.len()];
         let year = 2028 + 4 * (i / PEOPLE.len()) as i64;
-        let party = if i % 2 == 0 { "Democratic" } else { "Republican" };
+        let party = if i.is_multiple_of(2) {
+            "Democratic"
+        } else {
+            "Republican"
+        };
         let ticker = format!("KXNOM{party:.3}-{year}-{i:03}").to_uppercase();
         self.kalshi.push(json!({
             "ticker": ticker,
             "title": format!("Will {who} win the {year} {party} presidential nomination?"),
         }));
         let cid = self.cond("p", i, 0);
-        let yes = self.poly_yes_no(&cid, &format!("{who} to win the {party} presidential nomination in {year}?"), i % 3 != 0, "2028-08-30T00:00:00Z", json!({}));
+        let yes = self.poly_yes_no(
+            &cid,
+            &format!("{who} to win the {party} presidential nomination in {year}?"),
+            !i.is_multiple_of(3),
+            "2028-08-30T00:00:00Z",
+            json!({}),
+        );
         self.label(&ticker, &cid, true, Some(yes), None);
         let c1 = self.cond("p", i, 1);
-        self.poly_yes_no(&c1, &format!("{other} to win the {party} presidential nomination in {year}?"), true, "2028-08-30T00:00:00Z", json!({}));
+        self.poly_yes_no(
+            &c1,
+            &format!("{other} to win the {party} presidential nomination in {year}?"),
+            true,
+            "2028-08-30T00:00:00Z",
+            json!({}),
+        );
         self.label(&ticker, &c1, false, None, Some("participant_mismatch"));
         let c2 = self.cond("p", i, 2);
         // An off-cycle year no other case uses.
-        self.poly_yes_no(&c2, &format!("{who} to win the {party} presidential nomination in {}?", year + 2), true, "2032-08-30T00:00:00Z", json!({}));
+        self.poly_yes_no(
+            &c2,
+            &format!(
+                "{who} to win the {party} presidential nomination in {}?",
+                year + 2
+            ),
+            true,
+            "2032-08-30T00:00:00Z",
+            json!({}),
+        );
         self.label(&ticker, &c2, false, None, Some("date_mismatch"));
     }
 
@@ -430,7 +590,14 @@ pub fn hard_set(cases: usize, seed: u64) -> Generated {
     }
     // Rates and people cases repeat their keys past 48; keep one of each.
     let mut seen = std::collections::HashSet::new();
-    b.kalshi.retain(|k| seen.insert(k.get("ticker").and_then(Value::as_str).unwrap_or("").to_owned()));
+    b.kalshi.retain(|k| {
+        seen.insert(
+            k.get("ticker")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+        )
+    });
     let mut seen_p = std::collections::HashSet::new();
     b.poly.retain(|p| {
         let key = p
@@ -442,7 +609,8 @@ pub fn hard_set(cases: usize, seed: u64) -> Generated {
         seen_p.insert(key)
     });
     let mut seen_l = std::collections::HashSet::new();
-    b.labels.retain(|l| seen_l.insert((l.kalshi_ticker.clone(), l.polymarket_id.clone())));
+    b.labels
+        .retain(|l| seen_l.insert((l.kalshi_ticker.clone(), l.polymarket_id.clone())));
     b.finish()
 }
 

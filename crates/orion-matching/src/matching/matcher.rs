@@ -243,7 +243,7 @@ fn within_one_edit(a: &str, b: &str) -> bool {
 }
 
 fn name_words(n: &str) -> Vec<&str> {
-    n.split(|c: char| c == ' ' || c == '-')
+    n.split([' ', '-'])
         .filter(|w| !w.is_empty() && !super::normalize::is_stopword(w))
         .collect()
 }
@@ -276,8 +276,14 @@ pub fn participant_strength(a: &Participant, b: &Participant) -> Option<u8> {
             !xs.is_empty() && xs.iter().all(|x| ys.iter().any(|y| word_eq(x, y)))
         };
         let full = contained(&wa, &wb) || contained(&wb, &wa);
-        let (shorter, longer) = if wa.len() <= wb.len() { (&wa, &wb) } else { (&wb, &wa) };
-        let distinctive = shorter.iter().any(|w| w.len() >= 3 && !is_weak_name_word(w))
+        let (shorter, longer) = if wa.len() <= wb.len() {
+            (&wa, &wb)
+        } else {
+            (&wb, &wa)
+        };
+        let distinctive = shorter
+            .iter()
+            .any(|w| w.len() >= 3 && !is_weak_name_word(w))
             || (shorter.len() == 1 && longer.last() == shorter.first());
         if full && distinctive {
             // "New York M" and "New York Yankees" share two words but the
@@ -288,7 +294,9 @@ pub fn participant_strength(a: &Participant, b: &Participant) -> Option<u8> {
         } else {
             let shared = wa
                 .iter()
-                .filter(|x| x.len() >= 4 && !is_weak_name_word(x) && wb.iter().any(|y| word_eq(x, y)))
+                .filter(|x| {
+                    x.len() >= 4 && !is_weak_name_word(x) && wb.iter().any(|y| word_eq(x, y))
+                })
                 .count();
             if shared > 0 {
                 // Unmatched distinctive words on both sides ("Chennai Super
@@ -305,7 +313,9 @@ pub fn participant_strength(a: &Participant, b: &Participant) -> Option<u8> {
         let code_begins_word = |code: &Option<String>, name: &Option<String>| match (code, name) {
             (Some(c), Some(n)) if c.len() >= 3 => {
                 let c = c.to_ascii_lowercase();
-                name_words(n).iter().any(|w| w.len() >= c.len() && w.starts_with(&c))
+                name_words(n)
+                    .iter()
+                    .any(|w| w.len() >= c.len() && w.starts_with(&c))
             }
             _ => false,
         };
@@ -377,7 +387,7 @@ fn jaccard_bps(a: &[String], b: &[String]) -> u32 {
         }
     }
     let union = (a.len() + b.len()) as u32 - inter;
-    if union == 0 { 0 } else { inter * 10_000 / union }
+    (inter * 10_000).checked_div(union).unwrap_or(0)
 }
 
 fn name_set(f: &Features) -> Vec<String> {
@@ -460,7 +470,10 @@ pub fn assess(k: &Features, p: &Features, cfg: &MatchConfig) -> Assessment {
     match (k.event_day, p.event_day, k.month, p.month) {
         (Some(a), Some(b), _, _) => {
             let d = (a - b).abs();
-            let one_day_ok = k.league.or(p.league).is_some_and(|l| l.one_fixture_per_pairing());
+            let one_day_ok = k
+                .league
+                .or(p.league)
+                .is_some_and(|l| l.one_fixture_per_pairing());
             if d == 0 {
                 date_points = 2500;
                 reasons.push("same event date".to_owned());
@@ -501,7 +514,11 @@ pub fn assess(k: &Features, p: &Features, cfg: &MatchConfig) -> Assessment {
             }
         }
         (None, None, None, None) => {
-            date_points = if k.period == Period::Season { 2000 } else { 1000 };
+            date_points = if k.period == Period::Season {
+                2000
+            } else {
+                1000
+            };
         }
         _ => flags.push(Flag::EventDateUnknown),
     }
@@ -555,8 +572,14 @@ pub fn assess(k: &Features, p: &Features, cfg: &MatchConfig) -> Assessment {
                 flags.push(f);
                 reasons.push(format!(
                     "participants {:?} vs {:?}",
-                    k.participants.iter().map(Participant::label).collect::<Vec<_>>(),
-                    p.participants.iter().map(Participant::label).collect::<Vec<_>>()
+                    k.participants
+                        .iter()
+                        .map(Participant::label)
+                        .collect::<Vec<_>>(),
+                    p.participants
+                        .iter()
+                        .map(Participant::label)
+                        .collect::<Vec<_>>()
                 ));
             }
         }
@@ -624,7 +647,10 @@ pub fn assess(k: &Features, p: &Features, cfg: &MatchConfig) -> Assessment {
     };
     if yes_slot.is_none() || no_slot.is_none() {
         flags.push(Flag::OrientationUnknown);
-    } else if matches!(p.slot_basis, SlotBasis::SlugOrderConvention | SlotBasis::YesNoConvention) {
+    } else if matches!(
+        p.slot_basis,
+        SlotBasis::SlugOrderConvention | SlotBasis::YesNoConvention
+    ) {
         flags.push(Flag::OrientationByConvention);
     }
 
@@ -639,7 +665,11 @@ pub fn assess(k: &Features, p: &Features, cfg: &MatchConfig) -> Assessment {
         ));
     }
     if !k.resolution_sources.is_empty() && !p.resolution_sources.is_empty() {
-        if !k.resolution_sources.iter().any(|s| p.resolution_sources.contains(s)) {
+        if !k
+            .resolution_sources
+            .iter()
+            .any(|s| p.resolution_sources.contains(s))
+        {
             flags.push(Flag::ResolutionSourceDiffers);
             reasons.push(format!(
                 "resolution sources {:?} vs {:?}",
@@ -764,7 +794,11 @@ pub fn prepare<'a>(kalshi: &'a [KalshiMarket], poly: &'a [PolyMarket]) -> Prepar
 }
 
 /// Matches two catalogs: blocking, scoring, one-to-one assignment.
-pub fn match_catalogs(kalshi: &[KalshiMarket], poly: &[PolyMarket], cfg: &MatchConfig) -> MatchOutcome {
+pub fn match_catalogs(
+    kalshi: &[KalshiMarket],
+    poly: &[PolyMarket],
+    cfg: &MatchConfig,
+) -> MatchOutcome {
     let prepared = prepare(kalshi, poly);
     match_prepared(&prepared, cfg)
 }
@@ -808,7 +842,9 @@ pub fn match_prepared(prep: &PreparedCatalogs<'_>, cfg: &MatchConfig) -> MatchOu
         ps.sort_unstable();
         for pi in ps {
             let pi = pi as usize;
-            let Some((pm, pf)) = prep.poly.get(pi) else { continue };
+            let Some((pm, pf)) = prep.poly.get(pi) else {
+                continue;
+            };
             out.pairs_scored += 1;
             let a = assess(kf, pf, cfg);
             if a.blocked() {
@@ -885,13 +921,20 @@ fn build_proposal(
     flags: Vec<Flag>,
     reasons: Vec<String>,
 ) -> Result<Proposal, String> {
-    let kalshi = MarketId::new(Venue::Kalshi, &km.ticker).map_err(|e| format!("{}: {e}", km.ticker))?;
+    let kalshi =
+        MarketId::new(Venue::Kalshi, &km.ticker).map_err(|e| format!("{}: {e}", km.ticker))?;
     let pkey = pm.key().unwrap_or_default();
     let polymarket = MarketId::new(Venue::Polymarket, pkey).map_err(|e| format!("{pkey}: {e}"))?;
     let map = |i: usize| -> Result<OutcomeMap, String> {
-        let s = pf.slots.get(i).ok_or_else(|| format!("{pkey}: no outcome {i}"))?;
+        let s = pf
+            .slots
+            .get(i)
+            .ok_or_else(|| format!("{pkey}: no outcome {i}"))?;
         let token = match &s.token_id {
-            Some(t) => Some(InstrumentId::new(Venue::Polymarket, t).map_err(|e| format!("{pkey}: token: {e}"))?),
+            Some(t) => Some(
+                InstrumentId::new(Venue::Polymarket, t)
+                    .map_err(|e| format!("{pkey}: token: {e}"))?,
+            ),
             None => None,
         };
         Ok(OutcomeMap {
@@ -907,7 +950,10 @@ fn build_proposal(
         Some(SlotMeaning::No) => false,
         _ => match kalshi_yes.outcome_index {
             Some(i) => i == 0,
-            None => matches!(pf.slots.get(yes).map(|s| s.meaning), Some(SlotMeaning::Participant(0))),
+            None => matches!(
+                pf.slots.get(yes).map(|s| s.meaning),
+                Some(SlotMeaning::Participant(0))
+            ),
         },
     };
     Ok(Proposal {
@@ -916,7 +962,11 @@ fn build_proposal(
         polymarket_slug: pm.slug.clone(),
         polymarket_yes_token: kalshi_yes.token.clone(),
         polymarket_no_token: kalshi_no.token.clone(),
-        orientation: if direct { Orientation::Direct } else { Orientation::Inverted },
+        orientation: if direct {
+            Orientation::Direct
+        } else {
+            Orientation::Inverted
+        },
         kalshi_yes,
         kalshi_no,
         orientation_basis: pf.slot_basis,
@@ -941,7 +991,8 @@ mod tests {
 
     #[test]
     fn names_match_across_spellings() {
-        let s = |a, b| participant_strength(&part(None, Some(a)), &part(None, Some(b))).unwrap_or(0);
+        let s =
+            |a, b| participant_strength(&part(None, Some(a)), &part(None, Some(b))).unwrap_or(0);
         assert!(s("bolt", "alex bolt") >= PARTICIPANT_MIN);
         assert!(s("wu", "tung-lin wu") >= PARTICIPANT_MIN);
         assert!(s("moller", "elmer moeller") >= PARTICIPANT_MIN);
@@ -955,10 +1006,21 @@ mod tests {
 
     #[test]
     fn boundary_and_direction_rules() {
-        let t = |c, v| Threshold { comparator: c, value: v, upper: None, unit: Unit::Usd };
+        let t = |c, v| Threshold {
+            comparator: c,
+            value: v,
+            upper: None,
+            unit: Unit::Usd,
+        };
         let mut f = Vec::new();
-        assert_eq!(compare_thresholds(&t(Comparator::Above, 1), &t(Comparator::Above, 1), &mut f), Ok(false));
-        assert_eq!(compare_thresholds(&t(Comparator::Above, 1), &t(Comparator::AtMost, 1), &mut f), Ok(true));
+        assert_eq!(
+            compare_thresholds(&t(Comparator::Above, 1), &t(Comparator::Above, 1), &mut f),
+            Ok(false)
+        );
+        assert_eq!(
+            compare_thresholds(&t(Comparator::Above, 1), &t(Comparator::AtMost, 1), &mut f),
+            Ok(true)
+        );
         assert_eq!(
             compare_thresholds(&t(Comparator::Above, 1), &t(Comparator::Below, 1), &mut f),
             Err(Flag::ComparatorBoundaryDiffers)

@@ -19,6 +19,9 @@ pub mod hardset;
 pub mod matcher;
 pub mod normalize;
 
-pub use catalog::{CatalogError, KalshiMarket, PolyMarket, parse_kalshi_markets, parse_polymarket_markets};
+pub use catalog::{
+    CatalogError, KalshiMarket, PolyMarket, parse_kalshi_markets, parse_kalshi_markets_lenient,
+    parse_polymarket_markets, parse_polymarket_markets_lenient,
+};
 pub use eval::{Evaluation, Label, evaluate, parse_labels};
 pub use matcher::{Flag, MatchConfig, MatchOutcome, Orientation, Proposal, match_catalogs};

@@ -165,10 +165,14 @@ pub fn fold(text: &str) -> String {
 
 fn fold_accent(c: char) -> Option<&'static str> {
     Some(match c {
-        'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'ā' | 'ą' | 'Á' | 'À' | 'Â' | 'Ä' | 'Ã' | 'Å' => "a",
+        'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'ā' | 'ą' | 'Á' | 'À' | 'Â' | 'Ä' | 'Ã' | 'Å' => {
+            "a"
+        }
         'é' | 'è' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' | 'É' | 'È' | 'Ê' | 'Ë' => "e",
         'í' | 'ì' | 'î' | 'ï' | 'ī' | 'Í' | 'Ì' | 'Î' | 'Ï' => "i",
-        'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' | 'ō' | 'Ó' | 'Ò' | 'Ô' | 'Ö' | 'Õ' | 'Ø' => "o",
+        'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' | 'ō' | 'Ó' | 'Ò' | 'Ô' | 'Ö' | 'Õ' | 'Ø' => {
+            "o"
+        }
         'ú' | 'ù' | 'û' | 'ü' | 'ū' | 'ů' | 'Ú' | 'Ù' | 'Û' | 'Ü' => "u",
         'ç' | 'ć' | 'č' | 'Ç' | 'Ć' | 'Č' => "c",
         'ñ' | 'ń' | 'Ñ' => "n",
@@ -465,7 +469,11 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             "usd" | "dollar" | "dollars" | "usdc" => out.push(Token::Currency),
             "percent" | "pct" | "percentage" => out.push(Token::Percent),
             "bps" | "bp" => out.push(Token::BasisPoints),
-            "basis" if pieces.get(i + 1).is_some_and(|n| n == "points" || n == "point") => {
+            "basis"
+                if pieces
+                    .get(i + 1)
+                    .is_some_and(|n| n == "points" || n == "point") =>
+            {
                 out.push(Token::BasisPoints);
                 i += 1;
             }
@@ -594,7 +602,10 @@ mod tests {
     #[test]
     fn fixed_parses_and_prints_exactly() {
         assert_eq!(Fixed::parse("4.25"), Some(Fixed(4_250_000)));
-        assert_eq!(Fixed::parse("0.15").map(Fixed::to_canonical).as_deref(), Some("0.15"));
+        assert_eq!(
+            Fixed::parse("0.15").map(Fixed::to_canonical).as_deref(),
+            Some("0.15")
+        );
         assert_eq!(Fixed::parse("1.0000001"), None);
         assert_eq!(Fixed::parse("abc"), None);
         assert_eq!(Fixed::parse("."), None);
@@ -610,7 +621,11 @@ mod tests {
         assert_eq!(parse_number_piece("100000"), k);
         assert_eq!(parse_number_piece("1pt5"), Fixed::parse("1.5"));
         assert_eq!(parse_number_piece("67pt5k"), Some(Fixed::from_int(67_500)));
-        assert_eq!(parse_number_piece("1,00"), None, "bad grouping is not a number");
+        assert_eq!(
+            parse_number_piece("1,00"),
+            None,
+            "bad grouping is not a number"
+        );
         assert_eq!(normalize("$100k"), "usd 100000");
         assert_eq!(normalize("100,000 dollars"), "100000 usd");
         assert_eq!(normalize("$1.5 million"), "usd 1500000");
@@ -635,7 +650,16 @@ mod tests {
 
     #[test]
     fn hostile_input_does_not_panic() {
-        for s in ["", "$", "%%%", "1,,,", "9999999999999999999999k", "..5", "ﷺ", "\u{0}"] {
+        for s in [
+            "",
+            "$",
+            "%%%",
+            "1,,,",
+            "9999999999999999999999k",
+            "..5",
+            "ﷺ",
+            "\u{0}",
+        ] {
             let _ = tokenize(s);
         }
     }
