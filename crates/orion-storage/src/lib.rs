@@ -1,8 +1,763 @@
 //! Durable state in SQLite.
 //!
-//! This crate will own the database: versioned migrations (with a backup copy
-//! before migrating), the execution journal (WAL, `synchronous=FULL`), pairs,
-//! opportunities, orders, fills, positions, settlements, balance snapshots,
-//! circuit-breaker state and the audit log, with money stored as integers;
-//! online backup with rotation, restore and integrity checks. It implements
-//! the `Store` port of `orion-core`.
+//! This crate owns Orion's database: versioned migrations (with a backup copy
+//! of an existing database before it is migrated), the execution journal
+//! (WAL with `synchronous=FULL`, so a committed journal entry survives power
+//! loss), pairs and their review status, opportunities, orders, fills,
+//! positions, settlements, balance snapshots, circuit-breaker state and the
+//! audit log — money as integer micro-units, times as integer nanoseconds;
+//! online backups through SQLite's backup API with rotation, restore, and
+//! integrity checks. It implements the `Store` port of `orion-core`. One
+//! process at a time may hold a database for writing: [`Database::open`]
+//! takes an exclusive lock file next to it.
+
+mod backup;
+pub mod schema;
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use orion_core::{
+    ClientOrderId, IntentOutcome, JournaledIntent, LegEvent, OrderRequest, PreparedOrder, Store,
+    StoreError, Timestamp, TradeIntent,
+};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+pub use backup::{
+    BackupInfo, backup_to, integrity_check, list_backups, restore_from, rotate_backups,
+};
+pub use schema::LATEST as SCHEMA_VERSION;
+
+fn sql_err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::DatabaseBusy
+                || f.code == rusqlite::ErrorCode::DatabaseLocked =>
+        {
+            StoreError::Locked(e.to_string())
+        }
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::DatabaseCorrupt
+                || f.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            StoreError::Corrupt(e.to_string())
+        }
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict(e.to_string())
+        }
+        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound(e.to_string()),
+        _ => StoreError::Io(e.to_string()),
+    }
+}
+
+fn json_err(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!("stored JSON does not decode: {e}"))
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Io(format!("{}: {e}", path.display()))
+}
+
+/// Where a pair stands in review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PairStatus {
+    Proposed,
+    Confirmed,
+    Rejected,
+}
+
+impl PairStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PairStatus::Proposed => "proposed",
+            PairStatus::Confirmed => "confirmed",
+            PairStatus::Rejected => "rejected",
+        }
+    }
+
+    fn parse(s: &str) -> Result<PairStatus, StoreError> {
+        match s {
+            "proposed" => Ok(PairStatus::Proposed),
+            "confirmed" => Ok(PairStatus::Confirmed),
+            "rejected" => Ok(PairStatus::Rejected),
+            other => Err(StoreError::Corrupt(format!(
+                "unknown pair status {other:?}"
+            ))),
+        }
+    }
+}
+
+/// A stored pair of equivalent markets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairRecord {
+    pub pair_id: String,
+    pub kalshi_ticker: String,
+    pub polymarket_condition_id: String,
+    pub polymarket_yes_token: String,
+    pub polymarket_no_token: String,
+    pub inverted: bool,
+    pub score_bps: u32,
+    pub flags: Vec<String>,
+    pub reasons: Vec<String>,
+    pub status: PairStatus,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// A detected opportunity as stored (the JSON is the detector's own record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpportunityRecord {
+    pub pair_id: String,
+    pub direction: String,
+    pub quantity: orion_core::Quantity,
+    pub total_cost: orion_core::Cash,
+    pub net_profit: orion_core::Cash,
+    pub detected_at: Timestamp,
+    pub acted: bool,
+    pub data: String,
+}
+
+/// One line of the audit log of control actions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// A persisted circuit-breaker state: its name and an opaque JSON document
+/// owned by `orion-risk`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakerRecord {
+    pub state: String,
+    pub data: String,
+    pub updated_at: Timestamp,
+}
+
+/// An open Orion database, held exclusively by this process.
+#[derive(Debug)]
+pub struct Database {
+    conn: Connection,
+    path: PathBuf,
+    // Held for the lifetime of the database: dropping it releases the lock.
+    _lock: Option<File>,
+}
+
+fn lock_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(sql_err)?;
+    // WAL lets readers (the dashboard, `orion-admin db backup`) run beside the
+    // writer; FULL makes every committed journal entry durable before we send.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(sql_err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Io(format!(
+            "could not enable WAL (journal_mode is {mode})"
+        )));
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        .map_err(sql_err)?;
+    Ok(())
+}
+
+fn user_version(conn: &Connection) -> Result<u32, StoreError> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql_err)
+}
+
+impl Database {
+    /// Opens (creating if needed) the database at `path` for writing, takes
+    /// its lock, and migrates it to the latest schema. An existing database
+    /// is copied to `PATH.pre-vN.bak` before any migration.
+    pub fn open(path: &Path) -> Result<Database, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        }
+        let lock_file_path = lock_path(path);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_file_path)
+            .map_err(|e| io_err(&lock_file_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked(format!(
+                    "{} is in use by another Orion process (the engine?); stop it or use its control path",
+                    path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&lock_file_path, e)),
+        }
+        let conn = Connection::open(path).map_err(sql_err)?;
+        configure(&conn)?;
+        let mut db = Database {
+            conn,
+            path: path.to_path_buf(),
+            _lock: Some(lock),
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Opens an existing database read-only, without the writer's lock (for
+    /// status reads while the engine runs).
+    pub fn open_read_only(path: &Path) -> Result<Database, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NotFound(format!(
+                "no database at {}",
+                path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sql_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql_err)?;
+        let version = user_version(&conn)?;
+        if version > schema::LATEST {
+            return Err(StoreError::SchemaTooNew {
+                found: version,
+                supported: schema::LATEST,
+            });
+        }
+        Ok(Database {
+            conn,
+            path: path.to_path_buf(),
+            _lock: None,
+        })
+    }
+
+    /// Whether another process holds the writer's lock on `path`.
+    pub fn is_locked(path: &Path) -> bool {
+        let Ok(file) = OpenOptions::new().write(true).open(lock_path(path)) else {
+            return false;
+        };
+        matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        user_version(&self.conn)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let current = user_version(&self.conn)?;
+        if current > schema::LATEST {
+            return Err(StoreError::SchemaTooNew {
+                found: current,
+                supported: schema::LATEST,
+            });
+        }
+        if current == schema::LATEST {
+            return Ok(());
+        }
+        if current > 0 {
+            let mut name = self.path.as_os_str().to_owned();
+            name.push(format!(".pre-v{}.bak", schema::LATEST));
+            backup::backup_to(&self.conn, Path::new(&name))?;
+        }
+        for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let target = index as u32 + 1;
+            let tx = self.conn.transaction().map_err(sql_err)?;
+            tx.execute_batch(sql).map_err(sql_err)?;
+            tx.pragma_update(None, "user_version", target)
+                .map_err(sql_err)?;
+            tx.commit().map_err(sql_err)?;
+        }
+        Ok(())
+    }
+
+    /// The underlying connection, for crates that keep their own tables.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    // ------------------------------------------------------------ pairs
+
+    /// Inserts a proposal, or refreshes an existing pair's score, flags and
+    /// reasons while keeping its review decision.
+    pub fn upsert_proposal(&self, pair: &PairRecord) -> Result<(), StoreError> {
+        let flags = serde_json::to_string(&pair.flags).map_err(json_err)?;
+        let reasons = serde_json::to_string(&pair.reasons).map_err(json_err)?;
+        self.conn
+            .execute(
+                "INSERT INTO pairs (pair_id, kalshi_ticker, polymarket_condition_id, polymarket_yes_token,
+                    polymarket_no_token, inverted, score_bps, flags, reasons, status, created_at_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'proposed', ?10)
+                 ON CONFLICT (pair_id) DO UPDATE SET
+                    score_bps = excluded.score_bps, flags = excluded.flags, reasons = excluded.reasons,
+                    polymarket_yes_token = excluded.polymarket_yes_token,
+                    polymarket_no_token = excluded.polymarket_no_token,
+                    -- A changed orientation invalidates an earlier decision.
+                    status = CASE WHEN pairs.inverted = excluded.inverted THEN pairs.status ELSE 'proposed' END,
+                    inverted = excluded.inverted",
+                params![
+                    pair.pair_id,
+                    pair.kalshi_ticker,
+                    pair.polymarket_condition_id,
+                    pair.polymarket_yes_token,
+                    pair.polymarket_no_token,
+                    pair.inverted,
+                    pair.score_bps,
+                    flags,
+                    reasons,
+                    pair.created_at.nanos(),
+                ],
+            )
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
+    /// Records a review decision, with who made it, and audits it.
+    pub fn set_pair_status(
+        &mut self,
+        pair_id: &str,
+        status: PairStatus,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(sql_err)?;
+        let changed = tx
+            .execute(
+                "UPDATE pairs SET status = ?2, decided_by = ?3, decided_at_ns = ?4 WHERE pair_id = ?1",
+                params![pair_id, status.as_str(), actor, at.nanos()],
+            )
+            .map_err(sql_err)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no pair {pair_id:?}")));
+        }
+        tx.execute(
+            "INSERT INTO audit_log (at_ns, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                at.nanos(),
+                actor,
+                format!("pair.{}", status.as_str()),
+                pair_id
+            ],
+        )
+        .map_err(sql_err)?;
+        tx.commit().map_err(sql_err)
+    }
+
+    /// Pairs, optionally of one status, by id.
+    pub fn pairs(&self, status: Option<PairStatus>) -> Result<Vec<PairRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT pair_id, kalshi_ticker, polymarket_condition_id, polymarket_yes_token, polymarket_no_token,
+                        inverted, score_bps, flags, reasons, status, decided_by, decided_at_ns, created_at_ns
+                 FROM pairs WHERE (?1 IS NULL OR status = ?1) ORDER BY pair_id",
+            )
+            .map_err(sql_err)?;
+        let rows = stmt
+            .query_map(params![status.map(PairStatus::as_str)], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, bool>(5)?,
+                    r.get::<_, u32>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, String>(9)?,
+                    r.get::<_, Option<String>>(10)?,
+                    r.get::<_, Option<i64>>(11)?,
+                    r.get::<_, i64>(12)?,
+                ))
+            })
+            .map_err(sql_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (
+                pair_id,
+                kalshi_ticker,
+                polymarket_condition_id,
+                yes,
+                no,
+                inverted,
+                score_bps,
+                flags,
+                reasons,
+                status,
+                decided_by,
+                decided_at,
+                created,
+            ) = row.map_err(sql_err)?;
+            out.push(PairRecord {
+                pair_id,
+                kalshi_ticker,
+                polymarket_condition_id,
+                polymarket_yes_token: yes,
+                polymarket_no_token: no,
+                inverted,
+                score_bps,
+                flags: serde_json::from_str(&flags).map_err(json_err)?,
+                reasons: serde_json::from_str(&reasons).map_err(json_err)?,
+                status: PairStatus::parse(&status)?,
+                decided_by,
+                decided_at: decided_at.map(Timestamp::from_nanos),
+                created_at: Timestamp::from_nanos(created),
+            });
+        }
+        Ok(out)
+    }
+
+    // ------------------------------------------------------------ audit
+
+    pub fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO audit_log (at_ns, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![entry.at.nanos(), entry.actor, entry.action, entry.detail],
+            )
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
+    /// The most recent audit entries, newest first.
+    pub fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT at_ns, actor, action, detail FROM audit_log ORDER BY id DESC LIMIT ?1")
+            .map_err(sql_err)?;
+        let rows = stmt
+            .query_map(params![limit], |r| {
+                Ok(AuditEntry {
+                    at: Timestamp::from_nanos(r.get(0)?),
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    detail: r.get(3)?,
+                })
+            })
+            .map_err(sql_err)?;
+        rows.collect::<Result<_, _>>().map_err(sql_err)
+    }
+
+    // ------------------------------------------------------------ breaker
+
+    pub fn load_breaker(&self) -> Result<Option<BreakerRecord>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT state, data, updated_at_ns FROM breaker_state WHERE id = 1",
+                [],
+                |r| {
+                    Ok(BreakerRecord {
+                        state: r.get(0)?,
+                        data: r.get(1)?,
+                        updated_at: Timestamp::from_nanos(r.get(2)?),
+                    })
+                },
+            )
+            .optional()
+            .map_err(sql_err)
+    }
+
+    /// Saves the breaker state; with `audit`, records the control action in
+    /// the same transaction.
+    pub fn save_breaker(
+        &mut self,
+        record: &BreakerRecord,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(sql_err)?;
+        tx.execute(
+            "INSERT INTO breaker_state (id, state, data, updated_at_ns) VALUES (1, ?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, data = excluded.data, updated_at_ns = excluded.updated_at_ns",
+            params![record.state, record.data, record.updated_at.nanos()],
+        )
+        .map_err(sql_err)?;
+        if let Some(entry) = audit {
+            tx.execute(
+                "INSERT INTO audit_log (at_ns, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![entry.at.nanos(), entry.actor, entry.action, entry.detail],
+            )
+            .map_err(sql_err)?;
+        }
+        tx.commit().map_err(sql_err)
+    }
+
+    // ------------------------------------------------------------ ledger
+
+    pub fn record_balance(&self, balance: &orion_core::Balance) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO balance_snapshots (venue, available_micros, portfolio_value_micros, at_ns) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    balance.venue.as_str(),
+                    balance.available.micros(),
+                    balance.portfolio_value.map(orion_core::Cash::micros),
+                    balance.as_of.nanos()
+                ],
+            )
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
+    /// Records a fill once: the same venue fill id is ignored the second time.
+    /// Returns whether it was new.
+    pub fn record_fill(
+        &self,
+        fill: &orion_core::Fill,
+        simulated: bool,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO fills (venue, fill_id, venue_order_id, client_order_id, instrument, outcome, side,
+                    price_micros, quantity_micros, fee_micros, is_taker, simulated, ts_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    fill.instrument.venue.as_str(),
+                    fill.fill_id,
+                    fill.venue_order_id,
+                    fill.client_order_id.as_ref().map(ClientOrderId::as_str),
+                    fill.instrument.symbol.as_ref(),
+                    fill.outcome.as_str(),
+                    fill.side.as_str(),
+                    fill.price.micros(),
+                    i64::try_from(fill.quantity.micros()).map_err(|_| StoreError::Conflict("quantity too large".into()))?,
+                    fill.fee.micros(),
+                    fill.is_taker,
+                    simulated,
+                    fill.ts.nanos(),
+                ],
+            )
+            .map_err(sql_err)?;
+        Ok(n == 1)
+    }
+
+    /// Records a detected opportunity; returns its row id.
+    pub fn record_opportunity(&self, o: &OpportunityRecord) -> Result<i64, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO opportunities (pair_id, direction, quantity_micros, total_cost_micros, net_profit_micros, detected_at_ns, acted, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    o.pair_id,
+                    o.direction,
+                    i64::try_from(o.quantity.micros()).map_err(|_| StoreError::Conflict("quantity too large".into()))?,
+                    o.total_cost.micros(),
+                    o.net_profit.micros(),
+                    o.detected_at.nanos(),
+                    o.acted,
+                    o.data
+                ],
+            )
+            .map_err(sql_err)?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Intents recorded as simulated (dry-run) or real.
+    pub fn set_intent_simulated(&self, intent_id: &str, simulated: bool) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE intents SET simulated = ?2 WHERE intent_id = ?1",
+                params![intent_id, simulated],
+            )
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
+    /// Runs SQLite's integrity check; `Ok(())` when the database is sound.
+    pub fn integrity_check(&self) -> Result<(), StoreError> {
+        backup::check_connection(&self.conn)
+    }
+
+    /// An online backup of this database into `dir`, keeping the newest `keep`.
+    pub fn backup(&self, dir: &Path, keep: u32, at: Timestamp) -> Result<BackupInfo, StoreError> {
+        let info = backup::backup_into_dir(&self.conn, &self.path, dir, at)?;
+        rotate_backups(dir, &self.path, keep)?;
+        Ok(info)
+    }
+}
+
+fn request_json(req: &OrderRequest) -> Result<String, StoreError> {
+    serde_json::to_string(req).map_err(json_err)
+}
+
+impl Store for Database {
+    fn record_intent(&mut self, intent: &TradeIntent) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(sql_err)?;
+        tx.execute(
+            "INSERT INTO intents (intent_id, pair_id, expected_profit_micros, created_at_ns) VALUES (?1, ?2, ?3, ?4)",
+            params![intent.intent_id, intent.pair_id, intent.expected_profit.micros(), intent.created_at.nanos()],
+        )
+        .map_err(sql_err)?;
+        for (index, leg) in intent.legs.iter().enumerate() {
+            let r = &leg.request;
+            tx.execute(
+                "INSERT INTO orders (client_order_id, intent_id, leg_index, venue, market, instrument, outcome, side,
+                    limit_price_micros, quantity_micros, time_in_force, venue_order_id, request, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                params![
+                    r.client_order_id.as_str(),
+                    intent.intent_id,
+                    index as i64,
+                    r.instrument.venue.as_str(),
+                    r.market.symbol.as_ref(),
+                    r.instrument.symbol.as_ref(),
+                    r.outcome.as_str(),
+                    r.side.as_str(),
+                    r.limit_price.micros(),
+                    i64::try_from(r.quantity.micros()).map_err(|_| StoreError::Conflict("quantity too large".into()))?,
+                    serde_json::to_string(&r.time_in_force).map_err(json_err)?,
+                    leg.venue_order_id,
+                    request_json(r)?,
+                    leg.body,
+                ],
+            )
+            .map_err(sql_err)?;
+        }
+        tx.commit().map_err(sql_err)
+    }
+
+    fn record_leg_event(
+        &mut self,
+        intent_id: &str,
+        client_order_id: &ClientOrderId,
+        event: &LegEvent,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(event).map_err(json_err)?;
+        self.conn
+            .execute(
+                "INSERT INTO order_events (intent_id, client_order_id, at_ns, event) VALUES (?1, ?2, ?3, ?4)",
+                params![intent_id, client_order_id.as_str(), at.nanos(), json],
+            )
+            .map_err(sql_err)?;
+        if let LegEvent::Report(report) = event
+            && let Some(id) = &report.venue_order_id
+        {
+            self.conn
+                .execute(
+                    "UPDATE orders SET venue_order_id = ?2 WHERE client_order_id = ?1 AND venue_order_id IS NULL",
+                    params![client_order_id.as_str(), id],
+                )
+                .map_err(sql_err)?;
+        }
+        Ok(())
+    }
+
+    fn finish_intent(
+        &mut self,
+        intent_id: &str,
+        outcome: &IntentOutcome,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(outcome).map_err(json_err)?;
+        let n = self
+            .conn
+            .execute(
+                "UPDATE intents SET finished_at_ns = ?2, outcome = ?3 WHERE intent_id = ?1 AND finished_at_ns IS NULL",
+                params![intent_id, at.nanos(), json],
+            )
+            .map_err(sql_err)?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!(
+                "no unfinished intent {intent_id:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn unfinished_intents(&self) -> Result<Vec<JournaledIntent>, StoreError> {
+        let mut intents_stmt = self
+            .conn
+            .prepare("SELECT intent_id, pair_id, expected_profit_micros, created_at_ns FROM intents WHERE finished_at_ns IS NULL ORDER BY created_at_ns, intent_id")
+            .map_err(sql_err)?;
+        let heads = intents_stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        let mut legs_stmt = self
+            .conn
+            .prepare("SELECT request, venue_order_id, body FROM orders WHERE intent_id = ?1 ORDER BY leg_index")
+            .map_err(sql_err)?;
+        let mut events_stmt = self
+            .conn
+            .prepare("SELECT client_order_id, event, at_ns FROM order_events WHERE intent_id = ?1 ORDER BY id")
+            .map_err(sql_err)?;
+        let mut out = Vec::with_capacity(heads.len());
+        for (intent_id, pair_id, profit, created) in heads {
+            let legs = legs_stmt
+                .query_map(params![intent_id], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                    ))
+                })
+                .map_err(sql_err)?
+                .map(|row| {
+                    let (request, venue_order_id, body) = row.map_err(sql_err)?;
+                    Ok(PreparedOrder {
+                        request: serde_json::from_str(&request).map_err(json_err)?,
+                        venue_order_id,
+                        body,
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let events = events_stmt
+                .query_map(params![intent_id], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })
+                .map_err(sql_err)?
+                .map(|row| {
+                    let (coid, event, at) = row.map_err(sql_err)?;
+                    let coid = ClientOrderId::new(&coid)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    Ok((
+                        coid,
+                        serde_json::from_str(&event).map_err(json_err)?,
+                        Timestamp::from_nanos(at),
+                    ))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            out.push(JournaledIntent {
+                intent: TradeIntent {
+                    intent_id,
+                    pair_id,
+                    legs,
+                    expected_profit: orion_core::Cash::from_micros(profit),
+                    created_at: Timestamp::from_nanos(created),
+                },
+                events,
+            });
+        }
+        Ok(out)
+    }
+}
