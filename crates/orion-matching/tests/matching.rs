@@ -227,3 +227,41 @@ fn dev_set_precision_and_recall() {
     assert!(ev.precision_bps >= 9_500, "{}", render(&ev));
     assert!(ev.recall_bps >= 5_000, "{}", render(&ev));
 }
+
+#[test]
+fn blocking_keeps_the_work_far_below_n_times_m_and_threads_do_not_change_results() {
+    let g = orion_matching::matching::hardset::synthetic_catalogs(3_000, 9);
+    let k = parse_kalshi_markets(&g.kalshi_json).unwrap();
+    let p = parse_polymarket_markets(&g.polymarket_json).unwrap();
+    assert_eq!((k.len(), p.len()), (3_000, 3_000));
+    let one = match_catalogs(
+        &k,
+        &p,
+        &MatchConfig {
+            threads: 1,
+            ..MatchConfig::default()
+        },
+    );
+    let two = match_catalogs(
+        &k,
+        &p,
+        &MatchConfig {
+            threads: 2,
+            ..MatchConfig::default()
+        },
+    );
+    assert_eq!(one.proposals, two.proposals);
+    assert_eq!(one.pairs_scored, two.pairs_scored);
+    let full = k.len() * p.len();
+    println!(
+        "pairs scored {} of {full}; proposals {}",
+        one.pairs_scored,
+        one.proposals.len()
+    );
+    assert!(
+        one.pairs_scored * 100 < full,
+        "blocking let {} of {full} pairs through",
+        one.pairs_scored
+    );
+    assert!(!one.proposals.is_empty());
+}

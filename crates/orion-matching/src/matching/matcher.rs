@@ -35,6 +35,9 @@ pub struct MatchConfig {
     /// Keep the blocked candidate pairs and their flags in the outcome (for
     /// evaluation and review).
     pub keep_rejections: bool,
+    /// Worker threads for feature extraction and scoring; 0 uses one per
+    /// available core. Results do not depend on it.
+    pub threads: usize,
 }
 
 impl Default for MatchConfig {
@@ -44,6 +47,7 @@ impl Default for MatchConfig {
             min_score_bps: 7000,
             max_posting: 256,
             keep_rejections: false,
+            threads: 0,
         }
     }
 }
@@ -787,10 +791,56 @@ pub struct PreparedCatalogs<'a> {
 }
 
 pub fn prepare<'a>(kalshi: &'a [KalshiMarket], poly: &'a [PolyMarket]) -> PreparedCatalogs<'a> {
+    prepare_with(kalshi, poly, 0)
+}
+
+fn prepare_with<'a>(
+    kalshi: &'a [KalshiMarket],
+    poly: &'a [PolyMarket],
+    threads: usize,
+) -> PreparedCatalogs<'a> {
     PreparedCatalogs {
-        kalshi: kalshi.iter().map(|m| (m, kalshi_features(m))).collect(),
-        poly: poly.iter().map(|m| (m, poly_features(m))).collect(),
+        kalshi: par_map(kalshi, threads, |m| (m, kalshi_features(m))),
+        poly: par_map(poly, threads, |m| (m, poly_features(m))),
     }
+}
+
+/// Maps `f` over `items` on up to `threads` scoped threads (0: one per
+/// available core), keeping the order. Feature extraction and candidate
+/// scoring are independent per market, so this is the whole of the
+/// parallelism; small inputs stay on the calling thread.
+fn par_map<'a, T: Sync, R: Send>(
+    items: &'a [T],
+    threads: usize,
+    f: impl Fn(&'a T) -> R + Sync,
+) -> Vec<R> {
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    } else {
+        threads
+    }
+    .clamp(1, 16);
+    if threads == 1 || items.len() < 256 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for h in handles {
+            match h.join() {
+                Ok(mut v) => out.append(&mut v),
+                // A panic in feature code is a bug; re-raise it on the
+                // caller's thread rather than return a partial result.
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        }
+        out
+    })
 }
 
 /// Matches two catalogs: blocking, scoring, one-to-one assignment.
@@ -799,8 +849,19 @@ pub fn match_catalogs(
     poly: &[PolyMarket],
     cfg: &MatchConfig,
 ) -> MatchOutcome {
-    let prepared = prepare(kalshi, poly);
+    let prepared = prepare_with(kalshi, poly, cfg.threads);
     match_prepared(&prepared, cfg)
+}
+
+/// A scored, unblocked candidate pair.
+struct Cand {
+    score: u16,
+    k: usize,
+    p: usize,
+    yes: usize,
+    no: usize,
+    flags: Vec<Flag>,
+    reasons: Vec<String>,
 }
 
 pub fn match_prepared(prep: &PreparedCatalogs<'_>, cfg: &MatchConfig) -> MatchOutcome {
@@ -814,20 +875,15 @@ pub fn match_prepared(prep: &PreparedCatalogs<'_>, cfg: &MatchConfig) -> MatchOu
             index.entry(format!("{k}|{bucket}")).or_default().push(pi);
         }
     }
-    // Score candidates.
-    struct Cand {
-        score: u16,
-        k: usize,
-        p: usize,
-        yes: usize,
-        no: usize,
-        flags: Vec<Flag>,
-        reasons: Vec<String>,
-    }
-    let mut cands: Vec<Cand> = Vec::new();
-    let mut seen: HashSet<u32> = HashSet::new();
-    for (ki, (_, kf)) in prep.kalshi.iter().enumerate() {
-        seen.clear();
+    // Score each Kalshi market's candidates.
+    let indexed: Vec<(usize, &Features)> = prep
+        .kalshi
+        .iter()
+        .enumerate()
+        .map(|(ki, (_, kf))| (ki, kf))
+        .collect();
+    let per_market = par_map(&indexed, cfg.threads, |&(ki, kf)| {
+        let mut seen: HashSet<u32> = HashSet::new();
         let buckets = query_buckets(kf);
         for key in entity_keys(kf) {
             for b in &buckets {
@@ -838,18 +894,21 @@ pub fn match_prepared(prep: &PreparedCatalogs<'_>, cfg: &MatchConfig) -> MatchOu
                 }
             }
         }
-        let mut ps: Vec<u32> = seen.iter().copied().collect();
+        let mut ps: Vec<u32> = seen.into_iter().collect();
         ps.sort_unstable();
+        let mut cands = Vec::new();
+        let mut rejections = Vec::new();
+        let mut scored = 0usize;
         for pi in ps {
             let pi = pi as usize;
             let Some((pm, pf)) = prep.poly.get(pi) else {
                 continue;
             };
-            out.pairs_scored += 1;
+            scored += 1;
             let a = assess(kf, pf, cfg);
             if a.blocked() {
                 if cfg.keep_rejections {
-                    out.rejections.push(Rejection {
+                    rejections.push(Rejection {
                         kalshi_ticker: kf.key.clone(),
                         polymarket_key: pm.key().unwrap_or_default().to_owned(),
                         score_bps: a.score_bps,
@@ -873,6 +932,13 @@ pub fn match_prepared(prep: &PreparedCatalogs<'_>, cfg: &MatchConfig) -> MatchOu
                 });
             }
         }
+        (cands, rejections, scored)
+    });
+    let mut cands: Vec<Cand> = Vec::new();
+    for (mut c, mut r, n) in per_market {
+        cands.append(&mut c);
+        out.rejections.append(&mut r);
+        out.pairs_scored += n;
     }
     // Greedy one-to-one assignment by score. After the hard rules nearly
     // every Kalshi market has at most one surviving candidate outcome, so
