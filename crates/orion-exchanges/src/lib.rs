@@ -25,3 +25,4 @@
 pub mod kalshi;
 pub mod polymarket;
 pub mod secret;
+pub mod http;
