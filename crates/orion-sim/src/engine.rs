@@ -513,15 +513,27 @@ impl Exchange {
         });
     }
 
-    /// Cash needed per unit for a leg at a YES-axis price, and whether it locks contracts instead.
-    fn requirement(leg: Leg, price: Price, qty: Quantity) -> (Cash, Quantity) {
+    /// What an order must lock: cash for what it buys plus the largest fee it
+    /// could owe (the fee peaks at p = 0.5), or the contracts it sells.
+    fn requirement(&self, market: &str, leg: Leg, price: Price, qty: Quantity) -> (Cash, Quantity) {
+        let fee_bound = self
+            .books
+            .get(market)
+            .map(|b| {
+                let rate = b.fees.taker_rate_ppm.max(b.fees.maker_rate_ppm);
+                b.fees.fee(rate, Price::from_micros_clamped(500_000), qty)
+            })
+            .unwrap_or(Cash::ZERO);
         match leg {
-            Leg::BuyYes => (notional(price, qty, Rounding::Up), Quantity::ZERO),
-            Leg::BuyNo => (
-                notional(price.complement(), qty, Rounding::Up),
+            Leg::BuyYes => (
+                notional(price, qty, Rounding::Up).saturating_add(fee_bound),
                 Quantity::ZERO,
             ),
-            Leg::SellYes | Leg::SellNo => (Cash::ZERO, qty),
+            Leg::BuyNo => (
+                notional(price.complement(), qty, Rounding::Up).saturating_add(fee_bound),
+                Quantity::ZERO,
+            ),
+            Leg::SellYes | Leg::SellNo => (fee_bound, qty),
         }
     }
 
@@ -630,7 +642,7 @@ impl Exchange {
             .accounts
             .get(&req.account)
             .ok_or(Reject::UnknownAccount)?;
-        let (need_cash, need_qty) = Self::requirement(req.leg, req.price, req.qty);
+        let (need_cash, need_qty) = self.requirement(&req.market, req.leg, req.price, req.qty);
         if need_cash > account.available_cash() {
             return Err(Reject::InsufficientBalance);
         }
@@ -770,7 +782,7 @@ impl Exchange {
         let (cash, units) = if qty >= order.remaining {
             (order.locked_cash, order.locked_qty)
         } else {
-            let (c, u) = Self::requirement(order.leg, order.price, qty);
+            let (c, u) = self.requirement(&order.market, order.leg, order.price, qty);
             (c.min(order.locked_cash), u.min(order.locked_qty))
         };
         if let Some(acct) = self.accounts.get_mut(&order.account) {

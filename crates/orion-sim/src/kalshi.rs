@@ -164,6 +164,19 @@ impl Kalshi {
         for m in &scenario.kalshi.markets {
             core.seed_book(&m.ticker, &m.book)?;
         }
+        // A market whose close time has passed no longer trades; its book
+        // is seeded first so it still shows the last resting liquidity.
+        let now = Timestamp::from_millis(now_ms());
+        {
+            let mut ex = lock(&core.ex);
+            for m in &scenario.kalshi.markets {
+                if parse_time(&m.close_time).is_some_and(|t| t <= now)
+                    && let Some(b) = ex.books.get_mut(&m.ticker)
+                {
+                    b.status = MarketStatus::Closed;
+                }
+            }
+        }
         Ok(Kalshi {
             core,
             series,
@@ -354,6 +367,7 @@ pub fn router(k: Arc<Kalshi>) -> Router {
     Router::new()
         .route(&p("/exchange/status"), get(exchange_status))
         .route(&p("/markets"), get(list_markets))
+        .route(&p("/markets/orderbooks"), get(get_orderbooks))
         .route(&p("/markets/{ticker}"), get(get_market))
         .route(&p("/markets/{ticker}/orderbook"), get(get_orderbook))
         .route(&p("/events"), get(list_events))
@@ -536,6 +550,45 @@ async fn get_orderbook(
     }
     let (yes, no) = orderbook_fp(&lock(&k.core.ex), &ticker, depth);
     axum::Json(json!({"orderbook_fp": {"yes_dollars": yes, "no_dollars": no}})).into_response()
+}
+
+/// `GET /markets/orderbooks?tickers=A&tickers=B` (the parameter repeats).
+async fn get_orderbooks(State(k): S, uri: http::Uri) -> Response {
+    let tickers: Vec<String> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .filter(|(key, _)| *key == "tickers")
+        .flat_map(|(_, v)| {
+            v.split("%2C")
+                .flat_map(|x| x.split(','))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    if tickers.is_empty() || tickers.len() > 100 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameters",
+            "between 1 and 100 tickers are required",
+        );
+    }
+    let ex = lock(&k.core.ex);
+    let mut books = Vec::new();
+    for t in &tickers {
+        if k.market_spec(t).is_none() {
+            return error(
+                StatusCode::NOT_FOUND,
+                "market_not_found",
+                "market not found",
+            );
+        }
+        let (yes, no) = orderbook_fp(&ex, t, 0);
+        books.push(json!({"ticker": t, "orderbook_fp": {"yes_dollars": yes, "no_dollars": no}}));
+    }
+    axum::Json(json!({"orderbooks": books})).into_response()
 }
 
 #[derive(Debug, Deserialize)]

@@ -190,12 +190,14 @@ impl Sim {
             kalshi_core.clone(),
             poly_core.clone(),
         ));
+        let expiry = tokio::spawn(expire_orders(kalshi_core.clone(), poly_core.clone()));
         Ok(SimHandle {
             urls,
             kalshi,
             poly,
             servers: vec![k_server, p_server, ws_server, g_server],
             script,
+            expiry,
             shutdown: shutdown_tx,
         })
     }
@@ -209,6 +211,7 @@ pub struct SimHandle {
     pub poly: Arc<poly::Poly>,
     servers: Vec<VenueServer>,
     script: JoinHandle<()>,
+    expiry: JoinHandle<()>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -251,7 +254,20 @@ impl Drop for SimHandle {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
         self.script.abort();
+        self.expiry.abort();
         self.servers.clear();
+    }
+}
+
+/// Cancel good-till-date orders when their time comes, so they leave the
+/// books (and the streams see the change) without waiting for a new order.
+async fn expire_orders(kalshi: Arc<VenueCore>, poly: Arc<VenueCore>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        let now = common::now_ms();
+        lock(&kalshi.ex).expire(now);
+        lock(&poly.ex).expire(now);
     }
 }
 

@@ -172,7 +172,7 @@ async fn kalshi_public_market_data() {
     let cursor = p1.body["cursor"].as_str().unwrap().to_string();
     assert!(!cursor.is_empty());
     let p2 = get(&format!("{base}/markets?limit=2&cursor={cursor}")).await;
-    assert_eq!(p2.body["markets"].as_array().unwrap().len(), 1);
+    assert_eq!(p2.body["markets"].as_array().unwrap().len(), 2);
     assert_eq!(p2.body["cursor"], "");
     assert_eq!(get(&format!("{base}/markets?limit=1001")).await.status, 400);
 
@@ -246,7 +246,7 @@ async fn kalshi_public_market_data() {
     let events = get(&format!("{base}/events?with_nested_markets=true"))
         .await
         .body;
-    assert_eq!(events["events"].as_array().unwrap().len(), 2);
+    assert_eq!(events["events"].as_array().unwrap().len(), 3);
     assert_eq!(events["events"][0]["markets"].as_array().unwrap().len(), 2);
     assert_eq!(events["cursor"], "");
     let ev = get(&format!("{base}/events/KXNBA-27")).await.body;
@@ -587,6 +587,15 @@ async fn kalshi_orders_fills_fees_and_settlement() {
 #[tokio::test]
 async fn kalshi_self_trade_prevention_and_scripted_changes() {
     let sim = start().await;
+    // The script places a market-maker bid at 0.30 after 300 ms: not yet there.
+    let url = format!(
+        "{}/markets/KXFEDDECISION-26DEC-H0/orderbook",
+        sim.urls.kalshi_rest
+    );
+    assert_eq!(
+        get(&url).await.body["orderbook_fp"]["yes_dollars"],
+        json!([])
+    );
     let r = kalshi(&sim, Method::POST, "/portfolio/events/orders",
         Some(json!({"ticker": "KXFEDDECISION-26DEC-H0", "side": "ask", "price": "0.60", "count": "5",
             "time_in_force": "good_till_canceled", "self_trade_prevention_type": "maker", "client_order_id": "s1"}))).await;
@@ -602,16 +611,20 @@ async fn kalshi_self_trade_prevention_and_scripted_changes() {
             "time_in_force": "good_till_canceled", "self_trade_prevention_type": "maker", "client_order_id": "s3"}))).await;
     assert_eq!(r.status, 400);
 
-    // The script places a market-maker bid at 0.30 after 300 ms.
-    let url = format!(
-        "{}/markets/KXFEDDECISION-26DEC-H0/orderbook",
-        sim.urls.kalshi_rest
-    );
-    assert_eq!(
-        get(&url).await.body["orderbook_fp"]["yes_dollars"],
-        json!([])
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Good-till-date: gone from the book once its time passes.
+    let exp = now_ms() / 1000 + 1;
+    let r = kalshi(&sim, Method::POST, "/portfolio/events/orders",
+        Some(json!({"ticker": "KXFEDDECISION-26DEC-H0", "side": "bid", "price": "0.20", "count": "5", "expiration_time": exp,
+            "time_in_force": "good_till_canceled", "self_trade_prevention_type": "maker", "client_order_id": "s4"}))).await;
+    assert_eq!(r.body["remaining_count"], "5.00");
+    let gtd = r.body["order_id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let o = kalshi(&sim, Method::GET, &format!("/portfolio/orders/{gtd}"), None)
+        .await
+        .body;
+    assert_eq!(o["order"]["status"], "canceled");
+
+    // By now the scripted bid rests (and the expired GTD bid is gone).
     assert_eq!(
         get(&url).await.body["orderbook_fp"]["yes_dollars"],
         json!([["0.3000", "10.00"]])
