@@ -265,3 +265,26 @@ fn blocking_keeps_the_work_far_below_n_times_m_and_threads_do_not_change_results
     );
     assert!(!one.proposals.is_empty());
 }
+
+#[test]
+fn doubleheader_is_not_guessed() {
+    // Two games of the same teams on one day; Polymarket lists one market
+    // without a start time: either Kalshi game could be it.
+    let kalshi = r#"[
+      {"ticker":"KXMLBGAME-26MAY081310WSHMIA-MIA","x_event":{"title":"Washington vs Miami"}},
+      {"ticker":"KXMLBGAME-26MAY081910WSHMIA-MIA","x_event":{"title":"Washington vs Miami"}}
+    ]"#;
+    let poly = r#"[{"slug":"aec-mlb-wsh-mia-2026-05-08","venue_variant":"polymarket-us","events":[{"title":"washington nationals vs. miami marlins"}]}]"#;
+    let out = run(kalshi, poly);
+    assert!(out.proposals.is_empty(), "{:?}", out.proposals);
+    // One game only: proposed, with the YES side on Miami (slug position 1).
+    let one = r#"[{"ticker":"KXMLBGAME-26MAY081910WSHMIA-MIA","x_event":{"title":"Washington vs Miami"}}]"#;
+    let out = run(one, poly);
+    assert_eq!(out.proposals.len(), 1);
+    assert_eq!(out.proposals[0].kalshi_yes.outcome_index, Some(1));
+    assert!(
+        out.proposals[0]
+            .flags
+            .contains(&Flag::OrientationByConvention)
+    );
+}

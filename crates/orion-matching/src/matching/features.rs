@@ -132,6 +132,9 @@ pub struct Features {
     /// Month and day of a date written without a year, when nothing else
     /// tells the year.
     pub partial_day: Option<(u32, u32)>,
+    /// Start time "HHMM" from a Kalshi event ticker (two games of the same
+    /// teams on one day differ only there).
+    pub start_hhmm: Option<u32>,
 }
 
 impl Features {
@@ -159,6 +162,7 @@ impl Features {
             season: None,
             years: Vec::new(),
             partial_day: None,
+            start_hhmm: None,
         }
     }
 }
@@ -500,7 +504,11 @@ pub fn kalshi_features(m: &KalshiMarket) -> Features {
                 }
                 _ => f.month = Some((Some(y), mo)),
             }
-            let rest = strip_time(rest);
+            let stripped = strip_time(rest);
+            if stripped.len() != rest.len() {
+                f.start_hhmm = rest.get(..4).and_then(|t| t.parse().ok());
+            }
+            let rest = stripped;
             if let Some(s) = suffix
                 && !rest.is_empty()
                 && *seg != s

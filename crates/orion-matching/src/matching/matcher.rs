@@ -954,10 +954,38 @@ pub fn match_prepared(prep: &PreparedCatalogs<'_>, cfg: &MatchConfig) -> MatchOu
             .then_with(|| prep.kalshi[a.k].1.key.cmp(&prep.kalshi[b.k].1.key))
             .then_with(|| prep.poly[a.p].1.key.cmp(&prep.poly[b.p].1.key))
     });
+    // A Polymarket outcome claimed at the top score by Kalshi markets of
+    // two games with different start times (a doubleheader: same teams, same
+    // day) cannot be told apart: propose neither rather than guess. Two
+    // listings of one game (same start, or none stated) are both correct,
+    // and the greedy pass keeps one.
+    let mut top: HashMap<(usize, usize), (u16, HashSet<Option<u32>>)> = HashMap::new();
+    for c in &cands {
+        let e = top.entry((c.p, c.yes)).or_insert((c.score, HashSet::new()));
+        if c.score == e.0 {
+            e.1.insert(prep.kalshi[c.k].1.start_hhmm);
+        }
+    }
+    let contested: HashSet<(usize, usize)> = top
+        .into_iter()
+        .filter(|(_, (_, starts))| starts.iter().flatten().count() > 1)
+        .map(|(slot, _)| slot)
+        .collect();
     let mut used_k: HashSet<usize> = HashSet::new();
     let mut used_slot: HashSet<(usize, usize)> = HashSet::new();
     for c in cands {
         if used_k.contains(&c.k) || used_slot.contains(&(c.p, c.yes)) {
+            continue;
+        }
+        if contested.contains(&(c.p, c.yes)) {
+            if cfg.keep_rejections {
+                out.rejections.push(Rejection {
+                    kalshi_ticker: prep.kalshi[c.k].1.key.clone(),
+                    polymarket_key: prep.poly[c.p].1.key.clone(),
+                    score_bps: c.score,
+                    flags: vec![Flag::ParticipantsAmbiguous],
+                });
+            }
             continue;
         }
         let (km, _) = &prep.kalshi[c.k];
