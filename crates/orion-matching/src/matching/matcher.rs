@@ -959,7 +959,9 @@ pub fn match_prepared(prep: &PreparedCatalogs<'_>, cfg: &MatchConfig) -> MatchOu
     // day) cannot be told apart: propose neither rather than guess. Two
     // listings of one game (same start, or none stated) are both correct,
     // and the greedy pass keeps one.
-    let mut top: HashMap<(usize, usize), (u16, HashSet<Option<u32>>)> = HashMap::new();
+    // (Polymarket market, outcome slot) -> (top score, start times at it)
+    type SlotKey = (usize, usize);
+    let mut top: HashMap<SlotKey, (u16, HashSet<Option<u32>>)> = HashMap::new();
     for c in &cands {
         let e = top.entry((c.p, c.yes)).or_insert((c.score, HashSet::new()));
         if c.score == e.0 {
