@@ -38,6 +38,13 @@ def main() -> int:
     assert market.settlement_bounds_type == "default"
     print(f"kalshi: {len(tickers)} markets; {TICKER} yes {market.yes_bid_dollars}/{market.yes_ask_dollars}")
 
+    events = client.get_events(with_nested_markets=True)
+    assert events.events and events.cursor == "", events
+    event = client.get_event(market.event_ticker)
+    series = client.get_series(event.event.series_ticker).series
+    assert series.fee_type in ("quadratic", "quadratic_with_maker_fees", "flat"), series
+    print(f"kalshi: event {event.event.title!r}, series fee {series.fee_type} x{series.fee_multiplier}")
+
     book = client.get_market_orderbook(TICKER).orderbook_fp
     assert book.yes_dollars and book.no_dollars, book
     best_yes_bid = max(book.yes_dollars, key=lambda lvl: lvl[0])

@@ -9,7 +9,14 @@ import os
 import sys
 
 from py_clob_client_v2.client import ClobClient
-from py_clob_client_v2.clob_types import OrderArgsV2, OrderPayload, OrderType
+from py_clob_client_v2.clob_types import (
+    AssetType,
+    BalanceAllowanceParams,
+    MarketOrderArgsV2,
+    OrderArgsV2,
+    OrderPayload,
+    OrderType,
+)
 
 
 def main() -> int:
@@ -49,6 +56,30 @@ def main() -> int:
     canceled = client.cancel_order(OrderPayload(orderID=order_id))
     assert canceled["canceled"] == [order_id], canceled
     print(f"polymarket: order {order_id[:18]}… posted and cancelled")
+
+    # Listings page with next_cursor until LTE=.
+    page = client.get_markets()
+    seen = len(page["data"])
+    while page["next_cursor"] != "LTE=":
+        page = client.get_markets(next_cursor=page["next_cursor"])
+        seen += len(page["data"])
+    assert seen >= 1
+    assert client.get_midpoint(token)["mid"]
+
+    # A market-style FOK buy for $5: the client computes the amounts
+    # (pUSD at 2 dp, shares at 4 dp) and the simulator must accept them.
+    before = int(client.get_balance_allowance(BalanceAllowanceParams(asset_type=AssetType.COLLATERAL))["balance"])
+    fok = client.create_and_post_market_order(
+        MarketOrderArgsV2(token_id=token, amount=5, side="BUY"),
+        order_type=OrderType.FOK,
+    )
+    assert fok.get("success") is True and fok.get("status") == "matched", fok
+    after = int(client.get_balance_allowance(BalanceAllowanceParams(asset_type=AssetType.COLLATERAL))["balance"])
+    assert before - after >= 5_000_000, (before, after)
+    trades = client.get_trades()
+    assert any(t["taker_order_id"] == fok["orderID"] for t in trades), trades
+    held = client.get_balance_allowance(BalanceAllowanceParams(asset_type=AssetType.CONDITIONAL, token_id=token))
+    print(f"polymarket: {seen} markets; FOK market buy filled, holding {held['balance']} token units")
     print("py-clob-client-v2: OK")
     return 0
 
