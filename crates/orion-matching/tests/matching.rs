@@ -140,8 +140,9 @@ fn generated_hard_set() {
     debug_missed(&ev, &g.kalshi_json, &g.polymarket_json);
     assert_eq!(ev.false_positives, 0, "{}", render(&ev));
     assert_eq!(ev.orientation_errors, 0, "{}", render(&ev));
-    assert!(ev.precision_bps >= 9_900, "{}", render(&ev));
-    assert!(ev.recall_bps >= 9_000, "{}", render(&ev));
+    // Achieved: 1.0000 / 1.0000 (60 cases per family).
+    assert_eq!(ev.precision_bps, 10_000, "{}", render(&ev));
+    assert!(ev.recall_bps >= 9_800, "{}", render(&ev));
 }
 
 /// With `ORION_MATCH_DEBUG` set, explains each missed equivalent pair.
@@ -224,8 +225,12 @@ fn dev_set_precision_and_recall() {
             .collect();
         println!("MISSED {m} {why:?}");
     }
-    assert!(ev.precision_bps >= 9_500, "{}", render(&ev));
-    assert!(ev.recall_bps >= 5_000, "{}", render(&ev));
+    // Achieved: precision 1.0000, recall 0.9967 (the two misses are a
+    // Kalshi relisting whose Polymarket outcomes the other listing took).
+    assert_eq!(ev.false_positives, 0, "{}", render(&ev));
+    assert_eq!(ev.orientation_errors, 0, "{}", render(&ev));
+    assert!(ev.precision_bps >= 9_900, "{}", render(&ev));
+    assert!(ev.recall_bps >= 9_800, "{}", render(&ev));
 }
 
 #[test]

@@ -1467,4 +1467,81 @@ mod tests {
         assert!(p.trades.is_empty());
         assert_eq!(p.order.state, OrderState::Canceled);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn legs() -> impl Strategy<Value = Leg> {
+            prop_oneof![
+                Just(Leg::BuyYes),
+                Just(Leg::BuyNo),
+                Just(Leg::SellYes),
+                Just(Leg::SellNo)
+            ]
+        }
+
+        fn tifs() -> impl Strategy<Value = Tif> {
+            prop_oneof![Just(Tif::Gtc), Just(Tif::Ioc), Just(Tif::Fok)]
+        }
+
+        proptest! {
+            /// Whatever sequence of orders runs, no account goes negative,
+            /// nothing stays locked after cancel-all and settlement, and the
+            /// money in the system only shrinks by fees and rounding dust:
+            /// the simulator never creates money.
+            #[test]
+            fn no_money_is_created(
+                net in any::<bool>(),
+                orders in proptest::collection::vec((0usize..3, legs(), 1u32..100, 1u64..40, tifs()), 1..60),
+                yes in any::<bool>(),
+            ) {
+                let mut ex = Exchange::new(if net { Netting::Net } else { Netting::Tokens }, "00000000");
+                ex.add_market("M", PriceGrid::kalshi_linear_cent(), FeeModel {
+                    taker_rate_ppm: 70_000, maker_rate_ppm: 17_500, exponent: 1, round_up_to_micros: 100 }, Quantity::ZERO);
+                let names = ["a", "b", "c"];
+                for n in names {
+                    ex.accounts.insert(n.into(), Account::new(n, Cash::from_micros(200_000_000)));
+                }
+                let initial: i64 = 3 * 200_000_000;
+                let mut t = 0;
+                for (who, leg, cents, contracts, tif) in orders {
+                    t += 1;
+                    let req = NewOrder {
+                        account: names[who].into(),
+                        market: "M".into(),
+                        leg,
+                        price: Price::from_micros_clamped(cents * 10_000),
+                        qty: Quantity::from_contracts(contracts).unwrap(),
+                        tif,
+                        stp: if t % 2 == 0 { Stp::CancelMaker } else { Stp::CancelTaker },
+                        post_only: false,
+                        client_order_id: None,
+                        order_id: None,
+                        fill_cap: None,
+                        tag: String::new(),
+                    };
+                    let _ = ex.place(req, t);
+                    for a in ex.accounts.values() {
+                        prop_assert!(!a.cash.is_negative(), "{} went negative", a.name);
+                        prop_assert!(a.locked_cash <= a.cash, "{} locked more than it has", a.name);
+                    }
+                }
+                for n in names {
+                    ex.cancel_all(n, None, t + 1);
+                }
+                ex.settle("M", if yes { Resolution::Yes } else { Resolution::No }, t + 2).unwrap();
+                let mut cash = 0i64;
+                let mut fees = 0i64;
+                for a in ex.accounts.values() {
+                    prop_assert_eq!(a.locked_cash, Cash::ZERO);
+                    cash += a.cash.micros();
+                    fees += a.holdings.get("M").map(|h| h.fees_paid.micros()).unwrap_or(0);
+                }
+                let dust = initial - cash - fees;
+                prop_assert!(dust >= 0, "money created: {}", -dust);
+                prop_assert!(dust <= 2 * ex.trades.len() as i64, "lost {} micro-dollars", dust);
+            }
+        }
+    }
 }

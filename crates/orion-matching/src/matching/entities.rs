@@ -510,6 +510,20 @@ pub fn extract_thresholds(tokens: &[Token]) -> Vec<Threshold> {
             }
         }
         if let Some((v, unit, j)) = number_at(tokens, i) {
+            // Kalshi range buckets: "$100,000 to $100,999.99".
+            if words_at(tokens, j, &["to"])
+                && let Some((hi, u2, k)) = number_at(tokens, j + 1)
+                && hi > v
+            {
+                out.push(Threshold {
+                    comparator: Comparator::Between,
+                    value: v,
+                    upper: Some(hi),
+                    unit: if unit == Unit::Count { u2 } else { unit },
+                });
+                i = k;
+                continue 'scan;
+            }
             for (words, cmp) in SUFFIX_PHRASES {
                 if words_at(tokens, j, words) {
                     out.push(Threshold {
@@ -722,6 +736,12 @@ mod tests {
         assert_eq!(
             (t[0].comparator, t[0].value),
             (Comparator::AtMost, fx("100000"))
+        );
+
+        let t = th("$100,000 to $100,999.99");
+        assert_eq!(
+            (t[0].comparator, t[0].value, t[0].upper),
+            (Comparator::Between, fx("100000"), Some(fx("100999.99")))
         );
 
         let t = th("3 or more seats");

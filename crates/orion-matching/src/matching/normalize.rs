@@ -664,3 +664,50 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::matching::entities::extract;
+
+    proptest! {
+        /// Any text (venue input is untrusted) tokenizes and extracts
+        /// without panicking.
+        #[test]
+        fn never_panics(s in "\\PC{0,80}") {
+            let _ = tokenize(&s);
+            let _ = extract(&s);
+        }
+
+        /// Every spelling of an integer amount meets the same token.
+        #[test]
+        fn amount_spellings_agree(v in 1u64..1_000_000_000) {
+            let plain = normalize(&format!("${v}"));
+            let grouped = {
+                let s = v.to_string();
+                let mut out = String::new();
+                for (i, c) in s.chars().enumerate() {
+                    if i > 0 && (s.len() - i).is_multiple_of(3) {
+                        out.push(',');
+                    }
+                    out.push(c);
+                }
+                out
+            };
+            prop_assert_eq!(&plain, &normalize(&format!("${grouped}")));
+            prop_assert_eq!(&plain, &normalize(&format!("{v} dollars")).replace(&format!("{v} usd"), &format!("usd {v}")));
+            if v.is_multiple_of(1000) {
+                prop_assert_eq!(&plain, &normalize(&format!("${}k", v / 1000)));
+            }
+        }
+
+        /// Fixed-point parsing round-trips through its canonical text.
+        #[test]
+        fn fixed_round_trips(int in 0i64..1_000_000_000, frac in 0i64..1_000_000) {
+            let f = Fixed(int * FIXED_SCALE + frac);
+            prop_assert_eq!(Fixed::parse(&f.to_canonical()), Some(f));
+        }
+    }
+}
