@@ -23,6 +23,13 @@ fn bench_matching(c: &mut Criterion) {
     group.bench_function("match_10k_x_10k", |b| {
         b.iter(|| black_box(match_catalogs(black_box(&kalshi), black_box(&poly), &cfg)));
     });
+    let one = MatchConfig {
+        threads: 1,
+        ..MatchConfig::default()
+    };
+    group.bench_function("match_10k_x_10k_one_thread", |b| {
+        b.iter(|| black_box(match_catalogs(black_box(&kalshi), black_box(&poly), &one)));
+    });
     group.finish();
 }
 
