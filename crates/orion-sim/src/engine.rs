@@ -367,10 +367,24 @@ pub enum Event {
         client_order_id: Option<String>,
     },
     Trade(Box<Trade>),
+    /// A resting order appeared, was (partly) filled as a maker, or was cancelled.
+    Order {
+        order: Box<Order>,
+        change: OrderChange,
+    },
     Settled {
         market: String,
         resolution: Resolution,
     },
+}
+
+/// What happened to an order in an [`Event::Order`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderChange {
+    Placement,
+    Update,
+    Cancellation,
 }
 
 /// Whether the venue nets YES against NO (Kalshi) or keeps tokens (Polymarket).
@@ -712,6 +726,10 @@ impl Exchange {
                     .push_back(id.clone());
             }
             self.orders.insert(id.clone(), order.clone());
+            self.emit(Event::Order {
+                order: Box::new(order.clone()),
+                change: OrderChange::Placement,
+            });
             self.order_log.push(id.clone());
             self.emit_level(
                 &req.market,
@@ -880,6 +898,10 @@ impl Exchange {
                 self.pop_front(&taker.market, opposite, level_price);
             }
             self.orders.insert(maker_id.clone(), maker.clone());
+            self.emit(Event::Order {
+                order: Box::new(maker.clone()),
+                change: OrderChange::Update,
+            });
             self.emit_level(
                 &taker.market,
                 opposite,
@@ -1075,6 +1097,10 @@ impl Exchange {
         order.state = OrderState::Canceled;
         order.updated_ms = now_ms;
         self.orders.insert(id.to_string(), order.clone());
+        self.emit(Event::Order {
+            order: Box::new(order.clone()),
+            change: OrderChange::Cancellation,
+        });
         self.emit_level(
             &order.market,
             axis,

@@ -60,6 +60,8 @@ pub struct Urls {
     pub polymarket_clob: String,
     /// Polymarket market-channel WebSocket URL (`/ws/market`).
     pub polymarket_ws: String,
+    /// Polymarket user-channel WebSocket URL (`/ws/user`).
+    pub polymarket_ws_user: String,
     /// Gamma API base.
     pub gamma: String,
     /// Roots for `/_sim/*` on each venue.
@@ -181,6 +183,7 @@ impl Sim {
             kalshi_ws: format!("ws://{}{}", k_server.addr, kalshi::WS_PATH),
             polymarket_clob: format!("http://{}", p_server.addr),
             polymarket_ws: format!("ws://{}{}", ws_server.addr, poly_ws::WS_PATH),
+            polymarket_ws_user: format!("ws://{}{}", ws_server.addr, poly_ws::USER_PATH),
             gamma: format!("http://{}", g_server.addr),
             kalshi_admin: format!("http://{}", k_server.addr),
             polymarket_admin: format!("http://{}", p_server.addr),

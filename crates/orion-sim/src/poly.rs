@@ -1308,7 +1308,7 @@ async fn cancel_all(State(p): S, req: Request) -> Response {
     cancel_ids(&p, &account, &ids)
 }
 
-fn order_view(p: &Poly, o: &Order) -> Value {
+pub(crate) fn order_view(p: &Poly, o: &Order) -> Value {
     let meta = lock(&p.order_meta).get(&o.id).cloned();
     let token = meta.as_ref().and_then(|m| p.tokens.get(&m.token_id));
     let token_price = match token {
@@ -1405,7 +1405,7 @@ fn fee_bps(p: &Poly, market: &str) -> String {
         .unwrap_or_else(|| "0".into())
 }
 
-fn trade_view(p: &Poly, t: &Trade, as_taker: bool) -> Value {
+pub(crate) fn trade_view(p: &Poly, t: &Trade, as_taker: bool) -> Value {
     let meta = lock(&p.order_meta);
     let side_view = |order_id: &str, leg: Leg| {
         let m = meta.get(order_id);

@@ -14,15 +14,164 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::common::now_ms;
-use crate::engine::{Axis, Event, Leg};
+use crate::engine::{Axis, Event, Leg, OrderChange};
 use crate::faults::{FaultKind, WS_KINDS};
 use crate::poly::Poly;
 use crate::server::lock;
 
 pub const WS_PATH: &str = "/ws/market";
+pub const USER_PATH: &str = "/ws/user";
 
 pub fn router(p: Arc<Poly>) -> Router {
-    Router::new().route(WS_PATH, get(upgrade)).with_state(p)
+    Router::new()
+        .route(WS_PATH, get(upgrade))
+        .route(USER_PATH, get(upgrade_user))
+        .with_state(p)
+}
+
+async fn upgrade_user(State(p): State<Arc<Poly>>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| run_user(socket, p))
+}
+
+/// The authenticated user channel: `trade` and `order` events for the
+/// account whose API credentials came in the subscribe message.
+async fn run_user(mut socket: WebSocket, p: Arc<Poly>) {
+    let mut rx = lock(&p.core.ex).subscribe();
+    let killed = p.core.ctl.killed();
+    tokio::pin!(killed);
+    let mut account: Option<(String, String)> = None;
+    let mut markets: Option<BTreeSet<String>> = None;
+    loop {
+        let mut out: Vec<String> = Vec::new();
+        let mut close = false;
+        tokio::select! {
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Text(t))) => {
+                    let text = t.as_str().trim();
+                    if text == "PING" {
+                        out.push("PONG".into());
+                    } else {
+                        match user_subscribe(&p, text) {
+                            Some((acct, key, m)) => {
+                                account = Some((acct, key));
+                                markets = m;
+                            }
+                            None => {
+                                // Bad credentials: the connection is refused.
+                                let _ = socket.send(Message::Close(None)).await;
+                                return;
+                            }
+                        }
+                    }
+                }
+                Some(Ok(Message::Ping(b))) => { let _ = socket.send(Message::Pong(b)).await; }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            ev = rx.recv() => match ev {
+                Ok(ev) => {
+                    if let Some((acct, key)) = &account {
+                        out.extend(user_event(&p, &ev, acct, key, markets.as_ref()));
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => close = true,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = &mut killed => return,
+        }
+        if !out.is_empty() {
+            for f in lock(&p.core.ctl.faults).fire("WS", USER_PATH, WS_KINDS) {
+                if f.kind == FaultKind::WsDisconnect {
+                    out.clear();
+                    close = true;
+                }
+            }
+        }
+        for text in out {
+            if socket.send(Message::Text(text.into())).await.is_err() {
+                return;
+            }
+        }
+        if close {
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+    }
+}
+
+/// Check `{"auth":{"apiKey","secret","passphrase"},"type":"user","markets":[…]}`.
+fn user_subscribe(p: &Poly, text: &str) -> Option<(String, String, Option<BTreeSet<String>>)> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    let auth = v.get("auth")?;
+    let key = auth.get("apiKey")?.as_str()?;
+    let creds = lock(&p.creds_by_key).get(key).cloned()?;
+    if auth.get("secret")?.as_str()? != creds.secret
+        || auth.get("passphrase")?.as_str()? != creds.passphrase
+    {
+        return None;
+    }
+    let markets = v
+        .get("markets")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m.as_str().map(str::to_string))
+                .collect()
+        });
+    let account = lock(&p.accounts)
+        .get(&creds.address)
+        .cloned()
+        .unwrap_or(creds.address.clone());
+    Some((account, creds.api_key, markets))
+}
+
+fn user_event(
+    p: &Poly,
+    ev: &Event,
+    account: &str,
+    api_key: &str,
+    markets: Option<&BTreeSet<String>>,
+) -> Vec<String> {
+    let wanted = |m: &str| markets.is_none_or(|set| set.contains(m));
+    match ev {
+        Event::Trade(t) if wanted(&t.market) => {
+            let mut out = Vec::new();
+            for (side, as_taker) in [(&t.taker, true), (&t.maker, false)] {
+                if side.account != account {
+                    continue;
+                }
+                let mut v = crate::poly::trade_view(p, t, as_taker);
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("event_type".into(), json!("trade"));
+                    o.insert("type".into(), json!("TRADE"));
+                    o.insert("status".into(), json!("MATCHED"));
+                    o.insert("timestamp".into(), json!(t.ts_ms.to_string()));
+                    o.insert("trade_owner".into(), json!(api_key));
+                }
+                out.push(v.to_string());
+            }
+            out
+        }
+        Event::Order { order, change } if order.account == account && wanted(&order.market) => {
+            let mut v = crate::poly::order_view(p, order);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("event_type".into(), json!("order"));
+                o.insert(
+                    "type".into(),
+                    json!(match change {
+                        OrderChange::Placement => "PLACEMENT",
+                        OrderChange::Update => "UPDATE",
+                        OrderChange::Cancellation => "CANCELLATION",
+                    }),
+                );
+                o.insert("order_owner".into(), json!(api_key));
+                o.insert("timestamp".into(), json!((now_ms() / 1000).to_string()));
+            }
+            vec![v.to_string()]
+        }
+        _ => Vec::new(),
+    }
 }
 
 async fn upgrade(State(p): State<Arc<Poly>>, ws: WebSocketUpgrade) -> Response {
@@ -164,7 +313,7 @@ impl Conn {
                         "fee_rate_bps": bps, "timestamp": t.ts_ms.to_string()}));
                 }
             }
-            Event::Settled { .. } => {}
+            Event::Settled { .. } | Event::Order { .. } => {}
         }
     }
 

@@ -1818,6 +1818,86 @@ async fn polymarket_market_channel() {
 }
 
 #[tokio::test]
+async fn polymarket_user_channel() {
+    let sim = start().await;
+    let c = create_creds(&sim).await;
+
+    // Wrong secret: the connection is closed.
+    let (mut bad, _) = tokio_tungstenite::connect_async(sim.urls.polymarket_ws_user.as_str())
+        .await
+        .unwrap();
+    bad.send(WsMsg::Text(json!({"type": "user", "markets": [], "auth": {"apiKey": c.key, "secret": "x", "passphrase": c.passphrase}}).to_string().into()))
+        .await
+        .unwrap();
+    assert!(next_json(&mut bad).await.is_none());
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(sim.urls.polymarket_ws_user.as_str())
+        .await
+        .unwrap();
+    ws.send(WsMsg::Text(json!({"type": "user", "markets": [P1], "auth": {"apiKey": c.key, "secret": c.secret, "passphrase": c.passphrase}}).to_string().into()))
+        .await
+        .unwrap();
+    ws.send(WsMsg::Text("PING".into())).await.unwrap();
+    assert_eq!(next_json(&mut ws).await.unwrap(), json!("PONG"));
+
+    // Resting order → PLACEMENT; cancel → CANCELLATION.
+    let (b, id) = signed_order(
+        &c,
+        &OrderArgs {
+            token: P1_YES,
+            side: 0,
+            maker_amount: 2_250_000,
+            taker_amount: 5_000_000,
+            exchange: EXCHANGE_V2,
+            salt: 31,
+        },
+        "GTC",
+    );
+    assert_eq!(
+        poly(&sim, &c, Method::POST, "/order", Some(b)).await.status,
+        200
+    );
+    let placed = next_json(&mut ws).await.unwrap();
+    assert_eq!(placed["event_type"], "order");
+    assert_eq!(placed["type"], "PLACEMENT");
+    assert_eq!(placed["id"], id.as_str());
+    assert_eq!(placed["price"], "0.45");
+    poly(
+        &sim,
+        &c,
+        Method::DELETE,
+        "/order",
+        Some(json!({"orderID": id}).to_string()),
+    )
+    .await;
+    assert_eq!(next_json(&mut ws).await.unwrap()["type"], "CANCELLATION");
+
+    // A taker fill → trade message with the taker's view.
+    let (b, id) = signed_order(
+        &c,
+        &OrderArgs {
+            token: P1_NO,
+            side: 0,
+            maker_amount: 2_500_000,
+            taker_amount: 5_000_000,
+            exchange: EXCHANGE_V2,
+            salt: 32,
+        },
+        "FOK",
+    );
+    let r = poly(&sim, &c, Method::POST, "/order", Some(b)).await;
+    assert_eq!(r.body["status"], "matched", "{:?}", r.body);
+    let t = next_json(&mut ws).await.unwrap();
+    assert_eq!(t["event_type"], "trade");
+    assert_eq!(t["status"], "MATCHED");
+    assert_eq!(t["taker_order_id"], id.as_str());
+    assert_eq!(t["asset_id"], P1_NO);
+    assert_eq!(t["price"], "0.5");
+    assert_eq!(t["size"], "5");
+    assert_eq!(t["trader_side"], "TAKER");
+}
+
+#[tokio::test]
 async fn binary_prints_one_ready_line() {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orion-sim"))
