@@ -26,3 +26,5 @@ pub mod kalshi;
 pub mod polymarket;
 pub mod secret;
 pub mod http;
+pub mod decode;
+pub mod fees;

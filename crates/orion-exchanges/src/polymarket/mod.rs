@@ -44,3 +44,4 @@ impl PolymarketError {
         }
     }
 }
+pub mod types;
