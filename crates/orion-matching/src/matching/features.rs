@@ -804,7 +804,13 @@ fn parse_sports_slug(slug: &str) -> Option<SportsSlug> {
         }
         _ => {}
     }
-    let league = league_from_word(parts.get(at)?)?;
+    // A Polymarket US market-type prefix marks a sports slug even when the
+    // league word is one this gazetteer does not know ("aec-r6-...").
+    let league_word = parts.get(at)?;
+    let league = league_from_word(league_word);
+    if league.is_none() && kind.is_none() {
+        return None;
+    }
     at += 1;
     let date_pos = (at..parts.len().saturating_sub(2)).find(|&i| {
         parts[i].len() == 4
@@ -821,7 +827,7 @@ fn parse_sports_slug(slug: &str) -> Option<SportsSlug> {
         .collect();
     let tail = parts[date_pos + 3..].join(" ");
     Some(SportsSlug {
-        league: Some(league),
+        league,
         kind,
         codes,
         date,
