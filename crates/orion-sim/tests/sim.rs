@@ -1898,6 +1898,183 @@ async fn polymarket_user_channel() {
 }
 
 #[tokio::test]
+async fn batch_and_admin_endpoints() {
+    let sim = start().await;
+    let c = create_creds(&sim).await;
+
+    // POST /orders: per-order results, a bad one does not sink the rest.
+    let (a, id_a) = signed_order(
+        &c,
+        &OrderArgs {
+            token: P1_YES,
+            side: 0,
+            maker_amount: 2_000_000,
+            taker_amount: 5_000_000,
+            exchange: EXCHANGE_V2,
+            salt: 41,
+        },
+        "GTC",
+    );
+    let (b, id_b) = signed_order(
+        &c,
+        &OrderArgs {
+            token: P1_YES,
+            side: 0,
+            maker_amount: 1_950_000,
+            taker_amount: 5_000_000,
+            exchange: EXCHANGE_V2,
+            salt: 42,
+        },
+        "GTC",
+    );
+    let (bad, _) = signed_order(
+        &c,
+        &OrderArgs {
+            token: P1_YES,
+            side: 0,
+            maker_amount: 1_000_000,
+            taker_amount: 2_000_000,
+            exchange: EXCHANGE_V2,
+            salt: 43,
+        },
+        "GTC",
+    );
+    let batch = format!("[{a},{b},{bad}]");
+    let r = poly(&sim, &c, Method::POST, "/orders", Some(batch)).await;
+    assert_eq!(r.status, 200);
+    let results = r.body.as_array().unwrap();
+    assert_eq!(results[0]["orderID"], id_a.as_str());
+    assert_eq!(results[1]["status"], "live");
+    assert_eq!(results[2]["success"], false);
+    assert!(results[2]["errorMsg"].as_str().unwrap().contains("minimum"));
+    // DELETE /orders with one unknown id.
+    let r = poly(
+        &sim,
+        &c,
+        Method::DELETE,
+        "/orders",
+        Some(json!([id_a, id_b, "0xdead"]).to_string()),
+    )
+    .await;
+    assert_eq!(r.body["canceled"].as_array().unwrap().len(), 2);
+    assert!(r.body["not_canceled"].get("0xdead").is_some());
+
+    // Polymarket /_sim/state shows the cancelled orders gone and the balance whole.
+    let state = get(&format!("{}/_sim/state", sim.urls.polymarket_admin))
+        .await
+        .body;
+    assert_eq!(state["accounts"]["orion"]["open_orders"], json!([]));
+    assert_eq!(state["accounts"]["orion"]["balance"], "1000.0000");
+    assert_eq!(state["accounts"]["orion"]["locked"], "0.0000");
+    assert_eq!(state["markets"][P1]["status"], "open");
+
+    // Fault rules can be listed and cleared.
+    let admin = format!("{}/_sim/faults", sim.urls.kalshi_admin);
+    let rule = json!({"venue": "kalshi", "endpoint": "GET /trade-api/v2/exchange/status", "kind": "server_error", "after": 1});
+    assert_eq!(
+        send(Method::POST, &admin, &[], Some(rule.to_string()))
+            .await
+            .unwrap()
+            .status,
+        201
+    );
+    let bad_rule = json!({"venue": "kalshi", "kind": "latency"});
+    assert_eq!(
+        send(Method::POST, &admin, &[], Some(bad_rule.to_string()))
+            .await
+            .unwrap()
+            .status,
+        400
+    );
+    let status = format!("{}/exchange/status", sim.urls.kalshi_rest);
+    assert_eq!(
+        get(&status).await.status,
+        200,
+        "after = 1 lets the first through"
+    );
+    assert_eq!(get(&status).await.status, 500);
+    let listed = get(&admin).await.body;
+    assert_eq!(listed["faults"][0]["seen"], 2);
+    assert_eq!(listed["faults"][0]["fired"], 1);
+    assert_eq!(
+        send(Method::DELETE, &admin, &[], None)
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    assert_eq!(get(&status).await.status, 200);
+
+    // Kalshi paging of orders and unknown ids.
+    for i in 0..3 {
+        kalshi(
+            &sim,
+            Method::POST,
+            "/portfolio/events/orders",
+            Some(order(
+                "bid",
+                "0.10",
+                "1",
+                "good_till_canceled",
+                &format!("p{i}"),
+            )),
+        )
+        .await;
+    }
+    let page = kalshi(&sim, Method::GET, "/portfolio/orders?limit=2", None)
+        .await
+        .body;
+    assert_eq!(page["orders"].as_array().unwrap().len(), 2);
+    let cursor = page["cursor"].as_str().unwrap().to_string();
+    let page2 = kalshi(
+        &sim,
+        Method::GET,
+        &format!("/portfolio/orders?limit=2&cursor={cursor}"),
+        None,
+    )
+    .await
+    .body;
+    assert_eq!(page2["orders"].as_array().unwrap().len(), 1);
+    assert_eq!(page2["cursor"], "");
+    assert_eq!(
+        kalshi(&sim, Method::GET, "/portfolio/orders/nope", None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        get(&format!("{}/events/NOPE", sim.urls.kalshi_rest))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        get(&format!("{}/series/NOPE", sim.urls.kalshi_rest))
+            .await
+            .status,
+        404
+    );
+
+    // Gamma by id.
+    let gm = get(&format!("{}/markets", sim.urls.gamma)).await.body;
+    let id = gm[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        get(&format!("{}/markets/{id}", sim.urls.gamma)).await.body["conditionId"],
+        P1
+    );
+    let ev = get(&format!("{}/events", sim.urls.gamma)).await.body;
+    let eid = ev[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        get(&format!("{}/events/{eid}", sim.urls.gamma)).await.body["slug"],
+        "fed-decision-in-december-2026"
+    );
+    assert_eq!(
+        get(&format!("{}/events/999", sim.urls.gamma)).await.status,
+        404
+    );
+}
+
+#[tokio::test]
 async fn binary_prints_one_ready_line() {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orion-sim"))
