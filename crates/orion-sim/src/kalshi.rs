@@ -364,7 +364,10 @@ type S = State<Arc<Kalshi>>;
 
 pub fn router(k: Arc<Kalshi>) -> Router {
     let p = |s: &str| format!("{REST_PREFIX}{s}");
-    Router::new()
+    // Market data answers without auth (the official SDK calls it unsigned),
+    // but a request that does carry Kalshi headers has them checked, so a
+    // client that signs these calls wrongly is caught here too.
+    let public = Router::new()
         .route(&p("/exchange/status"), get(exchange_status))
         .route(&p("/markets"), get(list_markets))
         .route(&p("/markets/orderbooks"), get(get_orderbooks))
@@ -374,6 +377,12 @@ pub fn router(k: Arc<Kalshi>) -> Router {
         .route(&p("/events/{ticker}"), get(get_event))
         .route(&p("/series/{ticker}"), get(get_series))
         .route(&p("/series"), get(list_series))
+        .route_layer(axum::middleware::from_fn_with_state(
+            k.clone(),
+            optional_auth,
+        ));
+    Router::new()
+        .merge(public)
         .route(&p("/portfolio/balance"), get(balance))
         .route(&p("/portfolio/positions"), get(positions))
         .route(&p("/portfolio/fills"), get(fills))
@@ -386,6 +395,20 @@ pub fn router(k: Arc<Kalshi>) -> Router {
         .route(&p("/portfolio/events/orders/{id}"), delete(cancel_order))
         .route(WS_PATH, get(crate::kalshi_ws::upgrade))
         .with_state(k)
+}
+
+async fn optional_auth(State(k): S, req: Request, next: axum::middleware::Next) -> Response {
+    let signed = [
+        "KALSHI-ACCESS-KEY",
+        "KALSHI-ACCESS-TIMESTAMP",
+        "KALSHI-ACCESS-SIGNATURE",
+    ]
+    .iter()
+    .any(|h| req.headers().contains_key(*h));
+    if signed && let Err(r) = auth(&k, &req) {
+        return r;
+    }
+    next.run(req).await
 }
 
 async fn exchange_status(State(k): S) -> Response {

@@ -277,6 +277,30 @@ async fn kalshi_auth_is_checked_exactly() {
     let missing = send(Method::GET, &url, &[], None).await.unwrap();
     assert_eq!(missing.status, 401);
 
+    // Market data needs no signature, but a wrong one is still refused.
+    let ob_path = format!("/trade-api/v2/markets/{FED}/orderbook");
+    let ob_url = format!("{}{ob_path}", sim.urls.kalshi_admin);
+    assert_eq!(
+        send(
+            Method::GET,
+            &ob_url,
+            &kalshi_headers("GET", &ob_path, now_ms()),
+            None
+        )
+        .await
+        .unwrap()
+        .status,
+        200
+    );
+    let wrong_ob = kalshi_headers("GET", "/trade-api/v2/markets", now_ms());
+    assert_eq!(
+        send(Method::GET, &ob_url, &wrong_ob, None)
+            .await
+            .unwrap()
+            .status,
+        401
+    );
+
     // Signature over another path.
     let wrong = send(
         Method::GET,
