@@ -45,3 +45,4 @@ impl PolymarketError {
     }
 }
 pub mod types;
+pub mod rest;
