@@ -868,8 +868,7 @@ fn order_status(o: &Order) -> &'static str {
     }
 }
 
-fn order_json(o: &Order, event_ticker: &str) -> Value {
-    let _ = event_ticker;
+fn order_json(o: &Order) -> Value {
     json!({
         "order_id": o.id,
         "user_id": o.account,
@@ -891,7 +890,10 @@ fn order_json(o: &Order, event_ticker: &str) -> Value {
         "created_time": rfc3339_millis(Timestamp::from_millis(o.created_ms)),
         "last_update_time": rfc3339_millis(Timestamp::from_millis(o.updated_ms)),
         "expiration_time": match o.tif { Tif::Gtd(t) => json!(rfc3339_millis(Timestamp::from_millis(t))), _ => Value::Null },
-        "self_trade_prevention_type": "taker_at_cross",
+        "self_trade_prevention_type": match o.stp {
+            Stp::CancelTaker => "taker_at_cross",
+            Stp::CancelMaker => "maker",
+        },
         "subaccount_number": 0,
         "exchange_index": 0,
     })
@@ -915,7 +917,7 @@ async fn list_orders(State(k): S, Query(q): Query<PortfolioQuery>, req: Request)
                     .is_some_and(|m| evs.contains(&m.event_ticker.as_str()))
             })
         })
-        .map(|o| order_json(o, ""))
+        .map(|o| order_json(o))
         .collect();
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let (items, next) = page(&out, q.cursor.as_deref().filter(|c| !c.is_empty()), limit);
@@ -930,7 +932,7 @@ async fn get_order(State(k): S, Path(id): Path<String>, req: Request) -> Respons
     };
     let ex = lock(&k.core.ex);
     match ex.orders.get(&id).filter(|o| o.account == account) {
-        Some(o) => axum::Json(json!({"order": order_json(o, "")})).into_response(),
+        Some(o) => axum::Json(json!({"order": order_json(o)})).into_response(),
         None => error(StatusCode::NOT_FOUND, "not_found", "order not found"),
     }
 }
