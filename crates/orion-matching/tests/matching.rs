@@ -293,3 +293,26 @@ fn doubleheader_is_not_guessed() {
             .contains(&Flag::OrientationByConvention)
     );
 }
+
+#[test]
+fn resolution_differences_are_named_flags() {
+    // Same proposition; the venues close 3 days apart and name different
+    // price sources. Neither blocks, both are flagged for the operator.
+    let kalshi = r#"[{"ticker":"KXETHD-26MAR05-T4000","title":"Will Ethereum be above $4,000 on Mar. 5, 2026?","strike_type":"greater","floor_strike":4000,"close_time":"2026-03-05T21:00:00Z","rules_primary":"Settles on the CF Benchmarks Ether Reference Rate."}]"#;
+    let poly = r#"[{"conditionId":"0xeth","question":"Ethereum above $4k on March 5, 2026?","outcomes":"[\"Yes\",\"No\"]","clobTokenIds":"[\"1\",\"2\"]","endDate":"2026-03-08T21:00:00Z","resolutionSource":"https://www.binance.com/en/trade/ETH_USDT"}]"#;
+    let out = run(kalshi, poly);
+    assert_eq!(out.proposals.len(), 1, "{:?}", out.rejections);
+    let flags = &out.proposals[0].flags;
+    assert!(flags.contains(&Flag::CloseTimeDiffers), "{flags:?}");
+    assert!(flags.contains(&Flag::ResolutionSourceDiffers), "{flags:?}");
+    assert!(flags.iter().all(|f| !f.blocks()));
+    // A tolerance wider than the gap removes the close-time flag.
+    let k = parse_kalshi_markets(kalshi).unwrap();
+    let p = parse_polymarket_markets(poly).unwrap();
+    let wide = MatchConfig {
+        close_time_tolerance_secs: 4 * 86_400,
+        ..MatchConfig::default()
+    };
+    let out = match_catalogs(&k, &p, &wide);
+    assert!(!out.proposals[0].flags.contains(&Flag::CloseTimeDiffers));
+}

@@ -244,59 +244,82 @@ impl Builder {
         } else {
             MONTH_NAMES[m]
         };
-        self.kalshi.push(json!({
-            "ticker": ticker,
-            "event_ticker": format!("KX{code}D-{}", ticker_date(day)),
-            "title": format!("Will {name} be above {} on {month_k} {d}, {y}?", money_short(strike)),
-            "strike_type": "greater",
-            "floor_strike": strike,
-            "close_time": close,
-            "rules_primary": format!("If the CF Benchmarks {code} Real-Time Index is above {strike} at 4pm ET, the market resolves to Yes."),
-        }));
-        let variant = i % 4;
-        let cid = self.cond("c", i, 0);
+        // Every fifth case is written the way Kalshi writes price ladders:
+        // an event-style title and a YES sub-title "$100k or above"
+        // (at least, not strictly above).
+        let at_least = i % 5 == 4;
         let grouped = money_grouped(strike);
-        let (q, yes_first, inverted) = match variant {
-            0 => (
-                format!("{name} above ${grouped} on {} {d}?", MONTH_NAMES[m]),
-                true,
-                false,
-            ),
-            1 => (
-                format!(
-                    "Will {name} close at or below {grouped} USD on {} {d}, {y}?",
-                    MONTH_NAMES[m]
+        if at_least {
+            self.kalshi.push(json!({
+                "ticker": ticker,
+                "event_ticker": format!("KX{code}D-{}", ticker_date(day)),
+                "title": format!("{name} price on {month_k} {d}, {y}?"),
+                "yes_sub_title": format!("{} or above", money_short(strike)),
+                "strike_type": "greater_or_equal",
+                "floor_strike": strike,
+                "close_time": close,
+            }));
+            let cid = self.cond("c", i, 0);
+            let q = format!(
+                "Will {name} be at least ${grouped} on {} {d}?",
+                MONTH_NAMES[m]
+            );
+            let yes_idx = self.poly_yes_no(&cid, &q, i.is_multiple_of(2), &close, json!({}));
+            self.label(&ticker, &cid, true, Some(yes_idx), None);
+        } else {
+            self.kalshi.push(json!({
+                "ticker": ticker,
+                "event_ticker": format!("KX{code}D-{}", ticker_date(day)),
+                "title": format!("Will {name} be above {} on {month_k} {d}, {y}?", money_short(strike)),
+                "strike_type": "greater",
+                "floor_strike": strike,
+                "close_time": close,
+                "rules_primary": format!("If the CF Benchmarks {code} Real-Time Index is above {strike} at 4pm ET, the market resolves to Yes."),
+            }));
+            let variant = i % 4;
+            let cid = self.cond("c", i, 0);
+            let (q, yes_first, inverted) = match variant {
+                0 => (
+                    format!("{name} above ${grouped} on {} {d}?", MONTH_NAMES[m]),
+                    true,
+                    false,
                 ),
-                true,
-                true,
-            ),
-            2 => (
-                format!(
-                    "Will the price of {name} be above {grouped} dollars on {} {d}?",
-                    MONTH_NAMES[m]
+                1 => (
+                    format!(
+                        "Will {name} close at or below {grouped} USD on {} {d}, {y}?",
+                        MONTH_NAMES[m]
+                    ),
+                    true,
+                    true,
                 ),
-                false,
-                false,
-            ),
-            _ => (
-                format!(
-                    "{name} > {} on {} {d}, {y}?",
-                    money_short(strike).to_uppercase(),
-                    MONTH_ABBR[m]
+                2 => (
+                    format!(
+                        "Will the price of {name} be above {grouped} dollars on {} {d}?",
+                        MONTH_NAMES[m]
+                    ),
+                    false,
+                    false,
                 ),
-                true,
-                false,
-            ),
-        };
-        let yes_idx = self.poly_yes_no(
-            &cid,
-            &q,
-            yes_first,
-            &close,
-            json!({"resolutionSource": "https://www.coinbase.com"}),
-        );
-        let idx = if inverted { 1 - yes_idx } else { yes_idx };
-        self.label(&ticker, &cid, true, Some(idx), None);
+                _ => (
+                    format!(
+                        "{name} > {} on {} {d}, {y}?",
+                        money_short(strike).to_uppercase(),
+                        MONTH_ABBR[m]
+                    ),
+                    true,
+                    false,
+                ),
+            };
+            let yes_idx = self.poly_yes_no(
+                &cid,
+                &q,
+                yes_first,
+                &close,
+                json!({"resolutionSource": "https://www.coinbase.com"}),
+            );
+            let idx = if inverted { 1 - yes_idx } else { yes_idx };
+            self.label(&ticker, &cid, true, Some(idx), None);
+        }
 
         // Near-misses.
         let other = strike + step * 4 + step / 2;
@@ -320,15 +343,29 @@ impl Builder {
                 "date_mismatch",
             ),
             (
-                format!(
-                    "Will {name} be at least ${grouped} on {} {d}?",
-                    MONTH_NAMES[m]
-                ),
+                if at_least {
+                    // strictly above against "or above"
+                    format!("Will {name} be above ${grouped} on {} {d}?", MONTH_NAMES[m])
+                } else {
+                    format!(
+                        "Will {name} be at least ${grouped} on {} {d}?",
+                        MONTH_NAMES[m]
+                    )
+                },
                 day,
                 "boundary_mismatch",
             ),
             (
-                format!("Will {name} be below ${grouped} on {} {d}?", MONTH_NAMES[m]),
+                if at_least {
+                    // "below" would be the exact complement of "or above";
+                    // "at most" is not (both pay at the strike).
+                    format!(
+                        "Will {name} be at most ${grouped} on {} {d}?",
+                        MONTH_NAMES[m]
+                    )
+                } else {
+                    format!("Will {name} be below ${grouped} on {} {d}?", MONTH_NAMES[m])
+                },
                 day,
                 "direction_mismatch",
             ),

@@ -152,6 +152,11 @@ pub struct Proposal {
     /// Condition id when known, else the slug (the key labels use too).
     pub polymarket: MarketId,
     pub polymarket_slug: Option<String>,
+    /// What the operator reads when confirming: the Kalshi market (or event)
+    /// title with its YES sub-title, and the Polymarket question (or event
+    /// title).
+    pub kalshi_title: Option<String>,
+    pub polymarket_title: Option<String>,
     /// The Polymarket token that pays exactly when Kalshi YES pays.
     pub polymarket_yes_token: Option<InstrumentId>,
     /// The Polymarket token that pays exactly when Kalshi NO pays.
@@ -378,7 +383,8 @@ fn jaccard_bps(a: &[String], b: &[String]) -> u32 {
     if a.is_empty() && b.is_empty() {
         return 0;
     }
-    let (mut i, mut j, mut inter) = (0, 0, 0u32);
+    // u64: word lists come from venue text of any length.
+    let (mut i, mut j, mut inter) = (0, 0, 0u64);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
             std::cmp::Ordering::Less => i += 1,
@@ -390,8 +396,10 @@ fn jaccard_bps(a: &[String], b: &[String]) -> u32 {
             }
         }
     }
-    let union = (a.len() + b.len()) as u32 - inter;
-    (inter * 10_000).checked_div(union).unwrap_or(0)
+    let union = (a.len() as u64 + b.len() as u64).saturating_sub(inter);
+    let bps = (inter * 10_000).checked_div(union).unwrap_or(0);
+    // At most 10,000: inter <= union.
+    u32::try_from(bps).unwrap_or(10_000)
 }
 
 fn name_set(f: &Features) -> Vec<String> {
@@ -1052,10 +1060,21 @@ fn build_proposal(
             ),
         },
     };
+    let event_title = km.event.as_ref().and_then(|e| e.title.clone());
+    let kalshi_title = match (km.title.clone().or(event_title), &km.yes_sub_title) {
+        (Some(t), Some(y)) => Some(format!("{t} [YES: {y}]")),
+        (t, _) => t,
+    };
     Ok(Proposal {
         kalshi,
         polymarket,
         polymarket_slug: pm.slug.clone(),
+        kalshi_title,
+        polymarket_title: pm
+            .question
+            .clone()
+            .or_else(|| pm.event_titles.first().cloned())
+            .or_else(|| pm.x_description.clone()),
         polymarket_yes_token: kalshi_yes.token.clone(),
         polymarket_no_token: kalshi_no.token.clone(),
         orientation: if direct {

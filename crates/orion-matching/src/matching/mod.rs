@@ -2,6 +2,23 @@
 //! market are the same proposition, and which Polymarket outcome pays when
 //! Kalshi YES pays.
 //!
+//! Policy: a wrong pair is a guaranteed loss, a missed pair only a missed
+//! trade. So the matcher is hard rules first and a score second. Any
+//! difference in what the contracts pay on (threshold, comparator or its
+//! boundary, unit, period, market type, event date, season, league,
+//! participants, subject) blocks the pair outright; an orientation that
+//! cannot be established blocks it too. Remaining differences (close times,
+//! resolution sources, a one-day date offset in tennis, an unstated year,
+//! an orientation taken from a venue convention) are named [`Flag`]s on the
+//! proposal for the operator who confirms it. Proposals are never traded
+//! live unconfirmed.
+//!
+//! Orientation is established from outcome *text* ("Yes"/"No", team names
+//! resolved through the gazetteer), never from the position of a token in
+//! `clobTokenIds`. Where a venue publishes no outcomes at all (Polymarket US
+//! long/short markets, slug-only records), the documented convention is
+//! used and the proposal carries [`Flag::OrientationByConvention`].
+//!
 //! Pipeline: [`catalog`] decodes the venues' native JSON; [`normalize`] and
 //! [`entities`] turn text into canonical tokens and entities; [`features`]
 //! describes each market venue-neutrally; [`matcher`] blocks candidates by
