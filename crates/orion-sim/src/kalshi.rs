@@ -917,7 +917,7 @@ async fn list_orders(State(k): S, Query(q): Query<PortfolioQuery>, req: Request)
                     .is_some_and(|m| evs.contains(&m.event_ticker.as_str()))
             })
         })
-        .map(|o| order_json(o))
+        .map(order_json)
         .collect();
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let (items, next) = page(&out, q.cursor.as_deref().filter(|c| !c.is_empty()), limit);
