@@ -6,3 +6,36 @@
 //! unknown outcomes by query (never by resending a new order), hedging or
 //! unwinding mismatched fills, start-up reconciliation, and settlement. Pure
 //! domain logic over the `orion-core` ports.
+//!
+//! * [`plan`]: an approved trade becomes two equal-size limit orders with
+//!   injected client order ids ([`ids`]) and the configured time in force.
+//! * [`state`]: one leg's state machine with explicit in-flight states
+//!   (`Prepared → InFlight → Unknown → …`); a leg has one client order id for
+//!   life, and a resend reuses the same prepared (signed) bytes.
+//! * [`executor`]: the journal protocol, concurrent submission, resolution by
+//!   query with bounded backoff, repair of legged fills, halting and alerts,
+//!   and start-up reconciliation with a readiness flag.
+//! * [`repair`]: complete-the-hedge versus unwind, priced on the current
+//!   books with exact integer money.
+//! * [`settlement`]: realized P&L per pair when markets resolve.
+//!
+//! Time comes from the `Clock` port; I/O only through `OrderGateway` and
+//! `Store`; waits are tokio timers (deterministic under a paused runtime).
+
+pub mod executor;
+pub mod ids;
+pub mod plan;
+pub mod repair;
+pub mod settlement;
+pub mod state;
+
+pub use executor::{
+    ExecutionError, ExecutionReport, ExecutionSettings, Executor, LegSummary, MarketView,
+    PositionDiff, Readiness, ReconcilePolicy, ReconciliationReport, RepairRecord, Venues,
+    parent_of,
+};
+pub use ids::{IdGenerator, SeededIds, UuidV4Ids};
+pub use plan::{LegSpec, PlanError, TradePlan, leg_time_in_force, plan_orders};
+pub use repair::{RepairAction, RepairCandidate, RepairDecision, choose_repair};
+pub use settlement::{HeldLeg, PairSettlement, SettledLeg, settle_pair};
+pub use state::{LegEnd, LegOrder, LegPhase};

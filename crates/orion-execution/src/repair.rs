@@ -1,0 +1,281 @@
+//! Choosing how to repair a legged trade, from the current books.
+//!
+//! When one leg filled more than the other, `excess` contracts of the long
+//! leg are unhedged. Either *complete* the short leg (buy `excess` more on
+//! its venue, walking its asks: the pair then pays $1 per contract at
+//! settlement) or *unwind* (sell `excess` of the long leg on its venue,
+//! walking its bids). Each is valued exactly (integer money, fees per level
+//! rounded up, proceeds rounded down) against what the long leg cost; the one
+//! with the better outcome is chosen if its loss fits the remaining loss
+//! budget and the book holds the whole size. Pure: no I/O.
+
+use orion_core::{
+    Cash, FeeSchedule, InstrumentId, Level, MarketId, Notional, OrderBook, Outcome, Price,
+    Quantity, Rounding, Side, Venue,
+};
+use serde::{Deserialize, Serialize};
+
+/// The two ways to remove an imbalance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepairAction {
+    /// Buy the missing contracts of the short leg.
+    Complete,
+    /// Sell the excess contracts of the long leg.
+    Unwind,
+}
+
+/// One leg of the pair as repair sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairLeg {
+    pub market: MarketId,
+    pub instrument: InstrumentId,
+    pub outcome: Outcome,
+    /// What one contract of this leg cost (average fill, else its limit).
+    pub cost_price: Price,
+}
+
+/// What repair decides from.
+#[derive(Debug, Clone)]
+pub struct RepairInput<'a> {
+    /// The leg holding the excess.
+    pub long: &'a RepairLeg,
+    /// The leg that is short.
+    pub short: &'a RepairLeg,
+    pub excess: Quantity,
+    pub long_book: Option<&'a OrderBook>,
+    pub short_book: Option<&'a OrderBook>,
+    pub long_fees: Option<FeeSchedule>,
+    pub short_fees: Option<FeeSchedule>,
+    /// Loss still allowed on this trade.
+    pub loss_budget: Cash,
+}
+
+/// A priced repair order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairCandidate {
+    pub action: RepairAction,
+    pub market: MarketId,
+    pub instrument: InstrumentId,
+    pub outcome: Outcome,
+    pub side: Side,
+    pub quantity: Quantity,
+    /// The marginal level walked: the order's limit.
+    pub limit_price: Price,
+    /// Estimated P&L of the repaired contracts (negative is a loss).
+    pub expected_pnl: Cash,
+    pub fees: Cash,
+}
+
+impl RepairCandidate {
+    pub fn expected_loss(&self) -> Cash {
+        if self.expected_pnl.is_negative() {
+            self.expected_pnl.checked_neg().unwrap_or(Cash::MAX)
+        } else {
+            Cash::ZERO
+        }
+    }
+}
+
+/// Why a repair option cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Infeasible {
+    NoBook,
+    /// The book is not synced: its prices cannot be trusted.
+    BookStale,
+    NoFees,
+    TooThin {
+        available: Quantity,
+    },
+    OverBudget {
+        loss: Cash,
+        budget: Cash,
+    },
+    Arithmetic,
+}
+
+/// Both options and the choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairDecision {
+    pub complete: Result<RepairCandidate, Infeasible>,
+    pub unwind: Result<RepairCandidate, Infeasible>,
+    pub chosen: Option<RepairCandidate>,
+}
+
+/// The levels at which `outcome` can be bought or sold from `book`. Kalshi
+/// books are YES-quoted, so its NO trades on the complement.
+pub fn tradable_levels(book: &OrderBook, venue: Venue, outcome: Outcome, side: Side) -> Vec<Level> {
+    match (venue, outcome, side) {
+        (Venue::Kalshi, Outcome::No, Side::Buy) => book.complement_buy_levels().collect(),
+        (Venue::Kalshi, Outcome::No, Side::Sell) => book.complement_sell_levels().collect(),
+        (_, _, Side::Buy) => book.buy_levels().collect(),
+        (_, _, Side::Sell) => book.sell_levels().collect(),
+    }
+}
+
+struct Walked {
+    notional: Notional,
+    fees: Cash,
+    marginal: Price,
+}
+
+/// Walks `levels` for exactly `qty`; fees per level, each rounded up.
+fn walk(levels: &[Level], qty: Quantity, fees: &FeeSchedule) -> Result<Walked, Infeasible> {
+    let mut remaining = qty;
+    let mut notional = Notional::ZERO;
+    let mut fee_total = Cash::ZERO;
+    let mut marginal = None;
+    for level in levels {
+        if remaining.is_zero() {
+            break;
+        }
+        let take = remaining.min(level.qty);
+        if take.is_zero() {
+            continue;
+        }
+        notional = notional
+            .checked_add(level.price.notional(take))
+            .ok_or(Infeasible::Arithmetic)?;
+        let fee = fees
+            .taker_fee(take, level.price)
+            .map_err(|_| Infeasible::Arithmetic)?;
+        fee_total = fee_total.checked_add(fee).ok_or(Infeasible::Arithmetic)?;
+        remaining = remaining.saturating_sub(take);
+        marginal = Some(level.price);
+    }
+    match marginal {
+        Some(marginal) if remaining.is_zero() => Ok(Walked {
+            notional,
+            fees: fee_total,
+            marginal,
+        }),
+        _ => Err(Infeasible::TooThin {
+            available: qty.saturating_sub(remaining),
+        }),
+    }
+}
+
+fn to_cash_down(n: Notional) -> Result<Cash, Infeasible> {
+    n.to_cash(Rounding::Down).ok_or(Infeasible::Arithmetic)
+}
+
+fn usable_book(book: Option<&OrderBook>) -> Result<&OrderBook, Infeasible> {
+    match book {
+        None => Err(Infeasible::NoBook),
+        Some(b) if !b.is_synced() => Err(Infeasible::BookStale),
+        Some(b) => Ok(b),
+    }
+}
+
+fn within_budget(c: RepairCandidate, budget: Cash) -> Result<RepairCandidate, Infeasible> {
+    let loss = c.expected_loss();
+    if loss > budget {
+        Err(Infeasible::OverBudget { loss, budget })
+    } else {
+        Ok(c)
+    }
+}
+
+fn price_complete(input: &RepairInput<'_>) -> Result<RepairCandidate, Infeasible> {
+    let book = usable_book(input.short_book)?;
+    let fees = input.short_fees.ok_or(Infeasible::NoFees)?;
+    let levels = tradable_levels(
+        book,
+        input.short.instrument.venue,
+        input.short.outcome,
+        Side::Buy,
+    );
+    let w = walk(&levels, input.excess, &fees)?;
+    // Each completed pair pays $1; the long side was already paid for.
+    let payout = Price::ONE.notional(input.excess);
+    let long_cost = input.long.cost_price.notional(input.excess);
+    let gross = payout
+        .checked_sub(long_cost)
+        .and_then(|n| n.checked_sub(w.notional))
+        .ok_or(Infeasible::Arithmetic)?;
+    let pnl = to_cash_down(gross)?
+        .checked_sub(w.fees)
+        .ok_or(Infeasible::Arithmetic)?;
+    within_budget(
+        RepairCandidate {
+            action: RepairAction::Complete,
+            market: input.short.market.clone(),
+            instrument: input.short.instrument.clone(),
+            outcome: input.short.outcome,
+            side: Side::Buy,
+            quantity: input.excess,
+            limit_price: w.marginal,
+            expected_pnl: pnl,
+            fees: w.fees,
+        },
+        input.loss_budget,
+    )
+}
+
+fn price_unwind(input: &RepairInput<'_>) -> Result<RepairCandidate, Infeasible> {
+    let book = usable_book(input.long_book)?;
+    let fees = input.long_fees.ok_or(Infeasible::NoFees)?;
+    let levels = tradable_levels(
+        book,
+        input.long.instrument.venue,
+        input.long.outcome,
+        Side::Sell,
+    );
+    let w = walk(&levels, input.excess, &fees)?;
+    let long_cost = input.long.cost_price.notional(input.excess);
+    let gross = w
+        .notional
+        .checked_sub(long_cost)
+        .ok_or(Infeasible::Arithmetic)?;
+    let pnl = to_cash_down(gross)?
+        .checked_sub(w.fees)
+        .ok_or(Infeasible::Arithmetic)?;
+    within_budget(
+        RepairCandidate {
+            action: RepairAction::Unwind,
+            market: input.long.market.clone(),
+            instrument: input.long.instrument.clone(),
+            outcome: input.long.outcome,
+            side: Side::Sell,
+            quantity: input.excess,
+            limit_price: w.marginal,
+            expected_pnl: pnl,
+            fees: w.fees,
+        },
+        input.loss_budget,
+    )
+}
+
+/// Prices both options and picks the one that loses less (on a tie, the
+/// unwind: it frees capital instead of committing more).
+pub fn choose_repair(input: &RepairInput<'_>) -> RepairDecision {
+    let complete = if input.excess.is_zero() {
+        Err(Infeasible::TooThin {
+            available: Quantity::ZERO,
+        })
+    } else {
+        price_complete(input)
+    };
+    let unwind = if input.excess.is_zero() {
+        Err(Infeasible::TooThin {
+            available: Quantity::ZERO,
+        })
+    } else {
+        price_unwind(input)
+    };
+    let chosen = match (&complete, &unwind) {
+        (Ok(c), Ok(u)) => Some(if c.expected_pnl > u.expected_pnl {
+            c.clone()
+        } else {
+            u.clone()
+        }),
+        (Ok(c), Err(_)) => Some(c.clone()),
+        (Err(_), Ok(u)) => Some(u.clone()),
+        (Err(_), Err(_)) => None,
+    };
+    RepairDecision {
+        complete,
+        unwind,
+        chosen,
+    }
+}
