@@ -550,7 +550,7 @@ pub fn kalshi_features(m: &KalshiMarket) -> Features {
             None => (None, None),
         };
         if let (Some(x), Some(y)) = (ca.clone(), cb.clone())
-            && codes_swapped(&x, &y, &a, &b, &ev_sub)
+            && codes_swapped(&x, &y, &a, &b, &ev_sub, f.league)
         {
             std::mem::swap(&mut ca, &mut cb);
             yes_index = yes_index.map(|i| 1 - i);
@@ -709,7 +709,30 @@ pub fn kalshi_features(m: &KalshiMarket) -> Features {
 /// (the reverse of title order). The sub-title "MI vs PBKS (Apr 16)" settles
 /// it when it lists the codes; otherwise the code whose letters spell out a
 /// name (in order, from its first letter) is attached to that name.
-fn codes_swapped(x: &str, y: &str, a: &str, b: &str, sub_title: &str) -> bool {
+fn codes_swapped(
+    x: &str,
+    y: &str,
+    a: &str,
+    b: &str,
+    sub_title: &str,
+    league: Option<League>,
+) -> bool {
+    // The gazetteer, when both codes and both names resolve to teams.
+    if let Some(l) = league
+        && let (Some(tx), Some(ty), Some(ta), Some(tb)) = (
+            team_by_code(l, x),
+            team_by_code(l, y),
+            team_by_name(l, a),
+            team_by_name(l, b),
+        )
+    {
+        if tx == tb && ty == ta && tx != ty {
+            return true;
+        }
+        if tx == ta && ty == tb {
+            return false;
+        }
+    }
     if let Some((sa, sb)) = split_contest(sub_title) {
         let (sa, sb) = (sa.to_ascii_uppercase(), sb.to_ascii_uppercase());
         if sa == y && sb == x {
@@ -972,7 +995,16 @@ pub fn poly_features(m: &PolyMarket) -> Features {
     } else if let Some(s) = &sslug
         && s.codes.len() == 2
     {
-        let names = contest.clone();
+        // The event title names the participants; the slug orders them (its
+        // first participant is outcome 0, the long side). Attach each name to
+        // the code it abbreviates rather than trusting the title's order.
+        let names = contest.clone().map(|(a, b)| {
+            if codes_swapped(&s.codes[0], &s.codes[1], &a, &b, "", f.league) {
+                (b, a)
+            } else {
+                (a, b)
+            }
+        });
         f.participants = s
             .codes
             .iter()
@@ -1323,5 +1355,40 @@ mod tests {
         assert_eq!(split_contest("Will it rain?"), None);
         assert_eq!(split_contest("Will Bitcoin close at or below $100k?"), None);
         assert_eq!(split_contest("Rates at the Fed"), None);
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+
+    #[test]
+    fn title_order_does_not_decide_which_code_is_which() {
+        // Kalshi lists PBKS first in the ticker, Mumbai first in the title.
+        let m = KalshiMarket {
+            ticker: "KXIPLGAME-26APR16PBKSMI-MI".to_owned(),
+            event: Some(crate::matching::catalog::KalshiEvent {
+                title: Some("Mumbai Indians vs Punjab Kings".to_owned()),
+                ..Default::default()
+            }),
+            ..KalshiMarket::default()
+        };
+        let f = kalshi_features(&m);
+        assert_eq!(f.participants[0].code.as_deref(), Some("MI"));
+        assert_eq!(f.yes, YesMeaning::Participant(0));
+
+        // A Polymarket US title listed in the reverse of the slug order:
+        // outcome 0 is still the slug's first code (Miami here).
+        let p = PolyMarket {
+            slug: Some("aec-mlb-mia-wsh-2026-05-08".to_owned()),
+            event_titles: vec!["washington nationals vs. miami marlins".to_owned()],
+            venue_variant: Some("polymarket-us".to_owned()),
+            ..PolyMarket::default()
+        };
+        let f = poly_features(&p);
+        assert_eq!(f.participants[0].name.as_deref(), Some("miami marlins"));
+        assert_eq!(f.participants[0].team, team_by_code(League::Mlb, "MIA"));
+        assert!(abbreviates("PBKS", "Punjab Kings"));
+        assert!(!abbreviates("MI", "Punjab Kings"));
     }
 }
