@@ -386,6 +386,8 @@ pub enum OrderChange {
     Placement,
     Update,
     Cancellation,
+    /// An incoming order finished without resting (filled, or its IOC/FOK rest cancelled).
+    Final,
 }
 
 /// Whether the venue nets YES against NO (Kalshi) or keeps tokens (Polymarket).
@@ -750,6 +752,10 @@ impl Exchange {
             };
             self.orders.insert(id.clone(), order.clone());
             self.order_log.push(id.clone());
+            self.emit(Event::Order {
+                order: Box::new(order.clone()),
+                change: OrderChange::Final,
+            });
         }
         let order = self.orders.get(&id).cloned().unwrap_or(order);
         Ok(Placed { order, trades })

@@ -50,7 +50,14 @@ struct Conn {
     drop_pending: bool,
 }
 
-const CHANNELS: &[&str] = &["orderbook_delta", "fill", "trade"];
+const CHANNELS: &[&str] = &[
+    "orderbook_delta",
+    "fill",
+    "trade",
+    "ticker",
+    "user_orders",
+    "market_positions",
+];
 
 impl Conn {
     fn next_seq(&mut self, sid: u64) -> u64 {
@@ -190,9 +197,99 @@ impl Conn {
                         "no_price_dollars": t.price.complement().to_kalshi_dollars(),
                         "count_fp": t.qty.format(2), "taker_side": taker_side, "ts": t.ts_ms / 1000}}));
                 }
+                ("user_orders", Event::Order { order, .. })
+                    if order.account == self.account
+                        && (sub.tickers.is_empty() || sub.tickers.contains(&order.market)) =>
+                {
+                    let msg = user_order_json(order);
+                    self.out
+                        .push(json!({"type": "user_order", "sid": sid, "msg": msg}));
+                }
+                ("market_positions", Event::Trade(t))
+                    if (t.taker.account == self.account || t.maker.account == self.account)
+                        && (sub.tickers.is_empty() || sub.tickers.contains(&t.market)) =>
+                {
+                    let msg = self.position_json(&t.market);
+                    self.out
+                        .push(json!({"type": "market_position", "sid": sid, "msg": msg}));
+                }
+                ("ticker", Event::Trade(_) | Event::Level { .. })
+                    if ticker_market(ev).is_some_and(|m| {
+                        sub.tickers.is_empty() || sub.tickers.iter().any(|t| t == m)
+                    }) =>
+                {
+                    let market = ticker_market(ev).unwrap_or_default().to_string();
+                    let msg = self.ticker_json(&market);
+                    self.out
+                        .push(json!({"type": "ticker", "sid": sid, "msg": msg}));
+                }
                 _ => {}
             }
         }
+    }
+
+    /// `market_position` message: amounts in centi-cents as the spec says.
+    fn position_json(&self, market: &str) -> Value {
+        let ex = lock(&self.k.core.ex);
+        let h = ex
+            .accounts
+            .get(&self.account)
+            .and_then(|a| a.holdings.get(market))
+            .cloned()
+            .unwrap_or_default();
+        let pos = i128::from(h.yes.micros()) - i128::from(h.no.micros());
+        let centi = |c: orion_core::Cash| c.micros() / 100;
+        let volume: u64 = ex
+            .trades
+            .iter()
+            .filter(|t| {
+                t.market == market
+                    && (t.taker.account == self.account || t.maker.account == self.account)
+            })
+            .map(|t| t.qty.micros())
+            .sum();
+        json!({
+            "user_id": self.account, "market_ticker": market,
+            "position": i64::try_from(pos / 1_000_000).unwrap_or(0),
+            "position_fp": crate::common::fmt_signed(pos, 2),
+            "position_cost": centi(h.cost_basis), "realized_pnl": centi(h.realized_pnl),
+            "fees_paid": centi(h.fees_paid), "position_fee_cost": centi(h.fees_paid),
+            "volume": volume / 1_000_000,
+            "volume_fp": orion_core::Quantity::from_micros(volume).format(2),
+        })
+    }
+
+    /// `ticker` message: top of book, last price, volume.
+    fn ticker_json(&self, market: &str) -> Value {
+        let ex = lock(&self.k.core.ex);
+        let bid = ex
+            .levels(market, Axis::Bid)
+            .first()
+            .map(|l| l.0)
+            .unwrap_or(orion_core::Price::ZERO);
+        let ask = ex
+            .levels(market, Axis::Ask)
+            .first()
+            .map(|l| l.0)
+            .unwrap_or(orion_core::Price::ONE);
+        let book = ex.books.get(market);
+        let last = book
+            .and_then(|b| b.last_trade)
+            .unwrap_or(orion_core::Price::ZERO);
+        let volume = book.map(|b| b.volume).unwrap_or_default();
+        let oi = book.map(|b| b.open_interest).unwrap_or_default();
+        let cents = |p: orion_core::Price| p.micros() / 10_000;
+        let now = crate::common::now_ms();
+        json!({
+            "market_ticker": market, "market_id": market,
+            "price": cents(last), "yes_bid": cents(bid), "yes_ask": cents(ask),
+            "price_dollars": last.to_kalshi_dollars(), "yes_bid_dollars": bid.to_kalshi_dollars(),
+            "yes_ask_dollars": ask.to_kalshi_dollars(),
+            "volume": volume.micros() / 1_000_000, "volume_fp": volume.format(2),
+            "open_interest": oi.micros() / 1_000_000, "open_interest_fp": oi.format(2),
+            "dollar_volume": volume.micros() / 1_000_000, "dollar_open_interest": oi.micros() / 1_000_000,
+            "ts": now / 1000, "time": orion_core::time_fmt::rfc3339_millis(orion_core::Timestamp::from_millis(now)),
+        })
     }
 
     fn error(&mut self, id: Option<i64>, code: u32, msg: &str) {
@@ -338,6 +435,52 @@ impl Conn {
             _ => self.error(id, 5, "Unknown command"),
         }
     }
+}
+
+fn ticker_market(ev: &Event) -> Option<&str> {
+    match ev {
+        Event::Trade(t) => Some(&t.market),
+        Event::Level { market, .. } => Some(market),
+        _ => None,
+    }
+}
+
+fn user_order_json(o: &crate::engine::Order) -> Value {
+    use crate::engine::{Leg, OrderState, Stp, Tif};
+    let yes = matches!(o.leg, Leg::BuyYes | Leg::SellYes);
+    let status = match o.state {
+        OrderState::Resting => "resting",
+        OrderState::Canceled => "canceled",
+        OrderState::Executed => "executed",
+    };
+    let ts = |ms| orion_core::time_fmt::rfc3339_millis(orion_core::Timestamp::from_millis(ms));
+    let mut msg = json!({
+        "order_id": o.id, "user_id": o.account, "ticker": o.market, "status": status,
+        "side": if yes { "yes" } else { "no" }, "is_yes": yes,
+        "yes_price_dollars": o.price.to_kalshi_dollars(),
+        "fill_count_fp": o.filled.format(2),
+        "remaining_count_fp": if o.state == OrderState::Resting { o.remaining.format(2) } else { "0.00".into() },
+        "initial_count_fp": o.original.format(2),
+        "taker_fill_cost_dollars": o.taker_cost.format(4),
+        "maker_fill_cost_dollars": o.maker_cost.format(4),
+        "client_order_id": o.client_order_id.clone().unwrap_or_default(),
+        "self_trade_prevention_type": match o.stp { Stp::CancelTaker => "taker_at_cross", Stp::CancelMaker => "maker" },
+        "created_time": ts(o.created_ms), "last_update_time": ts(o.updated_ms),
+        "subaccount_number": 0,
+    });
+    if let Some(obj) = msg.as_object_mut() {
+        // Fees are omitted when zero (ASYNC).
+        if o.taker_fees != orion_core::Cash::ZERO {
+            obj.insert("taker_fees_dollars".into(), json!(o.taker_fees.format(4)));
+        }
+        if o.maker_fees != orion_core::Cash::ZERO {
+            obj.insert("maker_fees_dollars".into(), json!(o.maker_fees.format(4)));
+        }
+        if let Tif::Gtd(t) = o.tif {
+            obj.insert("expiration_time".into(), json!(ts(t)));
+        }
+    }
+    msg
 }
 
 async fn run(mut socket: WebSocket, k: Arc<Kalshi>, account: String) {

@@ -153,7 +153,11 @@ fn user_event(
             }
             out
         }
-        Event::Order { order, change } if order.account == account && wanted(&order.market) => {
+        Event::Order { order, change }
+            if order.account == account
+                && wanted(&order.market)
+                && *change != OrderChange::Final =>
+        {
             let mut v = crate::poly::order_view(p, order);
             if let Some(o) = v.as_object_mut() {
                 o.insert("event_type".into(), json!("order"));
@@ -162,7 +166,7 @@ fn user_event(
                     json!(match change {
                         OrderChange::Placement => "PLACEMENT",
                         OrderChange::Update => "UPDATE",
-                        OrderChange::Cancellation => "CANCELLATION",
+                        OrderChange::Cancellation | OrderChange::Final => "CANCELLATION",
                     }),
                 );
                 o.insert("order_owner".into(), json!(api_key));

@@ -919,6 +919,73 @@ async fn kalshi_websocket_book_fill_heartbeat_and_faults() {
     assert!(closed);
 }
 
+/// Every JSON message that arrives within `window`.
+async fn drain_json(ws: &mut Ws, window: Duration) -> Vec<Value> {
+    let mut out = Vec::new();
+    let end = tokio::time::Instant::now() + window;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(end, ws.next()).await {
+        if let WsMsg::Text(t) = msg {
+            out.push(serde_json::from_str(t.as_str()).unwrap());
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn kalshi_websocket_private_and_ticker_channels() {
+    let sim = start().await;
+    let mut ws = kalshi_ws_connect(&sim).await;
+    ws.send(WsMsg::Text(json!({"id": 1, "cmd": "subscribe", "params": {"channels": ["user_orders", "market_positions", "ticker"], "market_tickers": [FED]}}).to_string().into()))
+        .await
+        .unwrap();
+    let subs = drain_json(&mut ws, Duration::from_millis(300)).await;
+    assert_eq!(subs.iter().filter(|m| m["type"] == "subscribed").count(), 3);
+
+    let r = kalshi(
+        &sim,
+        Method::POST,
+        "/portfolio/events/orders",
+        Some(order("bid", "0.38", "4", "good_till_canceled", "u1")),
+    )
+    .await;
+    let resting_id = r.body["order_id"].as_str().unwrap().to_string();
+    kalshi(
+        &sim,
+        Method::POST,
+        "/portfolio/events/orders",
+        Some(order("bid", "0.42", "3", "immediate_or_cancel", "u2")),
+    )
+    .await;
+    let msgs = drain_json(&mut ws, Duration::from_millis(500)).await;
+    let of = |t: &str| {
+        msgs.iter()
+            .filter(|m| m["type"] == t)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+
+    let orders = of("user_order");
+    assert_eq!(orders.len(), 2, "{msgs:?}");
+    assert_eq!(orders[0]["msg"]["order_id"], resting_id.as_str());
+    assert_eq!(orders[0]["msg"]["status"], "resting");
+    assert_eq!(orders[0]["msg"]["remaining_count_fp"], "4.00");
+    assert_eq!(orders[1]["msg"]["client_order_id"], "u2");
+    assert_eq!(orders[1]["msg"]["status"], "executed");
+    assert_eq!(orders[1]["msg"]["fill_count_fp"], "3.00");
+    assert_eq!(orders[1]["msg"]["taker_fees_dollars"], "0.0512");
+
+    let positions = of("market_position");
+    assert_eq!(positions.len(), 1);
+    assert_eq!(positions[0]["msg"]["position_fp"], "3.00");
+    assert_eq!(positions[0]["msg"]["fees_paid"], 512);
+
+    let tickers = of("ticker");
+    assert!(!tickers.is_empty());
+    let last = &tickers.last().unwrap()["msg"];
+    assert_eq!(last["yes_bid_dollars"], "0.4000");
+    assert_eq!(last["price_dollars"], "0.4200");
+}
+
 // ------------------------------------------------------------ Polymarket
 
 fn keccak(data: &[u8]) -> [u8; 32] {
