@@ -28,3 +28,4 @@ pub mod secret;
 pub mod http;
 pub mod decode;
 pub mod fees;
+pub mod ws;

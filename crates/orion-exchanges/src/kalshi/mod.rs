@@ -5,3 +5,4 @@ pub mod auth;
 pub use auth::{KalshiAuthError, KalshiAuthHeaders, KalshiSigner, signed_message, signing_path};
 pub mod types;
 pub mod rest;
+pub mod ws;

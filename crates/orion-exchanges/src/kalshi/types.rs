@@ -629,7 +629,11 @@ pub fn ws_message(text: &[u8]) -> Result<WsMessage, DecodeError> {
                         price,
                         change: LevelChange::Add(delta),
                     },
-                    ts: m.with_opt("ts_ms", |c| c.i64())?.map(Timestamp::from_millis),
+                    ts: match m.with_opt("ts_ms", |c| c.i64())? {
+                        Some(ms) => Some(Timestamp::from_millis(ms)),
+                        // Some spec versions send an RFC 3339 `ts` instead.
+                        None => opt_time(&m, "ts")?,
+                    },
                 })
             })?
         }

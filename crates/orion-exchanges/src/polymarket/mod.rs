@@ -46,3 +46,4 @@ impl PolymarketError {
 }
 pub mod types;
 pub mod rest;
+pub mod ws;
