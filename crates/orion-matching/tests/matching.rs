@@ -282,6 +282,27 @@ fn doubleheader_is_not_guessed() {
     let poly = r#"[{"slug":"aec-mlb-wsh-mia-2026-05-08","venue_variant":"polymarket-us","events":[{"title":"washington nationals vs. miami marlins"}]}]"#;
     let out = run(kalshi, poly);
     assert!(out.proposals.is_empty(), "{:?}", out.proposals);
+    // With a start time the venue tells the games apart: the 19:10 ET game
+    // (23:10 UTC in May) is the one.
+    let timed = r#"[{"conditionId":"0xdh","slug":"mlb-wsh-mia-2026-05-08","question":"Nationals vs. Marlins","outcomes":"[\"Nationals\", \"Marlins\"]","clobTokenIds":"[\"7\", \"8\"]","gameStartTime":"2026-05-08 23:10:00+00"}]"#;
+    let out = run(kalshi, timed);
+    assert_eq!(out.proposals.len(), 1, "{:?}", out.rejections);
+    assert_eq!(
+        &*out.proposals[0].kalshi.symbol,
+        "KXMLBGAME-26MAY081910WSHMIA-MIA"
+    );
+    assert_eq!(
+        out.proposals[0]
+            .polymarket_yes_token
+            .as_ref()
+            .map(|t| &*t.symbol),
+        Some("8")
+    );
+    assert!(
+        out.rejections
+            .iter()
+            .any(|r| r.flags.contains(&Flag::EventTimeDiffers))
+    );
     // One game only: proposed, with the YES side on Miami (slug position 1).
     let one = r#"[{"ticker":"KXMLBGAME-26MAY081910WSHMIA-MIA","x_event":{"title":"Washington vs Miami"}}]"#;
     let out = run(one, poly);

@@ -135,6 +135,9 @@ pub struct Features {
     /// Start time "HHMM" from a Kalshi event ticker (two games of the same
     /// teams on one day differ only there).
     pub start_hhmm: Option<u32>,
+    /// Scheduled start, minutes after midnight US Eastern: Kalshi's ticker
+    /// time, Polymarket's "at 9:30PM ET" or its UTC `gameStartTime`.
+    pub start_minutes_et: Option<u32>,
 }
 
 impl Features {
@@ -163,6 +166,7 @@ impl Features {
             years: Vec::new(),
             partial_day: None,
             start_hhmm: None,
+            start_minutes_et: None,
         }
     }
 }
@@ -507,6 +511,7 @@ pub fn kalshi_features(m: &KalshiMarket) -> Features {
             let stripped = strip_time(rest);
             if stripped.len() != rest.len() {
                 f.start_hhmm = rest.get(..4).and_then(|t| t.parse().ok());
+                f.start_minutes_et = f.start_hhmm.map(|t| (t / 100) * 60 + t % 100);
             }
             let rest = stripped;
             if let Some(s) = suffix
@@ -889,6 +894,18 @@ pub fn poly_features(m: &PolyMarket) -> Features {
         .and_then(league_from_word)
         .or(sslug.as_ref().and_then(|s| s.league));
     f.close_time = m.game_start_time.or(m.end_date);
+    // "scheduled for January 10 at 9:30PM ET" in the rules, else the UTC
+    // start time converted to Eastern.
+    f.start_minutes_et = m
+        .description
+        .as_deref()
+        .and_then(|d| {
+            super::entities::extract_times(d)
+                .into_iter()
+                .find(|t| t.zone == Some(super::entities::Zone::Eastern))
+        })
+        .map(|t| t.hour * 60 + t.minute)
+        .or_else(|| m.game_start_time.map(eastern_minutes));
     let text = format!("{question} | {desc} | {group}");
     let ent = extract(&text);
     let slug_ent = extract(&slug_words);
@@ -1206,6 +1223,32 @@ pub fn poly_features(m: &PolyMarket) -> Features {
     f
 }
 
+/// Whether US daylight time is in effect at a UTC instant: from 2:00 local
+/// on the second Sunday of March to 2:00 local on the first Sunday of
+/// November (rules since 2007).
+pub fn us_daylight_at(utc_secs: i64) -> bool {
+    let day = utc_secs.div_euclid(86_400);
+    let (y, _, _) = civil_from_days(day);
+    // 1970-01-01 was a Thursday; Sunday = 0.
+    let weekday = |d: i64| (d + 4).rem_euclid(7);
+    let nth_sunday = |month: u32, n: i64| {
+        let first = days_from_civil(y, month, 1);
+        first + (7 - weekday(first)) % 7 + 7 * (n - 1)
+    };
+    // 2:00 EST = 07:00 UTC; 2:00 EDT = 06:00 UTC.
+    let start = nth_sunday(3, 2) * 86_400 + 7 * 3600;
+    let end = nth_sunday(11, 1) * 86_400 + 6 * 3600;
+    utc_secs >= start && utc_secs < end
+}
+
+/// Minutes after midnight US Eastern of a UTC instant.
+pub fn eastern_minutes(t: Timestamp) -> u32 {
+    let secs = t.secs();
+    let offset = if us_daylight_at(secs) { -4 } else { -5 };
+    let local = secs + offset * 3600;
+    u32::try_from(local.rem_euclid(86_400) / 60).unwrap_or(0)
+}
+
 /// The (year, month) of an epoch day.
 pub fn month_of_day(day: i64) -> (i64, u32) {
     let (y, m, _) = civil_from_days(day);
@@ -1361,6 +1404,29 @@ mod tests {
 #[cfg(test)]
 mod order_tests {
     use super::*;
+
+    #[test]
+    fn eastern_time_follows_us_daylight_rules() {
+        let at = |s: &str| {
+            orion_core::time_fmt::parse_rfc3339(s)
+                .map(eastern_minutes)
+                .ok()
+        };
+        // 2026-01-11 02:30 UTC is 21:30 EST on the 10th.
+        assert_eq!(at("2026-01-11T02:30:00Z"), Some(21 * 60 + 30));
+        // 2026-05-08 23:10 UTC is 19:10 EDT.
+        assert_eq!(at("2026-05-08T23:10:00Z"), Some(19 * 60 + 10));
+        // 2026 DST starts 8 March 07:00 UTC.
+        let t = |s: &str| {
+            orion_core::time_fmt::parse_rfc3339(s)
+                .map(|t| us_daylight_at(t.secs()))
+                .ok()
+        };
+        assert_eq!(t("2026-03-08T06:59:00Z"), Some(false));
+        assert_eq!(t("2026-03-08T07:00:00Z"), Some(true));
+        assert_eq!(t("2026-11-01T05:59:00Z"), Some(true));
+        assert_eq!(t("2026-11-01T06:00:00Z"), Some(false));
+    }
 
     #[test]
     fn title_order_does_not_decide_which_code_is_which() {

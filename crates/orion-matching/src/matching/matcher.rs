@@ -69,6 +69,9 @@ pub enum Flag {
     /// One side states a date or month, the other none.
     EventDateUnknown,
     SeasonDiffers,
+    /// Scheduled start times more than 90 minutes apart (another game of a
+    /// doubleheader).
+    EventTimeDiffers,
     ParticipantsDiffer,
     ParticipantsAmbiguous,
     SubjectDiffers,
@@ -110,6 +113,7 @@ impl Flag {
                 | Flag::EventDateDiffers
                 | Flag::EventDateUnknown
                 | Flag::SeasonDiffers
+                | Flag::EventTimeDiffers
                 | Flag::ParticipantsDiffer
                 | Flag::ParticipantsAmbiguous
                 | Flag::SubjectDiffers
@@ -536,6 +540,14 @@ pub fn assess(k: &Features, p: &Features, cfg: &MatchConfig) -> Assessment {
     }
     score += date_points;
 
+    if let (Some(a), Some(b)) = (k.start_minutes_et, p.start_minutes_et) {
+        // Circular difference: 23:50 and 00:10 are 20 minutes apart.
+        let d = a.abs_diff(b) % 1440;
+        if d.min(1440 - d) > 90 {
+            flags.push(Flag::EventTimeDiffers);
+            reasons.push(format!("start times {a} and {b} minutes after midnight ET"));
+        }
+    }
     if !k.years.is_empty() && !p.years.is_empty() && !k.years.iter().any(|y| p.years.contains(y)) {
         flags.push(Flag::EventDateDiffers);
         reasons.push(format!("years {:?} vs {:?}", k.years, p.years));
