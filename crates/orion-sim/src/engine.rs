@@ -278,7 +278,6 @@ pub struct Book {
     asks: BTreeMap<Price, VecDeque<String>>,
     pub last_trade: Option<Price>,
     pub volume: Quantity,
-    pub open_interest: Quantity,
 }
 
 impl Book {
@@ -452,7 +451,6 @@ impl Exchange {
                 asks: BTreeMap::new(),
                 last_trade: None,
                 volume: Quantity::ZERO,
-                open_interest: Quantity::ZERO,
             },
         );
     }
@@ -1011,6 +1009,16 @@ impl Exchange {
         };
         self.trades.push(trade.clone());
         trade
+    }
+
+    /// Contracts outstanding: every YES has a NO somewhere, so count the YES.
+    pub fn open_interest(&self, market: &str) -> Quantity {
+        self.accounts
+            .values()
+            .filter_map(|a| a.holdings.get(market))
+            .fold(Quantity::ZERO, |acc, h| {
+                acc.checked_add(h.yes).unwrap_or(acc)
+            })
     }
 
     /// YES minus NO held, in micro-contracts.

@@ -290,7 +290,7 @@ impl Kalshi {
             "volume_24h_fp": count_fp(book.map(|b| b.volume).unwrap_or(Quantity::ZERO)),
             "result": result,
             "can_close_early": true,
-            "open_interest_fp": count_fp(book.map(|b| b.open_interest).unwrap_or(Quantity::ZERO)),
+            "open_interest_fp": count_fp(ex.open_interest(&m.ticker)),
             "notional_value_dollars": "1.0000",
             "previous_yes_bid_dollars": "0.0000",
             "previous_yes_ask_dollars": "0.0000",

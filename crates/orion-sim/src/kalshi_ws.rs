@@ -277,7 +277,7 @@ impl Conn {
             .and_then(|b| b.last_trade)
             .unwrap_or(orion_core::Price::ZERO);
         let volume = book.map(|b| b.volume).unwrap_or_default();
-        let oi = book.map(|b| b.open_interest).unwrap_or_default();
+        let oi = ex.open_interest(market);
         let cents = |p: orion_core::Price| p.micros() / 10_000;
         let now = crate::common::now_ms();
         json!({

@@ -592,6 +592,10 @@ async fn kalshi_orders_fills_fees_and_settlement() {
         .await
         .body;
     assert_eq!(m["market"]["status"], "finalized");
+    assert_eq!(
+        m["market"]["open_interest_fp"], "0.00",
+        "settlement closes every position"
+    );
     assert_eq!(m["market"]["result"], "yes");
 
     // /_sim/state shows accounts, positions, fills.
