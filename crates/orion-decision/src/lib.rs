@@ -11,7 +11,7 @@
 //! the hand-off to risk through the [`TradeGate`] port. It does no I/O and
 //! reads no clock: every call carries `now`. Runners act on the [`Output`]s.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,8 +20,9 @@ use orion_core::{
     Alert, BookEvent, BookEventKind, InstrumentId, OrderBook, Quantity, Severity, Timestamp, Venue,
 };
 use orion_matching::detection::{
-    DetectionError, DetectionParams, Opportunity, PairIndex, PairSpec, evaluate_pair,
+    DetectionError, DetectionParams, Opportunity, PairSpec, evaluate_pair,
 };
+use rustc_hash::FxHashMap;
 
 /// What risk says about an opportunity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,13 +137,31 @@ pub struct CoreStats {
     pub resyncs: u64,
 }
 
+/// Why a pair cannot be trusted right now. Copy, so the hot path allocates
+/// nothing; text is made only when a suspension is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Problem {
+    NotSynced(usize),
+    Stale(usize, Duration),
+}
+
 /// The decision core.
 #[derive(Debug)]
 pub struct DecisionCore {
     settings: CoreSettings,
-    pairs: PairIndex,
-    books: HashMap<InstrumentId, OrderBook>,
-    suspended: HashMap<Arc<str>, String>,
+    pairs: Vec<PairSpec>,
+    /// Instruments are numbered once so each event costs one hash lookup.
+    /// A fast non-cryptographic hash: keys are venue identifiers, not attacker-chosen
+    /// collisions, and this lookup runs once per book event.
+    instrument_index: FxHashMap<InstrumentId, usize>,
+    instruments: Vec<InstrumentId>,
+    books: Vec<OrderBook>,
+    /// For each instrument, the pairs it belongs to.
+    pairs_of: Vec<Vec<usize>>,
+    /// For each pair, its Kalshi, Polymarket YES and Polymarket NO books.
+    books_of: Vec<[usize; 3]>,
+    /// For each pair, why it is suspended (if it is).
+    suspended: Vec<Option<String>>,
     in_flight: HashSet<Arc<str>>,
     paused: bool,
     halted: Option<String>,
@@ -151,20 +170,47 @@ pub struct DecisionCore {
 
 impl DecisionCore {
     pub fn new(settings: CoreSettings, pairs: Vec<PairSpec>) -> DecisionCore {
-        let index = PairIndex::new(pairs);
-        let books = index
-            .instruments()
-            .map(|i| (i.clone(), OrderBook::new()))
-            .collect();
-        let suspended = index
-            .pairs()
+        let mut instrument_index: FxHashMap<InstrumentId, usize> = FxHashMap::default();
+        let mut instruments = Vec::new();
+        let mut pairs_of: Vec<Vec<usize>> = Vec::new();
+        let mut books_of = Vec::with_capacity(pairs.len());
+        for (p, pair) in pairs.iter().enumerate() {
+            let mut slots = [0usize; 3];
+            for (slot, instrument) in [
+                &pair.kalshi_instrument,
+                &pair.polymarket_yes,
+                &pair.polymarket_no,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let index = *instrument_index
+                    .entry(instrument.clone())
+                    .or_insert_with(|| {
+                        instruments.push(instrument.clone());
+                        pairs_of.push(Vec::new());
+                        instruments.len() - 1
+                    });
+                if !pairs_of[index].contains(&p) {
+                    pairs_of[index].push(p);
+                }
+                slots[slot] = index;
+            }
+            books_of.push(slots);
+        }
+        let books = instruments.iter().map(|_| OrderBook::new()).collect();
+        let suspended = pairs
             .iter()
-            .map(|p| (p.pair_id.clone(), "no data yet".to_string()))
+            .map(|_| Some("no data yet".to_string()))
             .collect();
         DecisionCore {
             settings,
-            pairs: index,
+            pairs,
+            instrument_index,
+            instruments,
             books,
+            pairs_of,
+            books_of,
             suspended,
             in_flight: HashSet::new(),
             paused: false,
@@ -178,16 +224,21 @@ impl DecisionCore {
     }
 
     pub fn book(&self, instrument: &InstrumentId) -> Option<&OrderBook> {
-        self.books.get(instrument)
+        self.instrument_index
+            .get(instrument)
+            .map(|&i| &self.books[i])
     }
 
     pub fn pairs(&self) -> &[PairSpec] {
-        self.pairs.pairs()
+        &self.pairs
     }
 
     /// Suspended pairs and why.
     pub fn suspended(&self) -> impl Iterator<Item = (&Arc<str>, &String)> {
-        self.suspended.iter()
+        self.pairs
+            .iter()
+            .zip(&self.suspended)
+            .filter_map(|(p, s)| s.as_ref().map(|reason| (&p.pair_id, reason)))
     }
 
     pub fn is_paused(&self) -> bool {
@@ -209,34 +260,25 @@ impl DecisionCore {
         match input {
             Input::Book(event) => self.on_book(event, now, gate, out),
             Input::BookInvalidated { instrument, reason } => {
-                if let Some(book) = self.books.get_mut(&instrument) {
-                    book.invalidate();
+                if let Some(&index) = self.instrument_index.get(&instrument) {
+                    self.books[index].invalidate();
                     self.stats.resyncs += 1;
-                    out.push(Output::Resync(instrument.clone()));
-                    self.suspend_pairs_of(&instrument, &reason, out);
+                    out.push(Output::Resync(instrument));
+                    self.suspend_pairs_of(index, &reason, out);
                 }
             }
             Input::VenueDown { venue, reason } => {
-                let affected: Vec<InstrumentId> = self
-                    .books
-                    .keys()
-                    .filter(|i| i.venue == venue)
-                    .cloned()
-                    .collect();
-                for instrument in affected {
-                    if let Some(book) = self.books.get_mut(&instrument) {
-                        book.invalidate();
+                let reason = format!("{venue} stream down: {reason}");
+                for index in 0..self.instruments.len() {
+                    if self.instruments[index].venue == venue {
+                        self.books[index].invalidate();
+                        self.suspend_pairs_of(index, &reason, out);
                     }
-                    self.suspend_pairs_of(
-                        &instrument,
-                        &format!("{venue} stream down: {reason}"),
-                        out,
-                    );
                 }
             }
             Input::VenueUp { venue } => {
                 // Books stay invalid until fresh snapshots arrive; ask for them.
-                for instrument in self.books.keys().filter(|i| i.venue == venue) {
+                for instrument in self.instruments.iter().filter(|i| i.venue == venue) {
                     out.push(Output::Resync(instrument.clone()));
                 }
             }
@@ -261,61 +303,69 @@ impl DecisionCore {
         }
     }
 
-    fn suspend_pairs_of(&mut self, instrument: &InstrumentId, reason: &str, out: &mut Vec<Output>) {
-        for &i in self.pairs.affected(instrument) {
-            if let Some(pair) = self.pairs.get(i)
-                && !self.suspended.contains_key(&pair.pair_id)
-            {
-                self.suspended
-                    .insert(pair.pair_id.clone(), reason.to_string());
+    fn suspend_pairs_of(&mut self, instrument: usize, reason: &str, out: &mut Vec<Output>) {
+        for &p in &self.pairs_of[instrument] {
+            if self.suspended[p].is_none() {
+                self.suspended[p] = Some(reason.to_string());
                 out.push(Output::PairSuspended {
-                    pair_id: pair.pair_id.clone(),
+                    pair_id: self.pairs[p].pair_id.clone(),
                     reason: reason.to_string(),
                 });
             }
         }
     }
 
-    /// Why a pair cannot be trusted right now, if it cannot.
-    fn pair_problem(&self, pair: &PairSpec, now: Timestamp) -> Option<String> {
-        for instrument in [
-            &pair.kalshi_instrument,
-            &pair.polymarket_yes,
-            &pair.polymarket_no,
-        ] {
-            let Some(book) = self.books.get(instrument) else {
-                return Some(format!("no book for {instrument}"));
-            };
+    /// Why pair `p` cannot be trusted right now, if it cannot.
+    fn pair_problem(&self, p: usize, now: Timestamp) -> Option<Problem> {
+        for index in self.books_of[p] {
+            let book = &self.books[index];
             if !book.is_synced() {
-                return Some(format!("{instrument} not synced"));
+                return Some(Problem::NotSynced(index));
             }
             let age = now.since(book.received_at());
-            if age > self.settings.max_age(instrument.venue) {
-                return Some(format!("{instrument} stale for {} ms", age.as_millis()));
+            if age > self.settings.max_age(self.instruments[index].venue) {
+                return Some(Problem::Stale(index, age));
             }
         }
         None
     }
 
-    fn check_staleness(&mut self, now: Timestamp, out: &mut Vec<Output>) {
-        for pair in self.pairs.pairs() {
-            let problem = self.pair_problem(pair, now);
-            match (problem, self.suspended.contains_key(&pair.pair_id)) {
-                (Some(reason), false) => {
-                    self.suspended.insert(pair.pair_id.clone(), reason.clone());
-                    out.push(Output::PairSuspended {
-                        pair_id: pair.pair_id.clone(),
-                        reason,
-                    });
-                }
-                (None, true) => {
-                    self.suspended.remove(&pair.pair_id);
-                    out.push(Output::PairResumed {
-                        pair_id: pair.pair_id.clone(),
-                    });
-                }
-                _ => {}
+    fn describe(&self, problem: Problem) -> String {
+        match problem {
+            Problem::NotSynced(i) => format!("{} not synced", self.instruments[i]),
+            Problem::Stale(i, age) => {
+                format!("{} stale for {} ms", self.instruments[i], age.as_millis())
             }
+        }
+    }
+
+    /// Suspends or resumes pair `p` after a fresh look; true when it may trade.
+    fn refresh(&mut self, p: usize, now: Timestamp, out: &mut Vec<Output>) -> bool {
+        match (self.pair_problem(p, now), self.suspended[p].is_some()) {
+            (Some(problem), false) => {
+                let reason = self.describe(problem);
+                self.suspended[p] = Some(reason.clone());
+                out.push(Output::PairSuspended {
+                    pair_id: self.pairs[p].pair_id.clone(),
+                    reason,
+                });
+                false
+            }
+            (Some(_), true) => false,
+            (None, true) => {
+                self.suspended[p] = None;
+                out.push(Output::PairResumed {
+                    pair_id: self.pairs[p].pair_id.clone(),
+                });
+                true
+            }
+            (None, false) => true,
+        }
+    }
+
+    fn check_staleness(&mut self, now: Timestamp, out: &mut Vec<Output>) {
+        for p in 0..self.pairs.len() {
+            self.refresh(p, now, out);
         }
     }
 
@@ -327,9 +377,10 @@ impl DecisionCore {
         out: &mut Vec<Output>,
     ) {
         self.stats.events += 1;
-        let Some(book) = self.books.get_mut(&event.instrument) else {
+        let Some(&index) = self.instrument_index.get(&event.instrument) else {
             return; // not part of any pair
         };
+        let book = &mut self.books[index];
         let applied = match &event.kind {
             BookEventKind::Snapshot { bids, asks } => book.apply_snapshot(
                 bids.iter().copied(),
@@ -344,44 +395,28 @@ impl DecisionCore {
         };
         if let Err(e) = applied {
             self.stats.resyncs += 1;
-            out.push(Output::Resync(event.instrument.clone()));
-            self.suspend_pairs_of(&event.instrument, &e.to_string(), out);
+            out.push(Output::Resync(event.instrument));
+            self.suspend_pairs_of(index, &e.to_string(), out);
             return;
         }
-        for &index in self.pairs.affected(&event.instrument) {
-            let Some(pair) = self.pairs.get(index) else {
+        for i in 0..self.pairs_of[index].len() {
+            let p = self.pairs_of[index][i];
+            // A fresh snapshot can lift a suspension; staleness is re-checked
+            // here rather than waiting for the next tick.
+            if !self.refresh(p, now, out) {
                 continue;
-            };
-            // A fresh snapshot can lift a suspension; staleness is re-checked here
-            // rather than waiting for the next tick.
-            match self.pair_problem(pair, now) {
-                Some(reason) => {
-                    if !self.suspended.contains_key(&pair.pair_id) {
-                        self.suspended.insert(pair.pair_id.clone(), reason.clone());
-                        out.push(Output::PairSuspended {
-                            pair_id: pair.pair_id.clone(),
-                            reason,
-                        });
-                    }
-                    continue;
-                }
-                None => {
-                    if self.suspended.remove(&pair.pair_id).is_some() {
-                        out.push(Output::PairResumed {
-                            pair_id: pair.pair_id.clone(),
-                        });
-                    }
-                }
             }
-            let (Some(k), Some(y), Some(n)) = (
-                self.books.get(&pair.kalshi_instrument),
-                self.books.get(&pair.polymarket_yes),
-                self.books.get(&pair.polymarket_no),
-            ) else {
-                continue;
-            };
+            let [k, y, n] = self.books_of[p];
+            let pair = &self.pairs[p];
             self.stats.evaluations += 1;
-            match evaluate_pair(pair, k, y, n, &self.settings.detection, now) {
+            match evaluate_pair(
+                pair,
+                &self.books[k],
+                &self.books[y],
+                &self.books[n],
+                &self.settings.detection,
+                now,
+            ) {
                 Ok(Some(opportunity)) => {
                     self.stats.opportunities += 1;
                     Self::decide(
@@ -397,18 +432,20 @@ impl DecisionCore {
                 }
                 Ok(None) | Err(DetectionError::BookNotReady { .. }) => {}
                 Err(e @ DetectionError::Resolved { .. }) => {
-                    self.suspended.insert(pair.pair_id.clone(), e.to_string());
+                    let pair_id = pair.pair_id.clone();
+                    self.suspended[p] = Some(e.to_string());
                     out.push(Output::PairSuspended {
-                        pair_id: pair.pair_id.clone(),
+                        pair_id,
                         reason: e.to_string(),
                     });
                 }
                 Err(e @ DetectionError::Fee { .. }) => {
                     // Fail closed: a pair whose fees cannot be computed is not traded.
-                    self.suspended.insert(pair.pair_id.clone(), e.to_string());
+                    let key = format!("fees.{}", pair.pair_id);
+                    self.suspended[p] = Some(e.to_string());
                     out.push(Output::Alert(Alert {
                         severity: Severity::Warning,
-                        key: format!("fees.{}", pair.pair_id),
+                        key,
                         message: e.to_string(),
                         at: now,
                     }));

@@ -360,6 +360,13 @@ fn evaluate_direction(
     } else {
         params.min_edge
     };
+    // Fees are never negative: when the two best asks alone leave no edge,
+    // nothing deeper can (most book events end here, cheaply).
+    match (kalshi_levels().next(), poly_book.buy_levels().next()) {
+        (Some(k), Some(p))
+            if k.price.micros() + p.price.micros() + min_edge.micros() <= 1_000_000 => {}
+        _ => return Ok(None),
+    }
     let min_edge_atto = u128::from(min_edge.micros()) * ATTO_PER_MICRO;
     let fee_error = fee_err(&pair.pair_id);
 

@@ -317,7 +317,50 @@ impl<R: BufRead> BinaryReader<R> {
     }
 
     /// Reads the next record; `Ok(None)` at a clean end of file.
+    /// The whole record when it already sits in the reader's buffer: one
+    /// copy instead of a read call per header byte.
+    fn buffered_record(&mut self) -> Option<(u8, u64)> {
+        let available = self.input.fill_buf().ok()?;
+        let (&tag, rest) = available.split_first()?;
+        let mut len: usize = 0;
+        let mut header = 1usize;
+        for (i, &b) in rest.iter().take(4).enumerate() {
+            len |= usize::from(b & 0x7f) << (7 * i);
+            header += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+            if i == 3 {
+                return None;
+            }
+        }
+        if len > MAX_RECORD_LEN || available.len() < header + len + 4 {
+            return None;
+        }
+        let payload = &available[header..header + len];
+        let crc_bytes = &available[header + len..header + len + 4];
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&[tag]);
+        crc.update(payload);
+        if crc.finalize()
+            != u32::from_le_bytes([crc_bytes[0], crc_bytes[1], crc_bytes[2], crc_bytes[3]])
+        {
+            // Let the careful path report it with its offset.
+            return None;
+        }
+        self.buf.clear();
+        self.buf
+            .extend_from_slice(&available[header..header + len + 4]);
+        self.input.consume(header + len + 4);
+        let start = self.offset;
+        self.offset += (header + len + 4) as u64;
+        Some((tag, start))
+    }
+
     fn next_record(&mut self) -> Result<Option<(u8, u64)>, RecordingError> {
+        if let Some(record) = self.buffered_record() {
+            return Ok(Some(record));
+        }
         let start = self.offset;
         let mut tag = [0u8; 1];
         match self.input.read(&mut tag) {
