@@ -80,6 +80,46 @@ impl Threshold {
     }
 }
 
+/// What a threshold is applied to: the value at one moment (a close or
+/// settlement price: "above $100k on Dec 31") or the extreme over a window
+/// ("reach $100k in July", "dip to $50k", a monthly maximum). The two pay
+/// differently with the same strike and date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    Settle,
+    Touch,
+}
+
+/// The measure a text implies, if it has a threshold at all.
+pub fn measure_of(tokens: &[Token]) -> Measure {
+    let touch = tokens.iter().filter_map(Token::as_word).any(|w| {
+        matches!(
+            w,
+            "reach"
+                | "reaches"
+                | "reached"
+                | "hit"
+                | "hits"
+                | "touch"
+                | "touches"
+                | "dip"
+                | "dips"
+                | "high"
+                | "low"
+                | "highest"
+                | "lowest"
+                | "ath"
+                | "peak"
+        )
+    });
+    if touch {
+        Measure::Touch
+    } else {
+        Measure::Settle
+    }
+}
+
 /// Time zones a market text names ("9:30PM ET").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -765,6 +805,22 @@ mod tests {
             (Comparator::Below, fx("3"), Unit::Percent)
         );
         assert!(th("Hawks vs. Nuggets").is_empty());
+    }
+
+    #[test]
+    fn touch_and_settle_measures() {
+        assert_eq!(
+            measure_of(&tokenize("Will Bitcoin reach $100k by December 31?")),
+            Measure::Touch
+        );
+        assert_eq!(
+            measure_of(&tokenize("will-solana-dip-to-60-in-july-2026")),
+            Measure::Touch
+        );
+        assert_eq!(
+            measure_of(&tokenize("Will Bitcoin be above $100k on Dec 31?")),
+            Measure::Settle
+        );
     }
 
     #[test]

@@ -135,6 +135,8 @@ pub struct Features {
     /// Start time "HHMM" from a Kalshi event ticker (two games of the same
     /// teams on one day differ only there).
     pub start_hhmm: Option<u32>,
+    /// Close-type or touch-type threshold (see [`super::entities::Measure`]).
+    pub measure: Option<super::entities::Measure>,
     /// Scheduled start, minutes after midnight US Eastern: Kalshi's ticker
     /// time, Polymarket's "at 9:30PM ET" or its UTC `gameStartTime`.
     pub start_minutes_et: Option<u32>,
@@ -167,6 +169,7 @@ impl Features {
             partial_day: None,
             start_hhmm: None,
             start_minutes_et: None,
+            measure: None,
         }
     }
 }
@@ -691,6 +694,13 @@ pub fn kalshi_features(m: &KalshiMarket) -> Features {
         f.threshold = Some(t);
         f.kind = Kind::Threshold;
         f.yes = YesMeaning::Proposition;
+        // A monthly maximum or minimum series is a touch market whatever the
+        // title says; otherwise the title's verbs decide.
+        f.measure = Some(if series_cmp.is_some() {
+            super::entities::Measure::Touch
+        } else {
+            super::entities::measure_of(&extract(&format!("{title} {yes_sub}")).tokens)
+        });
     }
     f.names = {
         let mut n = ent.names.clone();
@@ -1201,6 +1211,12 @@ pub fn poly_features(m: &PolyMarket) -> Features {
         }
         f.threshold = Some(t);
         f.kind = Kind::Threshold;
+        let words = if ent.thresholds.is_empty() {
+            &slug_ent.tokens
+        } else {
+            &ent.tokens
+        };
+        f.measure = Some(super::entities::measure_of(words));
     }
     f.names.extend(ent.names.iter().cloned());
     f.offices = ent.offices.clone();

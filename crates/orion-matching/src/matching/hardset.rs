@@ -369,6 +369,12 @@ impl Builder {
                 day,
                 "direction_mismatch",
             ),
+            (
+                // A touch market: any time before the date, not the close.
+                format!("Will {name} reach ${grouped} by {} {d}?", MONTH_NAMES[m]),
+                day,
+                "measure_mismatch",
+            ),
         ];
         for (n, (q, dday, reason)) in near.into_iter().enumerate() {
             let cid = self.cond("c", i, n + 1);

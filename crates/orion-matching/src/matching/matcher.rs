@@ -61,6 +61,9 @@ pub enum Flag {
     DirectionDiffers,
     /// "above X" against "at least X": both sides lose at exactly X.
     ComparatorBoundaryDiffers,
+    /// A closing value against a high or low over a window ("above $100k on
+    /// Dec 31" against "reach $100k by Dec 31").
+    MeasureDiffers,
     UnitDiffers,
     PeriodDiffers,
     MarketTypeDiffers,
@@ -106,6 +109,7 @@ impl Flag {
             Flag::ThresholdDiffers
                 | Flag::DirectionDiffers
                 | Flag::ComparatorBoundaryDiffers
+                | Flag::MeasureDiffers
                 | Flag::UnitDiffers
                 | Flag::PeriodDiffers
                 | Flag::MarketTypeDiffers
@@ -573,6 +577,12 @@ pub fn assess(k: &Features, p: &Features, cfg: &MatchConfig) -> Assessment {
         },
         (None, None) => {}
         _ => flags.push(Flag::ThresholdDiffers),
+    }
+    if let (Some(a), Some(b)) = (k.measure, p.measure)
+        && a != b
+    {
+        flags.push(Flag::MeasureDiffers);
+        reasons.push(format!("measure {a:?} vs {b:?}"));
     }
 
     // Subject: assets, participants, names, words.
