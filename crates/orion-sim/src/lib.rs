@@ -192,6 +192,7 @@ impl Sim {
             scenario.clone(),
             kalshi_core.clone(),
             poly_core.clone(),
+            gamma_ctl.clone(),
         ));
         let expiry = tokio::spawn(expire_orders(kalshi_core.clone(), poly_core.clone()));
         Ok(SimHandle {
@@ -275,7 +276,12 @@ async fn expire_orders(kalshi: Arc<VenueCore>, poly: Arc<VenueCore>) {
 }
 
 /// Apply scripted steps at their times.
-async fn run_script(scenario: Scenario, kalshi: Arc<VenueCore>, poly: Arc<VenueCore>) {
+async fn run_script(
+    scenario: Scenario,
+    kalshi: Arc<VenueCore>,
+    poly: Arc<VenueCore>,
+    gamma: Arc<Ctl>,
+) {
     let start = tokio::time::Instant::now();
     let mut steps = scenario.script.clone();
     steps.sort_by_key(|s| s.at_ms);
@@ -321,6 +327,29 @@ async fn run_script(scenario: Scenario, kalshi: Arc<VenueCore>, poly: Arc<VenueC
                 for id in ids {
                     let _ = ex.cancel(&mm, &id, now);
                 }
+                Ok(())
+            }
+            ScriptAction::Close | ScriptAction::Open => {
+                let mut ex = lock(&core.ex);
+                match ex.books.get_mut(&step.market) {
+                    Some(b) if !matches!(b.status, engine::MarketStatus::Settled(_)) => {
+                        b.status = if matches!(step.action, ScriptAction::Close) {
+                            engine::MarketStatus::Closed
+                        } else {
+                            engine::MarketStatus::Open
+                        };
+                        Ok(())
+                    }
+                    _ => Err("market unknown or settled".into()),
+                }
+            }
+            ScriptAction::Down { duration_ms } => {
+                let ctl = if step.venue == VenueName::Gamma {
+                    &gamma
+                } else {
+                    &core.ctl
+                };
+                ctl.go_down(Duration::from_millis(*duration_ms));
                 Ok(())
             }
             ScriptAction::Resolve { result } => {

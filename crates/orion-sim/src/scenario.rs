@@ -315,7 +315,8 @@ pub enum VenueName {
 pub struct ScriptStep {
     pub at_ms: u64,
     pub venue: VenueName,
-    /// Kalshi ticker or Polymarket condition id.
+    /// Kalshi ticker or Polymarket condition id (not needed for `down`).
+    #[serde(default)]
     pub market: String,
     #[serde(flatten)]
     pub action: ScriptAction,
@@ -337,6 +338,12 @@ pub enum ScriptAction {
     },
     /// Resolve the market.
     Resolve { result: ResultName },
+    /// Stop trading in the market (orders refused; resting orders stay).
+    Close,
+    /// Trade again after `close`.
+    Open,
+    /// The whole venue goes away for `duration_ms` (connections refused), then returns.
+    Down { duration_ms: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -525,6 +532,9 @@ impl Scenario {
             }
         }
         for s in &self.script {
+            if let ScriptAction::Down { .. } = s.action {
+                continue;
+            }
             let known = match s.venue {
                 VenueName::Kalshi => self.kalshi.markets.iter().any(|m| m.ticker == s.market),
                 VenueName::Polymarket => self

@@ -747,14 +747,14 @@ async fn kalshi_injected_faults() {
         Method::POST,
         &format!("{}/_sim/down", sim.urls.kalshi_admin),
         &[],
-        Some(json!({"duration_ms": 400}).to_string()),
+        Some(json!({"duration_ms": 1500}).to_string()),
     )
     .await
     .unwrap();
     assert_eq!(r.status, 200);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(send(Method::GET, &status, &[], None).await.is_err());
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1800)).await;
     assert_eq!(get(&status).await.status, 200);
 }
 
@@ -1804,7 +1804,7 @@ async fn polymarket_faults_partial_fill_and_down() {
     );
 
     let mut down = fault(VenueName::Polymarket, "GET /ok", FaultKind::Down);
-    down.duration_ms = Some(400);
+    down.duration_ms = Some(1500);
     sim.add_fault(down);
     assert!(
         send(Method::GET, &format!("{clob}/ok"), &[], None)
@@ -1816,7 +1816,7 @@ async fn polymarket_faults_partial_fill_and_down() {
             .await
             .is_err()
     );
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(1800)).await;
     assert_eq!(get(&format!("{clob}/ok")).await.status, 200);
 }
 
@@ -2166,6 +2166,40 @@ async fn batch_and_admin_endpoints() {
     assert_eq!(
         get(&format!("{}/events/999", sim.urls.gamma)).await.status,
         404
+    );
+}
+
+#[tokio::test]
+async fn scripted_halt_and_outage() {
+    let sim = start().await;
+    let market = |open: bool| {
+        let url = format!(
+            "{}/markets/0x4444444444444444444444444444444444444444444444444444444444444444",
+            sim.urls.polymarket_clob
+        );
+        async move { get(&url).await.body["accepting_orders"] == json!(open) }
+    };
+    assert!(market(true).await);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(market(false).await, "closed by the script at 300 ms");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(market(true).await, "reopened at 1500 ms");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        send(
+            Method::GET,
+            &format!("{}/markets", sim.urls.gamma),
+            &[],
+            None
+        )
+        .await
+        .is_err(),
+        "gamma down at 2 s"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        get(&format!("{}/markets", sim.urls.gamma)).await.status,
+        200
     );
 }
 
