@@ -489,12 +489,9 @@ impl fmt::Debug for HttpClient {
 
 impl HttpClient {
     pub fn new(config: &HttpConfig) -> Result<HttpClient, HttpError> {
-        let alpn: &[&[u8]] = if config.http2 {
-            &[b"h2", b"http/1.1"]
-        } else {
-            &[b"http/1.1"]
-        };
-        let tls = tls::client_config(&config.pins, alpn).map_err(HttpError::NotSent)?;
+        // hyper-rustls sets ALPN itself from enable_http1/enable_http2 (h2
+        // first when HTTP/2 is on) and refuses a config that has it already.
+        let tls = tls::client_config(&config.pins, &[]).map_err(HttpError::NotSent)?;
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);

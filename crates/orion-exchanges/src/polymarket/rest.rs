@@ -641,6 +641,12 @@ impl PolymarketGateway {
         Ok(v)
     }
 
+    /// Sets the exchange version without asking the venue (a value read
+    /// elsewhere, e.g. by another client of the same venue).
+    pub fn set_version(&self, version: u32) {
+        self.version.store(version, Ordering::SeqCst);
+    }
+
     /// Loads a market's tokens, tick, neg-risk flag and fee details.
     pub async fn load_market(&self, condition_id: &str) -> Result<MarketInfo, GatewayError> {
         let info = self.client.market_info(condition_id).await?;
