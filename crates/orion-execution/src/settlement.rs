@@ -121,33 +121,22 @@ mod tests {
 
     #[test]
     fn hedged_pair_realizes_its_edge_whichever_way_it_resolves() {
+        // Kalshi YES and Polymarket NO of the same question: exactly one pays.
         let legs = [
             leg(Venue::Kalshi, "K", Outcome::Yes, 10, 4_200_000),
             leg(Venue::Polymarket, "P", Outcome::No, 10, 5_500_000),
         ];
-        for k_wins in [Outcome::Yes, Outcome::No] {
-            let s = settle_pair("pair", &legs, |m| {
-                Some(if m.venue == Venue::Kalshi {
-                    k_wins
-                } else {
-                    k_wins.opposite().opposite()
-                })
-            })
-            .unwrap();
-            // Polymarket's market mirrors Kalshi's: NO there pays when NO here.
-            let _ = s;
+        for kalshi_winner in [Outcome::Yes, Outcome::No] {
+            let s = settle_pair("pair", &legs, |_| Some(kalshi_winner)).unwrap();
+            assert!(s.is_complete());
+            assert_eq!(s.payout, Cash::from_micros(10_000_000));
+            assert_eq!(s.cost, Cash::from_micros(9_700_000));
+            assert_eq!(s.realized_pnl, Cash::from_micros(300_000));
+            assert_eq!(
+                s.settled.iter().filter(|l| l.payout != Cash::ZERO).count(),
+                1
+            );
         }
-        let s = settle_pair("pair", &legs, |m| {
-            Some(if m.venue == Venue::Kalshi {
-                Outcome::Yes
-            } else {
-                Outcome::Yes
-            })
-        })
-        .unwrap();
-        assert!(s.is_complete());
-        assert_eq!(s.payout, Cash::from_micros(10_000_000));
-        assert_eq!(s.realized_pnl, Cash::from_micros(300_000));
     }
 
     #[test]

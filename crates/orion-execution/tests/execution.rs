@@ -1,1 +1,1349 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Execution against scripted venues and the real SQLite journal.
+//!
+//! `ScriptedVenue` below is a test double of `OrderGateway`, never shipped:
+//! it keeps a small model of a venue (orders by client id, positions) so that
+//! what the executor believes can be checked against what the "venue" did,
+//! and answers each new order by a scripted step (fill, partial, reject,
+//! timeout before or after arrival, 5xx or 409 after arrival, not sent).
+//! A `Crash` switch shared by the store wrapper and the venues stops the
+//! "process" right after a chosen journal write or venue submit: later
+//! writes are lost and later calls never return, as if the process died.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use orion_config::{ExecutionConfig, KalshiLegTif, PolymarketLegType};
+use orion_core::{
+    Alert, Alerter, Balance, Cash, ClientOrderId, Clock, FeeSchedule, Fill, GatewayError,
+    InstrumentId, IntentOutcome, JournaledIntent, KalshiFeeType, LegEvent, Level, MarketId,
+    OrderBook, OrderGateway, OrderKey, OrderReport, OrderRequest, OrderStatus, Outcome, Position,
+    PreparedOrder, Price, Quantity, Rate, Severity, Side, Store, StoreError, Timestamp,
+    TradeIntent, Venue,
+};
+use orion_execution::{
+    ExecutionError, ExecutionReport, ExecutionSettings, Executor, LegEnd, LegSpec, MarketView,
+    ReconcilePolicy, RepairAction, SeededIds, TradePlan, Venues,
+};
+use orion_storage::Database;
+use proptest::prelude::*;
+use tokio::sync::Notify;
+
+// ------------------------------------------------------------ helpers
+
+fn p(s: &str) -> Price {
+    Price::parse(s).unwrap()
+}
+
+fn q(contracts: u64) -> Quantity {
+    Quantity::from_contracts(contracts).unwrap()
+}
+
+fn kalshi_instr() -> InstrumentId {
+    InstrumentId::new(Venue::Kalshi, "KXTEST-26DEC31").unwrap()
+}
+
+fn poly_no_instr() -> InstrumentId {
+    InstrumentId::new(Venue::Polymarket, "222").unwrap()
+}
+
+fn plan(quantity: Quantity) -> TradePlan {
+    TradePlan {
+        pair_id: "pair-1".into(),
+        legs: [
+            LegSpec {
+                market: MarketId::new(Venue::Kalshi, "KXTEST-26DEC31").unwrap(),
+                instrument: kalshi_instr(),
+                outcome: Outcome::Yes,
+                limit_price: p("0.42"),
+            },
+            LegSpec {
+                market: MarketId::new(Venue::Polymarket, "0xcond").unwrap(),
+                instrument: poly_no_instr(),
+                outcome: Outcome::No,
+                limit_price: p("0.55"),
+            },
+        ],
+        quantity,
+        expected_profit: Cash::from_micros(300_000),
+    }
+}
+
+fn config(kalshi_tif: KalshiLegTif) -> ExecutionConfig {
+    ExecutionConfig {
+        leg_timeout_ms: 2_000,
+        max_repair_attempts: 3,
+        max_unwind_loss_per_trade: Cash::from_micros(5_000_000),
+        kalshi_time_in_force: kalshi_tif,
+        polymarket_order_type: PolymarketLegType::Fok,
+    }
+}
+
+fn book(bids: &[(&str, u64)], asks: &[(&str, u64)]) -> OrderBook {
+    let mut b = OrderBook::new();
+    b.apply_snapshot(
+        bids.iter().map(|(px, n)| Level::new(p(px), q(*n))),
+        asks.iter().map(|(px, n)| Level::new(p(px), q(*n))),
+        None,
+        None,
+        Timestamp::ZERO,
+    )
+    .unwrap();
+    b
+}
+
+/// Books and fees.
+#[derive(Debug, Clone)]
+struct StaticView {
+    books: HashMap<InstrumentId, OrderBook>,
+    fees: HashMap<InstrumentId, FeeSchedule>,
+}
+
+impl StaticView {
+    /// Completing the Polymarket leg is cheap here; unwinding Kalshi costs.
+    fn default_books() -> StaticView {
+        Self::with_poly_no_asks(&[("0.56", 100), ("0.57", 100)])
+    }
+
+    fn with_poly_no_asks(asks: &[(&str, u64)]) -> StaticView {
+        let mut books = HashMap::new();
+        books.insert(
+            kalshi_instr(),
+            book(
+                &[("0.40", 100), ("0.39", 100)],
+                &[("0.43", 100), ("0.44", 100)],
+            ),
+        );
+        books.insert(poly_no_instr(), book(&[("0.53", 100), ("0.52", 100)], asks));
+        let mut fees = HashMap::new();
+        fees.insert(
+            kalshi_instr(),
+            FeeSchedule::Kalshi {
+                fee_type: KalshiFeeType::Quadratic,
+                multiplier: Rate::ONE,
+            },
+        );
+        fees.insert(
+            poly_no_instr(),
+            FeeSchedule::Polymarket {
+                rate: Rate::ZERO,
+                exponent: 1,
+            },
+        );
+        StaticView { books, fees }
+    }
+}
+
+impl MarketView for StaticView {
+    fn book(&self, instrument: &InstrumentId) -> Option<OrderBook> {
+        self.books.get(instrument).cloned()
+    }
+    fn fees(&self, instrument: &InstrumentId) -> Option<FeeSchedule> {
+        self.fees.get(instrument).copied()
+    }
+}
+
+/// Time that follows tokio's (paused) clock, so journal timestamps move.
+#[derive(Debug)]
+struct TokioClock {
+    start: tokio::time::Instant,
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_secs(1_790_000_000).saturating_add(self.start.elapsed())
+    }
+}
+
+#[derive(Debug, Default)]
+struct RecordingAlerter {
+    alerts: Mutex<Vec<Alert>>,
+}
+
+impl Alerter for RecordingAlerter {
+    fn alert(&self, alert: Alert) {
+        self.alerts.lock().unwrap().push(alert);
+    }
+}
+
+impl RecordingAlerter {
+    fn critical(&self) -> usize {
+        self.alerts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| a.severity == Severity::Critical)
+            .count()
+    }
+}
+
+// ------------------------------------------------------------ trace and crash
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Trace {
+    Intent(String),
+    Sending(ClientOrderId, u32),
+    Report(ClientOrderId),
+    Unknown(ClientOrderId),
+    Finish(String),
+    Submit(ClientOrderId),
+}
+
+type TraceLog = Arc<Mutex<Vec<Trace>>>;
+
+/// The "process" dies at a chosen point: after the N-th journal write, or
+/// right after the N-th submit reached a venue.
+#[derive(Debug, Default)]
+struct Crash {
+    dead: AtomicBool,
+    notify: Notify,
+    writes_left: Mutex<Option<usize>>,
+    submits_left: Mutex<Option<usize>>,
+}
+
+impl Crash {
+    fn after_writes(n: usize) -> Arc<Crash> {
+        let c = Crash::default();
+        *c.writes_left.lock().unwrap() = Some(n);
+        Arc::new(c)
+    }
+    fn after_submits(n: usize) -> Arc<Crash> {
+        let c = Crash::default();
+        *c.submits_left.lock().unwrap() = Some(n);
+        Arc::new(c)
+    }
+    fn never() -> Arc<Crash> {
+        Arc::new(Crash::default())
+    }
+    fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::SeqCst)
+    }
+    fn kill(&self) {
+        self.dead.store(true, Ordering::SeqCst);
+        self.notify.notify_one();
+    }
+    fn tick(slot: &Mutex<Option<usize>>) -> bool {
+        let mut left = slot.lock().unwrap();
+        match left.as_mut() {
+            Some(n) => {
+                *n = n.saturating_sub(1);
+                *n == 0
+            }
+            None => false,
+        }
+    }
+}
+
+/// The real journal, traced, and cut off when the process "dies".
+struct CrashStore {
+    db: Database,
+    trace: TraceLog,
+    crash: Arc<Crash>,
+}
+
+impl CrashStore {
+    fn after_write(&self) {
+        if Crash::tick(&self.crash.writes_left) {
+            self.crash.kill();
+        }
+    }
+}
+
+impl Store for CrashStore {
+    fn record_intent(&mut self, intent: &TradeIntent) -> Result<(), StoreError> {
+        if self.crash.is_dead() {
+            return Ok(());
+        }
+        self.db.record_intent(intent)?;
+        self.trace
+            .lock()
+            .unwrap()
+            .push(Trace::Intent(intent.intent_id.clone()));
+        self.after_write();
+        Ok(())
+    }
+
+    fn record_leg_event(
+        &mut self,
+        intent_id: &str,
+        client_order_id: &ClientOrderId,
+        event: &LegEvent,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        if self.crash.is_dead() {
+            return Ok(());
+        }
+        self.db
+            .record_leg_event(intent_id, client_order_id, event, at)?;
+        self.trace.lock().unwrap().push(match event {
+            LegEvent::Sending { attempt } => Trace::Sending(client_order_id.clone(), *attempt),
+            LegEvent::Report(_) => Trace::Report(client_order_id.clone()),
+            LegEvent::Unknown { .. } => Trace::Unknown(client_order_id.clone()),
+        });
+        self.after_write();
+        Ok(())
+    }
+
+    fn finish_intent(
+        &mut self,
+        intent_id: &str,
+        outcome: &IntentOutcome,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        if self.crash.is_dead() {
+            return Ok(());
+        }
+        self.db.finish_intent(intent_id, outcome, at)?;
+        self.trace
+            .lock()
+            .unwrap()
+            .push(Trace::Finish(intent_id.to_string()));
+        self.after_write();
+        Ok(())
+    }
+
+    fn unfinished_intents(&self) -> Result<Vec<JournaledIntent>, StoreError> {
+        self.db.unfinished_intents()
+    }
+}
+
+// ------------------------------------------------------------ scripted venue
+
+/// How the venue answers one new order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Fill,
+    /// Fills this many micro-contracts (capped at the order), rest cancelled.
+    Partial(u64),
+    Reject,
+    /// The order fills but the answer never comes.
+    TimeoutAfterFill,
+    /// The request never arrives and no answer comes.
+    TimeoutBeforeArrival,
+    /// The order fills, the answer is a 502.
+    ServerErrorAfterFill,
+    /// The order fills, the answer is a 409 duplicate.
+    DuplicateAfterFill,
+    /// Refused before sending (connect failure).
+    NotSent,
+}
+
+#[derive(Debug, Default)]
+struct VenueModel {
+    orders: HashMap<ClientOrderId, OrderReport>,
+    /// Every submit call: client id and bytes.
+    submits: Vec<(ClientOrderId, Vec<u8>)>,
+    script: VecDeque<Step>,
+    /// The next this many queries fail with a 503.
+    query_failures: u32,
+    /// Net contracts held per instrument and outcome, in micro-contracts.
+    positions: BTreeMap<(InstrumentId, Outcome), i128>,
+}
+
+#[derive(Debug, Clone)]
+struct ScriptedVenue {
+    venue: Venue,
+    model: Arc<Mutex<VenueModel>>,
+    trace: TraceLog,
+    crash: Arc<Crash>,
+}
+
+impl ScriptedVenue {
+    fn fill(model: &mut VenueModel, order: &PreparedOrder, filled: Quantity) -> OrderReport {
+        let r = &order.request;
+        let status = if filled == r.quantity {
+            OrderStatus::Filled
+        } else if filled.is_zero() {
+            OrderStatus::Cancelled
+        } else {
+            OrderStatus::PartiallyFilled
+        };
+        let report = OrderReport {
+            client_order_id: r.client_order_id.clone(),
+            venue_order_id: Some(format!("v-{}", r.client_order_id)),
+            status,
+            filled,
+            average_price: (!filled.is_zero()).then_some(r.limit_price),
+            fees: Cash::ZERO,
+            reason: None,
+            updated_at: Timestamp::ZERO,
+        };
+        let delta = i128::from(filled.micros());
+        let entry = model
+            .positions
+            .entry((r.instrument.clone(), r.outcome))
+            .or_insert(0);
+        match r.side {
+            Side::Buy => *entry += delta,
+            Side::Sell => *entry -= delta,
+        }
+        model
+            .orders
+            .insert(r.client_order_id.clone(), report.clone());
+        report
+    }
+
+    async fn dead_forever(&self) -> ! {
+        loop {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[async_trait]
+impl OrderGateway for ScriptedVenue {
+    fn venue(&self) -> Venue {
+        self.venue
+    }
+
+    fn prepare(&self, request: &OrderRequest) -> Result<PreparedOrder, GatewayError> {
+        // Stands in for signing: deterministic bytes of the whole request.
+        let body = serde_json::to_vec(request).unwrap();
+        Ok(PreparedOrder {
+            request: request.clone(),
+            venue_order_id: (self.venue == Venue::Polymarket)
+                .then(|| format!("0xhash-{}", request.client_order_id)),
+            body,
+        })
+    }
+
+    async fn submit(&self, order: &PreparedOrder) -> Result<OrderReport, GatewayError> {
+        if self.crash.is_dead() {
+            self.dead_forever().await;
+        }
+        let coid = order.request.client_order_id.clone();
+        self.trace.lock().unwrap().push(Trace::Submit(coid.clone()));
+        let step = {
+            let mut m = self.model.lock().unwrap();
+            m.submits.push((coid.clone(), order.body.clone()));
+            if m.orders.contains_key(&coid) {
+                None
+            } else {
+                Some(m.script.pop_front().unwrap_or(Step::Fill))
+            }
+        };
+        let venue = self.venue;
+        let Some(step) = step else {
+            return Err(GatewayError::Duplicate {
+                venue,
+                client_order_id: coid,
+            });
+        };
+        let arrived = !matches!(
+            step,
+            Step::Reject | Step::TimeoutBeforeArrival | Step::NotSent
+        );
+        let report = if arrived {
+            let filled = match step {
+                Step::Partial(m) => Quantity::from_micros(m).min(order.request.quantity),
+                _ => order.request.quantity,
+            };
+            Some(Self::fill(&mut self.model.lock().unwrap(), order, filled))
+        } else {
+            None
+        };
+        if arrived && Crash::tick(&self.crash.submits_left) {
+            self.crash.kill();
+            self.dead_forever().await;
+        }
+        match (step, report) {
+            (Step::Fill | Step::Partial(_), Some(r)) => Ok(r),
+            (Step::Reject, _) => Err(GatewayError::Rejected {
+                venue,
+                code: "400".into(),
+                message: "insufficient liquidity".into(),
+            }),
+            (Step::NotSent, _) => Err(GatewayError::NotSent {
+                venue,
+                detail: "connect refused".into(),
+            }),
+            (Step::ServerErrorAfterFill, _) => Err(GatewayError::Server {
+                venue,
+                status: 502,
+                detail: "bad gateway".into(),
+            }),
+            (Step::DuplicateAfterFill, _) => Err(GatewayError::Duplicate {
+                venue,
+                client_order_id: coid,
+            }),
+            _ => self.dead_forever().await,
+        }
+    }
+
+    async fn cancel(&self, key: &OrderKey) -> Result<OrderReport, GatewayError> {
+        if self.crash.is_dead() {
+            self.dead_forever().await;
+        }
+        self.model
+            .lock()
+            .unwrap()
+            .orders
+            .get(&key.client_order_id)
+            .cloned()
+            .ok_or(GatewayError::NotFound {
+                venue: self.venue,
+                detail: "no such order".into(),
+            })
+    }
+
+    async fn query(&self, key: &OrderKey) -> Result<Option<OrderReport>, GatewayError> {
+        if self.crash.is_dead() {
+            self.dead_forever().await;
+        }
+        let mut m = self.model.lock().unwrap();
+        if m.query_failures > 0 {
+            m.query_failures -= 1;
+            return Err(GatewayError::Server {
+                venue: self.venue,
+                status: 503,
+                detail: "unavailable".into(),
+            });
+        }
+        Ok(m.orders.get(&key.client_order_id).cloned())
+    }
+
+    async fn balance(&self) -> Result<Balance, GatewayError> {
+        Ok(Balance {
+            venue: self.venue,
+            available: Cash::from_micros(1_000_000_000),
+            portfolio_value: None,
+            as_of: Timestamp::ZERO,
+        })
+    }
+
+    async fn positions(&self) -> Result<Vec<Position>, GatewayError> {
+        let m = self.model.lock().unwrap();
+        Ok(m.positions
+            .iter()
+            .filter(|(_, v)| **v != 0)
+            .map(|((instrument, outcome), v)| Position {
+                market: MarketId::new(instrument.venue, &instrument.symbol).unwrap(),
+                instrument: instrument.clone(),
+                outcome: *outcome,
+                quantity: Quantity::from_micros(u64::try_from(*v).unwrap()),
+            })
+            .collect())
+    }
+
+    async fn fills(&self, _since: Option<Timestamp>) -> Result<Vec<Fill>, GatewayError> {
+        Ok(Vec::new())
+    }
+}
+
+// ------------------------------------------------------------ world
+
+/// Two venue models that outlive any one "process".
+#[derive(Debug, Clone, Default)]
+struct World {
+    kalshi: Arc<Mutex<VenueModel>>,
+    poly: Arc<Mutex<VenueModel>>,
+}
+
+impl World {
+    fn script(&self, venue: Venue, steps: &[Step]) {
+        let model = match venue {
+            Venue::Kalshi => &self.kalshi,
+            Venue::Polymarket => &self.poly,
+        };
+        model.lock().unwrap().script.extend(steps.iter().copied());
+    }
+
+    fn submits(&self) -> Vec<(ClientOrderId, Vec<u8>)> {
+        let mut all = self.kalshi.lock().unwrap().submits.clone();
+        all.extend(self.poly.lock().unwrap().submits.clone());
+        all
+    }
+
+    fn submits_of(&self, coid: &ClientOrderId) -> Vec<Vec<u8>> {
+        self.submits()
+            .into_iter()
+            .filter(|(c, _)| c == coid)
+            .map(|(_, b)| b)
+            .collect()
+    }
+
+    fn submit_counts(&self) -> HashMap<ClientOrderId, usize> {
+        let mut counts = HashMap::new();
+        for (coid, _) in self.submits() {
+            *counts.entry(coid).or_default() += 1;
+        }
+        counts
+    }
+
+    fn position(&self, instrument: &InstrumentId, outcome: Outcome) -> i128 {
+        let model = match instrument.venue {
+            Venue::Kalshi => &self.kalshi,
+            Venue::Polymarket => &self.poly,
+        };
+        model
+            .lock()
+            .unwrap()
+            .positions
+            .get(&(instrument.clone(), outcome))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Venue-side imbalance of the pair, in micro-contracts.
+    fn imbalance(&self) -> i128 {
+        self.position(&kalshi_instr(), Outcome::Yes) - self.position(&poly_no_instr(), Outcome::No)
+    }
+}
+
+struct Process {
+    executor: Executor<CrashStore>,
+    alerter: Arc<RecordingAlerter>,
+    trace: TraceLog,
+}
+
+fn start(dir: &Path, world: &World, crash: Arc<Crash>, cfg: ExecutionConfig, seed: u64) -> Process {
+    let trace: TraceLog = Arc::default();
+    let db = Database::open(&dir.join("orion.db")).unwrap();
+    let store = CrashStore {
+        db,
+        trace: trace.clone(),
+        crash: crash.clone(),
+    };
+    let venue = |venue, model: &Arc<Mutex<VenueModel>>| -> Arc<dyn OrderGateway> {
+        Arc::new(ScriptedVenue {
+            venue,
+            model: model.clone(),
+            trace: trace.clone(),
+            crash: crash.clone(),
+        })
+    };
+    let venues = Venues {
+        kalshi: venue(Venue::Kalshi, &world.kalshi),
+        polymarket: venue(Venue::Polymarket, &world.poly),
+    };
+    let alerter = Arc::new(RecordingAlerter::default());
+    let executor = Executor::new(
+        store,
+        venues,
+        Arc::new(TokioClock {
+            start: tokio::time::Instant::now(),
+        }),
+        alerter.clone(),
+        Arc::new(SeededIds::new(seed)),
+        ExecutionSettings::from_config(&cfg),
+    );
+    Process {
+        executor,
+        alerter,
+        trace,
+    }
+}
+
+/// Starts a process and reconciles its (empty or not) journal.
+async fn start_ready(dir: &Path, world: &World, cfg: ExecutionConfig, seed: u64) -> Process {
+    let proc = start(dir, world, Crash::never(), cfg, seed);
+    let report = proc
+        .executor
+        .reconcile(
+            &StaticView::default_books(),
+            &[],
+            ReconcilePolicy::default(),
+        )
+        .await
+        .unwrap();
+    assert!(report.ready, "{report:?}");
+    proc
+}
+
+fn family(dir: &Path, parent: &str) -> Vec<orion_storage::JournalRecord> {
+    let db = Database::open_read_only(&dir.join("orion.db")).unwrap();
+    db.intent_family(parent).unwrap()
+}
+
+fn leg_events(record: &orion_storage::JournalRecord, coid: &ClientOrderId) -> Vec<String> {
+    record
+        .journal
+        .events
+        .iter()
+        .filter(|(c, _, _)| c == coid)
+        .map(|(_, e, _)| match e {
+            LegEvent::Sending { attempt } => format!("sending{attempt}"),
+            LegEvent::Report(r) => format!("report:{:?}", r.status).to_lowercase(),
+            LegEvent::Unknown { .. } => "unknown".to_string(),
+        })
+        .collect()
+}
+
+/// Holdings implied by a family's journal: each order's last final report.
+fn journal_positions(fam: &[orion_storage::JournalRecord]) -> Vec<Position> {
+    let mut net: BTreeMap<(InstrumentId, Outcome), i128> = BTreeMap::new();
+    for record in fam {
+        for leg in &record.journal.intent.legs {
+            let r = &leg.request;
+            let filled = record
+                .journal
+                .events
+                .iter()
+                .rev()
+                .filter(|(c, _, _)| *c == r.client_order_id)
+                .find_map(|(_, e, _)| match e {
+                    LegEvent::Report(rep) if rep.status.is_final() => Some(rep.filled),
+                    _ => None,
+                })
+                .unwrap_or(Quantity::ZERO);
+            let v = i128::from(filled.micros());
+            *net.entry((r.instrument.clone(), r.outcome)).or_default() +=
+                if r.side == Side::Buy { v } else { -v };
+        }
+    }
+    net.into_iter()
+        .filter(|(_, v)| *v != 0)
+        .map(|((instrument, outcome), v)| Position {
+            market: MarketId::new(instrument.venue, &instrument.symbol).unwrap(),
+            instrument,
+            outcome,
+            quantity: Quantity::from_micros(u64::try_from(v).unwrap()),
+        })
+        .collect()
+}
+
+/// Checks the journal-before-send protocol on a trace.
+fn assert_protocol(trace: &[Trace]) {
+    let first_submit = trace.iter().position(|t| matches!(t, Trace::Submit(_)));
+    let first_intent = trace.iter().position(|t| matches!(t, Trace::Intent(_)));
+    if let Some(s) = first_submit {
+        assert!(
+            first_intent.is_some_and(|i| i < s),
+            "intent after a submit: {trace:?}"
+        );
+    }
+    // Every submit is immediately preceded (for its order) by a Sending,
+    // with one Sending per submit.
+    let mut sendings: HashMap<ClientOrderId, u32> = HashMap::new();
+    let mut submits: HashMap<ClientOrderId, u32> = HashMap::new();
+    for t in trace {
+        match t {
+            Trace::Sending(c, attempt) => {
+                let n = sendings.entry(c.clone()).or_default();
+                *n += 1;
+                assert_eq!(*n, *attempt, "attempts numbered in order for {c}");
+            }
+            Trace::Submit(c) => {
+                let n = submits.entry(c.clone()).or_default();
+                *n += 1;
+                assert!(
+                    sendings.get(c).copied().unwrap_or(0) >= *n,
+                    "submit of {c} without a journaled Sending: {trace:?}"
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+fn assert_no_duplicate_orders(world: &World) {
+    let mut bodies: HashMap<ClientOrderId, Vec<u8>> = HashMap::new();
+    for (coid, body) in world.submits() {
+        if let Some(prev) = bodies.get(&coid) {
+            assert_eq!(prev, &body, "{coid} resent with different bytes");
+        } else {
+            bodies.insert(coid, body);
+        }
+    }
+}
+
+async fn run(proc: &Process, qty: Quantity, view: &StaticView) -> ExecutionReport {
+    proc.executor.execute(&plan(qty), view).await.unwrap()
+}
+
+// ------------------------------------------------------------ scenarios
+
+#[tokio::test(start_paused = true)]
+async fn both_legs_fill() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 1).await;
+    let report = run(&proc, q(10), &StaticView::default_books()).await;
+    assert_eq!(report.outcome, Some(IntentOutcome::Completed));
+    assert!(report.repairs.is_empty());
+    assert_eq!(report.imbalance(), Quantity::ZERO);
+    assert!(matches!(report.legs[0].end, LegEnd::Filled(_)));
+    assert_eq!(world.imbalance(), 0);
+    assert_eq!(
+        world.position(&kalshi_instr(), Outcome::Yes),
+        i128::from(q(10).micros())
+    );
+    assert_eq!(world.submits().len(), 2);
+
+    // Planning: equal quantities, configured time in force, limits kept.
+    let fam = family(dir.path(), &report.intent_id);
+    assert_eq!(fam.len(), 1);
+    let legs = &fam[0].journal.intent.legs;
+    assert_eq!(legs.len(), 2);
+    assert_eq!(legs[0].request.quantity, legs[1].request.quantity);
+    assert_eq!(
+        legs[0].request.time_in_force,
+        orion_core::TimeInForce::FillOrKill
+    );
+    assert_eq!(legs[0].request.limit_price, p("0.42"));
+    assert_eq!(legs[1].request.limit_price, p("0.55"));
+    assert_ne!(
+        legs[0].request.client_order_id,
+        legs[1].request.client_order_id
+    );
+    assert_eq!(fam[0].outcome, Some(IntentOutcome::Completed));
+    for leg in legs {
+        assert_eq!(
+            leg_events(&fam[0], &leg.request.client_order_id),
+            ["sending1", "report:filled"]
+        );
+    }
+    assert_protocol(&proc.trace.lock().unwrap());
+    // Finished last.
+    assert!(matches!(
+        proc.trace.lock().unwrap().last(),
+        Some(Trace::Finish(_))
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn engine_refuses_to_trade_before_reconciliation() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    let proc = start(
+        dir.path(),
+        &world,
+        Crash::never(),
+        config(KalshiLegTif::FillOrKill),
+        1,
+    );
+    assert!(!proc.executor.readiness().is_ready());
+    let err = proc
+        .executor
+        .execute(&plan(q(10)), &StaticView::default_books())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ExecutionError::NotReady));
+    assert!(world.submits().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_leg_rejected_completes_the_hedge_when_cheaper() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    world.script(Venue::Polymarket, &[Step::Reject]);
+    let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 2).await;
+    let report = run(&proc, q(10), &StaticView::default_books()).await;
+    assert_eq!(report.outcome, Some(IntentOutcome::Repaired));
+    assert_eq!(report.repairs.len(), 1);
+    let repair = &report.repairs[0];
+    // Completing: buy 10 NO at 0.56 against YES at 0.42 locks +$0.20;
+    // unwinding: sell 10 YES at 0.40 loses $0.20 plus Kalshi's fee.
+    assert_eq!(repair.action, RepairAction::Complete);
+    assert_eq!(repair.leg.instrument, poly_no_instr());
+    assert_eq!(repair.leg.side, Side::Buy);
+    assert_eq!(repair.leg.quantity, q(10));
+    assert_eq!(repair.leg.limit_price, p("0.56"));
+    assert_eq!(repair.expected_pnl, Cash::from_micros(200_000));
+    assert_eq!(report.unwind_loss, Cash::ZERO);
+    assert_eq!(world.imbalance(), 0);
+    assert!(!report.halted);
+
+    // The repair is a journaled child intent, finished after the parent.
+    let fam = family(dir.path(), &report.intent_id);
+    assert_eq!(fam.len(), 2);
+    assert_eq!(
+        fam[1].journal.intent.intent_id,
+        format!("{}/repair-1", report.intent_id)
+    );
+    assert_eq!(fam[0].outcome, Some(IntentOutcome::Repaired));
+    assert_eq!(fam[1].outcome, Some(IntentOutcome::Completed));
+    let trace = proc.trace.lock().unwrap().clone();
+    let finishes: Vec<_> = trace
+        .iter()
+        .filter_map(|t| match t {
+            Trace::Finish(id) => Some(id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        finishes,
+        [
+            report.intent_id.clone(),
+            format!("{}/repair-1", report.intent_id)
+        ]
+    );
+    assert_protocol(&trace);
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_leg_rejected_unwinds_when_completing_costs_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    world.script(Venue::Polymarket, &[Step::Reject]);
+    let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 3).await;
+    // NO now costs 0.70: completing loses $1.20, unwinding $0.368.
+    let view = StaticView::with_poly_no_asks(&[("0.70", 100)]);
+    let report = run(&proc, q(10), &view).await;
+    assert_eq!(report.outcome, Some(IntentOutcome::Repaired));
+    let repair = &report.repairs[0];
+    assert_eq!(repair.action, RepairAction::Unwind);
+    assert_eq!(repair.leg.instrument, kalshi_instr());
+    assert_eq!(repair.leg.side, Side::Sell);
+    assert_eq!(repair.leg.limit_price, p("0.40"));
+    // 10 × (0.40 − 0.42) = −0.20 and the fee 0.07 × 10 × 0.4 × 0.6 = 0.168.
+    assert_eq!(repair.expected_pnl, Cash::from_micros(-368_000));
+    // The scripted venue charges no fee, so the realized loss is the price.
+    assert_eq!(report.unwind_loss, Cash::from_micros(200_000));
+    assert_eq!(world.position(&kalshi_instr(), Outcome::Yes), 0);
+    assert_eq!(world.imbalance(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn partial_fill_is_hedged_by_exactly_the_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    world.script(Venue::Kalshi, &[Step::Partial(6_000_000)]);
+    let proc = start_ready(
+        dir.path(),
+        &world,
+        config(KalshiLegTif::ImmediateOrCancel),
+        4,
+    )
+    .await;
+    let report = run(&proc, q(10), &StaticView::default_books()).await;
+    assert!(matches!(report.legs[0].end, LegEnd::PartiallyFilled(_)));
+    assert_eq!(report.repairs.len(), 1);
+    let repair = &report.repairs[0];
+    // Polymarket filled 10, Kalshi 6: 4 YES are bought (0.43 + 0.55 < 1)
+    // rather than 4 NO sold at 0.53 below their 0.55 cost.
+    assert_eq!(repair.action, RepairAction::Complete);
+    assert_eq!(repair.leg.instrument, kalshi_instr());
+    assert_eq!(repair.leg.quantity, q(4));
+    assert_eq!(report.net, [i128::from(q(10).micros()); 2]);
+    assert_eq!(world.imbalance(), 0);
+    assert_eq!(report.outcome, Some(IntentOutcome::Repaired));
+}
+
+#[tokio::test(start_paused = true)]
+async fn submit_timeout_resolved_by_query_without_resend() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    world.script(Venue::Kalshi, &[Step::TimeoutAfterFill]);
+    let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 5).await;
+    let report = run(&proc, q(10), &StaticView::default_books()).await;
+    assert_eq!(report.outcome, Some(IntentOutcome::Completed));
+    let coid = &report.legs[0].client_order_id;
+    assert_eq!(world.submits_of(coid).len(), 1, "no resend after a timeout");
+    let fam = family(dir.path(), &report.intent_id);
+    assert_eq!(
+        leg_events(&fam[0], coid),
+        ["sending1", "unknown", "report:filled"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn submit_timeout_never_arrived_resends_the_same_bytes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    world.script(Venue::Kalshi, &[Step::TimeoutBeforeArrival, Step::Fill]);
+    let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 6).await;
+    let report = run(&proc, q(10), &StaticView::default_books()).await;
+    assert_eq!(report.outcome, Some(IntentOutcome::Completed));
+    let coid = &report.legs[0].client_order_id;
+    let bodies = world.submits_of(coid);
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[0], bodies[1], "a resend is the same signed order");
+    assert_eq!(report.legs[0].attempts, 2);
+    let fam = family(dir.path(), &report.intent_id);
+    assert_eq!(
+        leg_events(&fam[0], coid),
+        ["sending1", "unknown", "sending2", "report:filled"]
+    );
+    assert_protocol(&proc.trace.lock().unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn never_arrived_twice_is_not_resent_a_second_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    world.script(
+        Venue::Kalshi,
+        &[
+            Step::TimeoutBeforeArrival,
+            Step::TimeoutBeforeArrival,
+            Step::Fill,
+        ],
+    );
+    let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 7).await;
+    let report = run(&proc, q(10), &StaticView::default_books()).await;
+    let coid = &report.legs[0].client_order_id;
+    assert_eq!(world.submits_of(coid).len(), 2, "one resend at most");
+    assert!(matches!(report.legs[0].end, LegEnd::Rejected { .. }));
+    // Polymarket filled: repaired (completing on Kalshi at 0.43).
+    assert_eq!(report.outcome, Some(IntentOutcome::Repaired));
+    assert_eq!(world.imbalance(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn duplicate_409_and_5xx_are_resolved_by_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    world.script(Venue::Kalshi, &[Step::DuplicateAfterFill]);
+    world.script(Venue::Polymarket, &[Step::ServerErrorAfterFill]);
+    let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 8).await;
+    let report = run(&proc, q(10), &StaticView::default_books()).await;
+    assert_eq!(report.outcome, Some(IntentOutcome::Completed));
+    assert_eq!(world.submits().len(), 2);
+    let fam = family(dir.path(), &report.intent_id);
+    for leg in &report.legs {
+        assert_eq!(
+            leg_events(&fam[0], &leg.client_order_id),
+            ["sending1", "unknown", "report:filled"]
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn repair_failing_repeatedly_halts_the_pair_with_a_critical_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    world.script(Venue::Polymarket, &[Step::Reject; 10]);
+    let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 9).await;
+    let report = run(&proc, q(10), &StaticView::default_books()).await;
+    assert_eq!(report.outcome, Some(IntentOutcome::NeedsAttention));
+    assert!(report.halted);
+    assert_eq!(report.repairs.len(), 3, "bounded by max_repair_attempts");
+    assert!(proc.alerter.critical() >= 1);
+    assert!(proc.executor.is_halted("pair-1"));
+    let err = proc
+        .executor
+        .execute(&plan(q(10)), &StaticView::default_books())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ExecutionError::PairHalted(_)));
+    // Every repair attempt was journaled and finished.
+    let fam = family(dir.path(), &report.intent_id);
+    assert_eq!(fam.len(), 4);
+    assert!(fam.iter().all(|r| r.outcome.is_some()));
+    assert_protocol(&proc.trace.lock().unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn unresolvable_leg_leaves_the_intent_open_then_reconciliation_closes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    world.script(Venue::Kalshi, &[Step::TimeoutAfterFill]);
+    let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 10).await;
+    world.kalshi.lock().unwrap().query_failures = 100;
+    let report = run(&proc, q(10), &StaticView::default_books()).await;
+    assert_eq!(report.outcome, None, "left open: fate unknown");
+    assert!(matches!(report.legs[0].end, LegEnd::Unknown { .. }));
+    assert!(report.halted);
+    assert!(proc.alerter.critical() >= 1);
+    drop(proc);
+
+    world.kalshi.lock().unwrap().query_failures = 0;
+    let proc = start(
+        dir.path(),
+        &world,
+        Crash::never(),
+        config(KalshiLegTif::FillOrKill),
+        11,
+    );
+    let rec = proc
+        .executor
+        .reconcile(
+            &StaticView::default_books(),
+            &[],
+            ReconcilePolicy::default(),
+        )
+        .await
+        .unwrap();
+    assert!(rec.ready, "{rec:?}");
+    assert_eq!(rec.resolved.len(), 1);
+    assert_eq!(rec.resolved[0].outcome, Some(IntentOutcome::Completed));
+    assert_eq!(world.submits().len(), 2, "resolved by query only");
+}
+
+#[tokio::test(start_paused = true)]
+async fn reconciliation_reports_position_differences_and_stays_not_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    world
+        .kalshi
+        .lock()
+        .unwrap()
+        .positions
+        .insert((kalshi_instr(), Outcome::Yes), 5_000_000);
+    let proc = start(
+        dir.path(),
+        &world,
+        Crash::never(),
+        config(KalshiLegTif::FillOrKill),
+        12,
+    );
+    let rec = proc
+        .executor
+        .reconcile(
+            &StaticView::default_books(),
+            &[],
+            ReconcilePolicy::default(),
+        )
+        .await
+        .unwrap();
+    assert!(!rec.ready);
+    assert_eq!(rec.position_diffs.len(), 1);
+    assert_eq!(rec.position_diffs[0].venue, q(5));
+    assert_eq!(rec.position_diffs[0].expected, Quantity::ZERO);
+    assert!(!proc.executor.readiness().is_ready());
+    assert_eq!(rec.balances.len(), 2);
+    // Told about the holding, reconciliation agrees.
+    let expected = [Position {
+        market: MarketId::new(Venue::Kalshi, "KXTEST-26DEC31").unwrap(),
+        instrument: kalshi_instr(),
+        outcome: Outcome::Yes,
+        quantity: q(5),
+    }];
+    let rec = proc
+        .executor
+        .reconcile(
+            &StaticView::default_books(),
+            &expected,
+            ReconcilePolicy::default(),
+        )
+        .await
+        .unwrap();
+    assert!(rec.ready, "{rec:?}");
+}
+
+// ------------------------------------------------------------ crashes
+
+/// Runs `steps` with the process killed at `crash`, restarts on the same
+/// database and venues, reconciles, and checks nothing was lost or doubled.
+async fn crash_and_recover(crash: Arc<Crash>, kalshi: &[Step], poly: &[Step], seed: u64) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    world.script(Venue::Kalshi, kalshi);
+    world.script(Venue::Polymarket, poly);
+    let cfg = config(KalshiLegTif::FillOrKill);
+    // A fresh process that will die at the chosen point.
+    let proc = start(dir.path(), &world, crash.clone(), cfg.clone(), seed + 1_000);
+    proc.executor
+        .reconcile(
+            &StaticView::default_books(),
+            &[],
+            ReconcilePolicy::default(),
+        )
+        .await
+        .unwrap();
+    let view = StaticView::default_books();
+    let trade = plan(q(10));
+    let finished = tokio::select! {
+        r = proc.executor.execute(&trade, &view) => { r.unwrap(); true }
+        () = crash.notify.notified() => false,
+    };
+    let trace = proc.trace.lock().unwrap().clone();
+    assert_protocol(&trace);
+    drop(proc);
+
+    let submits_before = world.submit_counts();
+    let parent_id = trace.iter().find_map(|t| match t {
+        Trace::Intent(id) => Some(id.clone()),
+        _ => None,
+    });
+    // What the engine knew when it died: a finished family's fills (it had
+    // the report); an open family is reconciliation's to add.
+    let known_positions = parent_id
+        .map(|id| family(dir.path(), &id))
+        .filter(|fam| fam.first().is_some_and(|r| r.outcome.is_some()))
+        .map(|fam| journal_positions(&fam))
+        .unwrap_or_default();
+    let parent_coids: Vec<ClientOrderId> = {
+        let db = Database::open_read_only(&dir.path().join("orion.db")).unwrap();
+        db.unfinished_intents()
+            .unwrap()
+            .iter()
+            .filter(|j| !j.intent.intent_id.contains("/repair-"))
+            .flat_map(|j| {
+                j.intent
+                    .legs
+                    .iter()
+                    .map(|l| l.request.client_order_id.clone())
+            })
+            .collect()
+    };
+
+    // Restart: the venues answer again.
+    let proc = start(dir.path(), &world, Crash::never(), cfg, seed + 2_000);
+    let rec = proc
+        .executor
+        .reconcile(
+            &StaticView::default_books(),
+            &known_positions,
+            ReconcilePolicy::default(),
+        )
+        .await
+        .unwrap();
+    assert!(rec.ready, "{rec:?}");
+    assert!(rec.position_diffs.is_empty(), "{rec:?}");
+    let db_open = proc.executor.into_store().db;
+    assert!(db_open.unfinished_intents().unwrap().is_empty());
+    drop(db_open);
+
+    // Reconciliation never sent a journaled parent leg again.
+    for coid in &parent_coids {
+        assert_eq!(
+            world.submits_of(coid).len(),
+            submits_before.get(coid).copied().unwrap_or(0),
+            "reconciliation resent {coid}"
+        );
+    }
+    assert_no_duplicate_orders(&world);
+    let halted = rec.resolved.iter().any(|r| r.halted);
+    assert!(
+        world.imbalance() == 0 || halted,
+        "orphaned exposure {}",
+        world.imbalance()
+    );
+    let _ = finished;
+    // Whether the kill point was reached at all.
+    crash.is_dead()
+}
+
+#[tokio::test(start_paused = true)]
+async fn crash_after_every_journal_write_recovers() {
+    // Both fill: intent, 2×Sending, 2×Report, finish = 6 writes.
+    for k in 1..=6 {
+        assert!(
+            crash_and_recover(Crash::after_writes(k), &[], &[], 100 + k as u64).await,
+            "kill point {k} reached"
+        );
+    }
+    // Legged then repaired: intent, 2×Sending, 2×Report, child intent,
+    // Sending, Report, 2×finish = 10 writes.
+    for k in 1..=10 {
+        assert!(
+            crash_and_recover(Crash::after_writes(k), &[], &[Step::Reject], 200 + k as u64).await,
+            "kill point {k} reached"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn crash_after_a_venue_accepted_but_before_the_answer_was_journaled() {
+    // The n-th order to reach a venue fills there, and the process dies
+    // before its answer is journaled: parent legs and repair orders alike.
+    for n in 1..=3 {
+        let fired = crash_and_recover(Crash::after_submits(n), &[], &[], 300 + n as u64).await;
+        assert_eq!(fired, n <= 2, "kill point {n} of a two-order trade");
+        crash_and_recover(
+            Crash::after_submits(n),
+            &[],
+            &[Step::Reject],
+            400 + n as u64,
+        )
+        .await;
+        crash_and_recover(
+            Crash::after_submits(n),
+            &[Step::Partial(3_000_000)],
+            &[],
+            500 + n as u64,
+        )
+        .await;
+    }
+}
+
+// ------------------------------------------------------------ property
+
+fn step_strategy() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => Just(Step::Fill),
+        2 => (0u64..=10).prop_map(|n| Step::Partial(n * 1_000_000)),
+        2 => Just(Step::Reject),
+        1 => Just(Step::TimeoutAfterFill),
+        1 => Just(Step::TimeoutBeforeArrival),
+        1 => Just(Step::ServerErrorAfterFill),
+        1 => Just(Step::DuplicateAfterFill),
+        1 => Just(Step::NotSent),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_venue_behaviour_never_duplicates_or_orphans(
+        kalshi in proptest::collection::vec(step_strategy(), 0..6),
+        poly in proptest::collection::vec(step_strategy(), 0..6),
+        query_failures in 0u32..10,
+        ioc in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let dir = tempfile::tempdir().unwrap();
+            let world = World::default();
+            world.script(Venue::Kalshi, &kalshi);
+            world.script(Venue::Polymarket, &poly);
+            let tif = if ioc { KalshiLegTif::ImmediateOrCancel } else { KalshiLegTif::FillOrKill };
+            let cfg = config(tif);
+            let proc = start_ready(dir.path(), &world, cfg.clone(), seed).await;
+            world.kalshi.lock().unwrap().query_failures = query_failures;
+            world.poly.lock().unwrap().query_failures = query_failures / 2;
+            let report = run(&proc, q(10), &StaticView::default_books()).await;
+            assert_protocol(&proc.trace.lock().unwrap());
+            assert_no_duplicate_orders(&world);
+            // One client id per leg for life.
+            let fam = family(dir.path(), &report.intent_id);
+            let parent = &fam[0].journal.intent;
+            assert_eq!(parent.legs.len(), 2);
+            let journaled: Vec<ClientOrderId> = fam
+                .iter()
+                .flat_map(|r| r.journal.intent.legs.iter().map(|l| l.request.client_order_id.clone()))
+                .collect();
+            for (coid, _) in world.submits() {
+                assert!(journaled.contains(&coid), "{coid} sent but never journaled");
+            }
+            assert!(report.unwind_loss <= cfg.max_unwind_loss_per_trade);
+            if report.outcome.is_some() {
+                // Journal and venue agree.
+                assert_eq!(report.net[0], world.position(&kalshi_instr(), Outcome::Yes));
+                assert_eq!(report.net[1], world.position(&poly_no_instr(), Outcome::No));
+            }
+            if !report.halted {
+                assert_eq!(world.imbalance(), 0);
+                assert!(report.outcome.is_some());
+            } else {
+                assert!(proc.alerter.critical() >= 1);
+            }
+            drop(proc);
+            // Whatever was left open, a restart closes without new parent orders.
+            world.kalshi.lock().unwrap().query_failures = 0;
+            world.poly.lock().unwrap().query_failures = 0;
+            let before = world.submit_counts();
+            let proc = start(dir.path(), &world, Crash::never(), cfg, seed ^ 1);
+            let rec = proc
+                .executor
+                .reconcile(&StaticView::default_books(), &[], ReconcilePolicy {
+                    block_on_position_mismatch: false,
+                })
+                .await
+                .unwrap();
+            assert!(rec.unresolved.is_empty(), "{rec:?}");
+            for leg in &parent.legs {
+                let coid = &leg.request.client_order_id;
+                assert_eq!(
+                    world.submits_of(coid).len(),
+                    before.get(coid).copied().unwrap_or(0),
+                    "reconciliation resent a parent leg"
+                );
+            }
+            assert_no_duplicate_orders(&world);
+            let halted = report.halted || rec.resolved.iter().any(|r| r.halted);
+            assert!(world.imbalance() == 0 || halted);
+        });
+    }
+}

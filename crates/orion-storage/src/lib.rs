@@ -12,6 +12,7 @@
 //! takes an exclusive lock file next to it.
 
 mod backup;
+mod ledger;
 pub mod schema;
 
 use std::fs::{File, OpenOptions};
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use backup::{
     BackupInfo, backup_to, integrity_check, list_backups, restore_from, rotate_backups,
 };
+pub use ledger::{JournalRecord, PositionRecord, SettlementRecord};
 pub use schema::LATEST as SCHEMA_VERSION;
 
 fn sql_err(e: rusqlite::Error) -> StoreError {

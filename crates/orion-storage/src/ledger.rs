@@ -1,0 +1,355 @@
+//! Additive reads and writes for execution: the journal of one intent family
+//! (finished or not), positions, and settlements. The tables are those of
+//! migration 1; nothing here changes the schema.
+
+use orion_core::{
+    Cash, ClientOrderId, IntentOutcome, JournaledIntent, Outcome, PreparedOrder, Quantity,
+    StoreError, Timestamp, TradeIntent, Venue,
+};
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use crate::{Database, json_err, sql_err};
+
+/// One intent read back from the journal with where it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalRecord {
+    pub journal: JournaledIntent,
+    pub outcome: Option<IntentOutcome>,
+    pub finished_at: Option<Timestamp>,
+}
+
+/// A holding as Orion's ledger keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionRecord {
+    pub venue: Venue,
+    pub instrument: String,
+    pub market: String,
+    pub outcome: Outcome,
+    pub pair_id: Option<String>,
+    pub quantity: Quantity,
+    pub cost: Cash,
+    pub simulated: bool,
+    pub updated_at: Timestamp,
+}
+
+/// A closed holding of a resolved market.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementRecord {
+    pub pair_id: Option<String>,
+    pub venue: Venue,
+    pub market: String,
+    pub winning_outcome: Outcome,
+    pub quantity: Quantity,
+    pub payout: Cash,
+    pub cost: Cash,
+    pub realized_pnl: Cash,
+    pub simulated: bool,
+    pub settled_at: Timestamp,
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("unknown {what} {value:?}"))
+}
+
+fn parse_outcome(s: &str) -> Result<Outcome, StoreError> {
+    match s {
+        "yes" => Ok(Outcome::Yes),
+        "no" => Ok(Outcome::No),
+        other => Err(corrupt("outcome", other)),
+    }
+}
+
+fn qty_to_sql(q: Quantity) -> Result<i64, StoreError> {
+    i64::try_from(q.micros()).map_err(|_| StoreError::Conflict("quantity too large".into()))
+}
+
+fn qty_from_sql(v: i64) -> Result<Quantity, StoreError> {
+    u64::try_from(v)
+        .map(Quantity::from_micros)
+        .map_err(|_| StoreError::Corrupt(format!("negative quantity {v}")))
+}
+
+impl Database {
+    /// Every intent of a family: `parent_id` and its `parent_id/repair-N`
+    /// children, oldest first, finished or not.
+    pub fn intent_family(&self, parent_id: &str) -> Result<Vec<JournalRecord>, StoreError> {
+        let conn = self.connection();
+        let mut heads = conn
+            .prepare(
+                "SELECT intent_id, pair_id, expected_profit_micros, created_at_ns, finished_at_ns, outcome
+                 FROM intents WHERE intent_id = ?1 OR substr(intent_id, 1, length(?1) + 8) = ?1 || '/repair-'
+                 ORDER BY created_at_ns, rowid",
+            )
+            .map_err(sql_err)?;
+        let rows = heads
+            .query_map(params![parent_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (intent_id, pair_id, profit, created, finished, outcome) in rows {
+            let journal = self.journal_of(&intent_id, pair_id, profit, created)?;
+            let outcome = outcome
+                .map(|o| serde_json::from_str::<IntentOutcome>(&o).map_err(json_err))
+                .transpose()?;
+            out.push(JournalRecord {
+                journal,
+                outcome,
+                finished_at: finished.map(Timestamp::from_nanos),
+            });
+        }
+        Ok(out)
+    }
+
+    /// One intent's journal, finished or not.
+    pub fn intent_journal(&self, intent_id: &str) -> Result<Option<JournalRecord>, StoreError> {
+        Ok(self
+            .intent_family(intent_id)?
+            .into_iter()
+            .find(|r| r.journal.intent.intent_id == intent_id))
+    }
+
+    fn journal_of(
+        &self,
+        intent_id: &str,
+        pair_id: String,
+        profit: i64,
+        created: i64,
+    ) -> Result<JournaledIntent, StoreError> {
+        let conn = self.connection();
+        let mut legs_stmt = conn
+            .prepare("SELECT request, venue_order_id, body FROM orders WHERE intent_id = ?1 ORDER BY leg_index")
+            .map_err(sql_err)?;
+        let legs = legs_stmt
+            .query_map(params![intent_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            })
+            .map_err(sql_err)?
+            .map(|row| {
+                let (request, venue_order_id, body) = row.map_err(sql_err)?;
+                Ok(PreparedOrder {
+                    request: serde_json::from_str(&request).map_err(json_err)?,
+                    venue_order_id,
+                    body,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut events_stmt = conn
+            .prepare("SELECT client_order_id, event, at_ns FROM order_events WHERE intent_id = ?1 ORDER BY id")
+            .map_err(sql_err)?;
+        let events = events_stmt
+            .query_map(params![intent_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(sql_err)?
+            .map(|row| {
+                let (coid, event, at) = row.map_err(sql_err)?;
+                let coid =
+                    ClientOrderId::new(&coid).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok((
+                    coid,
+                    serde_json::from_str(&event).map_err(json_err)?,
+                    Timestamp::from_nanos(at),
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(JournaledIntent {
+            intent: TradeIntent {
+                intent_id: intent_id.to_string(),
+                pair_id,
+                legs,
+                expected_profit: Cash::from_micros(profit),
+                created_at: Timestamp::from_nanos(created),
+            },
+            events,
+        })
+    }
+
+    /// Sets a holding (replacing the previous row for its venue, instrument
+    /// and simulated flag); a zero quantity removes it.
+    pub fn upsert_position(&self, p: &PositionRecord) -> Result<(), StoreError> {
+        let conn = self.connection();
+        if p.quantity.is_zero() {
+            conn.execute(
+                "DELETE FROM positions WHERE venue = ?1 AND instrument = ?2 AND simulated = ?3",
+                params![p.venue.as_str(), p.instrument, p.simulated],
+            )
+            .map_err(sql_err)?;
+            return Ok(());
+        }
+        conn.execute(
+            "INSERT INTO positions (venue, instrument, market, outcome, pair_id, quantity_micros, cost_micros, simulated, updated_at_ns)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (venue, instrument, simulated) DO UPDATE SET market = excluded.market, outcome = excluded.outcome,
+                pair_id = excluded.pair_id, quantity_micros = excluded.quantity_micros, cost_micros = excluded.cost_micros,
+                updated_at_ns = excluded.updated_at_ns",
+            params![
+                p.venue.as_str(),
+                p.instrument,
+                p.market,
+                p.outcome.as_str(),
+                p.pair_id,
+                qty_to_sql(p.quantity)?,
+                p.cost.micros(),
+                p.simulated,
+                p.updated_at.nanos()
+            ],
+        )
+        .map_err(sql_err)?;
+        Ok(())
+    }
+
+    /// Every holding, real or simulated.
+    pub fn positions(&self, simulated: bool) -> Result<Vec<PositionRecord>, StoreError> {
+        let mut stmt = self
+            .connection()
+            .prepare(
+                "SELECT venue, instrument, market, outcome, pair_id, quantity_micros, cost_micros, updated_at_ns
+                 FROM positions WHERE simulated = ?1 ORDER BY venue, instrument",
+            )
+            .map_err(sql_err)?;
+        let rows = stmt
+            .query_map(params![simulated], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, i64>(7)?,
+                ))
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        rows.into_iter()
+            .map(
+                |(venue, instrument, market, outcome, pair_id, qty, cost, at)| {
+                    Ok(PositionRecord {
+                        venue: venue.parse().map_err(|_| corrupt("venue", &venue))?,
+                        instrument,
+                        market,
+                        outcome: parse_outcome(&outcome)?,
+                        pair_id,
+                        quantity: qty_from_sql(qty)?,
+                        cost: Cash::from_micros(cost),
+                        simulated,
+                        updated_at: Timestamp::from_nanos(at),
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Records a settlement; returns its row id.
+    pub fn record_settlement(&self, s: &SettlementRecord) -> Result<i64, StoreError> {
+        let conn = self.connection();
+        conn.execute(
+            "INSERT INTO settlements (pair_id, venue, market, winning_outcome, quantity_micros, payout_micros, cost_micros,
+                realized_pnl_micros, simulated, settled_at_ns)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                s.pair_id,
+                s.venue.as_str(),
+                s.market,
+                s.winning_outcome.as_str(),
+                qty_to_sql(s.quantity)?,
+                s.payout.micros(),
+                s.cost.micros(),
+                s.realized_pnl.micros(),
+                s.simulated,
+                s.settled_at.nanos()
+            ],
+        )
+        .map_err(sql_err)?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Settlements, of one pair or all, oldest first.
+    pub fn settlements(&self, pair_id: Option<&str>) -> Result<Vec<SettlementRecord>, StoreError> {
+        let mut stmt = self
+            .connection()
+            .prepare(
+                "SELECT pair_id, venue, market, winning_outcome, quantity_micros, payout_micros, cost_micros,
+                    realized_pnl_micros, simulated, settled_at_ns
+                 FROM settlements WHERE ?1 IS NULL OR pair_id = ?1 ORDER BY id",
+            )
+            .map_err(sql_err)?;
+        let rows = stmt
+            .query_map(params![pair_id], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, i64>(7)?,
+                    r.get::<_, bool>(8)?,
+                    r.get::<_, i64>(9)?,
+                ))
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        rows.into_iter()
+            .map(
+                |(pair_id, venue, market, winner, qty, payout, cost, pnl, simulated, at)| {
+                    Ok(SettlementRecord {
+                        pair_id,
+                        venue: venue.parse().map_err(|_| corrupt("venue", &venue))?,
+                        market,
+                        winning_outcome: parse_outcome(&winner)?,
+                        quantity: qty_from_sql(qty)?,
+                        payout: Cash::from_micros(payout),
+                        cost: Cash::from_micros(cost),
+                        realized_pnl: Cash::from_micros(pnl),
+                        simulated,
+                        settled_at: Timestamp::from_nanos(at),
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Realized P&L per pair over all settlements (real only).
+    pub fn realized_pnl_by_pair(&self) -> Result<Vec<(String, Cash)>, StoreError> {
+        let mut stmt = self
+            .connection()
+            .prepare(
+                "SELECT pair_id, SUM(realized_pnl_micros) FROM settlements
+                 WHERE simulated = 0 AND pair_id IS NOT NULL GROUP BY pair_id ORDER BY pair_id",
+            )
+            .map_err(sql_err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(p, v)| (p, Cash::from_micros(v)))
+            .collect())
+    }
+}
