@@ -337,3 +337,39 @@ fn resolution_differences_are_named_flags() {
     let out = match_catalogs(&k, &p, &wide);
     assert!(!out.proposals[0].flags.contains(&Flag::CloseTimeDiffers));
 }
+
+#[test]
+fn season_markets_need_the_same_scope() {
+    // Kalshi's NBA champion market against Polymarket's Finals question: the
+    // same; against the Eastern Conference question: not.
+    let kalshi = r#"[{"ticker":"KXNBA-26-CLE","event_ticker":"KXNBA-26"},{"ticker":"KXNBAEAST-26-NYK","event_ticker":"KXNBAEAST-26"}]"#;
+    let poly = r#"[
+      {"conditionId":"0xfin","question":"Will the Cleveland Cavaliers win the 2026 NBA Finals?","outcomes":"[\"Yes\",\"No\"]","clobTokenIds":"[\"1\",\"2\"]"},
+      {"conditionId":"0xeast","question":"Will the Cleveland Cavaliers win the 2026 NBA Eastern Conference Finals?","outcomes":"[\"Yes\",\"No\"]","clobTokenIds":"[\"3\",\"4\"]"},
+      {"conditionId":"0xnyk","question":"Will the New York Knicks win the 2026 NBA Finals?","outcomes":"[\"Yes\",\"No\"]","clobTokenIds":"[\"5\",\"6\"]"},
+      {"conditionId":"0xnyke","question":"Will the Knicks win the Eastern Conference in 2026?","outcomes":"[\"Yes\",\"No\"]","clobTokenIds":"[\"7\",\"8\"]"}
+    ]"#;
+    let out = run(kalshi, poly);
+    let pairs: Vec<(&str, &str)> = out
+        .proposals
+        .iter()
+        .map(|p| (&*p.kalshi.symbol, &*p.polymarket.symbol))
+        .collect();
+    if std::env::var("ORION_MATCH_DEBUG").is_ok() {
+        use orion_matching::matching::features::{kalshi_features, poly_features};
+        let k = parse_kalshi_markets(kalshi).unwrap();
+        let p = parse_polymarket_markets(poly).unwrap();
+        for f in k.iter().map(kalshi_features) {
+            println!("K {:?}", f);
+        }
+        for f in p.iter().map(poly_features) {
+            println!("P {:?}", f);
+        }
+    }
+    assert_eq!(
+        pairs,
+        vec![("KXNBA-26-CLE", "0xfin"), ("KXNBAEAST-26-NYK", "0xnyke")],
+        "{:?}",
+        out.rejections
+    );
+}

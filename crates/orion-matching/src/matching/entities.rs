@@ -616,7 +616,10 @@ pub fn extract_period_kind(tokens: &[Token]) -> (Option<Period>, Option<Kind>) {
             "series" if word(i + 1) == Some("winner") || word(i + 1).is_none() => {
                 period = Some(Period::Series);
             }
-            "champion" | "championship" | "finals" | "mvp" | "pennant" if period.is_none() => {
+            "champion" | "championship" | "finals" | "mvp" | "pennant" | "conference"
+            | "division"
+                if period.is_none() =>
+            {
                 period = Some(Period::Season);
             }
             "spread" | "spreads" | "handicap" => kind = Some(Kind::Spread),

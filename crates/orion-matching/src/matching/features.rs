@@ -135,6 +135,8 @@ pub struct Features {
     /// Start time "HHMM" from a Kalshi event ticker (two games of the same
     /// teams on one day differ only there).
     pub start_hhmm: Option<u32>,
+    /// Qualifiers of a season market ("east", "conference", "mvp").
+    pub season_scope: Vec<String>,
     /// Close-type or touch-type threshold (see [`super::entities::Measure`]).
     pub measure: Option<super::entities::Measure>,
     /// Scheduled start, minutes after midnight US Eastern: Kalshi's ticker
@@ -170,6 +172,7 @@ impl Features {
             start_hhmm: None,
             start_minutes_et: None,
             measure: None,
+            season_scope: Vec::new(),
         }
     }
 }
@@ -541,6 +544,10 @@ pub fn kalshi_features(m: &KalshiMarket) -> Features {
                 f.period = Period::Season;
                 f.kind = Kind::Winner;
                 f.season = Some(2000 + yy);
+                f.season_scope = super::gazetteer::kalshi_series_residue(&series).map_or_else(
+                    || vec![format!("series:{series}")],
+                    |r| super::gazetteer::season_scope_from_series_residue(&r),
+                );
             }
         }
     }
@@ -1104,11 +1111,32 @@ pub fn poly_features(m: &PolyMarket) -> Features {
     // A yes/no question names its subject: "Will the Cleveland Cavaliers win
     // the 2026 NBA Finals?", "Will the Lakers beat the Celtics?".
     if yes_no.is_some() || f.slot_basis == SlotBasis::YesNoConvention {
-        let league = f.league.or_else(|| {
-            ent.tokens
-                .iter()
-                .find_map(|t| t.as_word().and_then(league_from_word))
-        });
+        let league = f
+            .league
+            .or_else(|| {
+                ent.tokens
+                    .iter()
+                    .find_map(|t| t.as_word().and_then(league_from_word))
+            })
+            .or_else(|| {
+                // No league named: a nickname that exists in exactly one
+                // league ("Knicks") still says which; a shared one ("Giants",
+                // "Kings") does not.
+                let hits: Vec<League> = [
+                    League::Nba,
+                    League::Mlb,
+                    League::Nhl,
+                    League::Nfl,
+                    League::Wnba,
+                ]
+                .into_iter()
+                .filter(|l| !teams_in_text(*l, &question).is_empty())
+                .collect();
+                match hits.as_slice() {
+                    [one] => Some(*one),
+                    _ => None,
+                }
+            });
         if let Some(l) = league {
             let teams = teams_in_text(l, &question);
             if !teams.is_empty() && teams.len() <= 2 {
@@ -1184,6 +1212,9 @@ pub fn poly_features(m: &PolyMarket) -> Features {
         f.season = Some(y);
         f.event_day = None;
         f.month = None;
+        let q = normalize(&question);
+        let words: Vec<&str> = q.split(' ').collect();
+        f.season_scope = super::gazetteer::season_scope_from_words(&words);
     }
 
     // Threshold from the question, else the slug, else the curated strike.

@@ -103,6 +103,95 @@ pub fn league_from_kalshi_series(series: &str) -> Option<League> {
         .map(|&(_, l)| l)
 }
 
+/// What follows the league in a Kalshi series name ("KXNBAEAST" gives
+/// "EAST", "KXNBA" gives ""), or `None` when no league prefix is known.
+pub fn kalshi_series_residue(series: &str) -> Option<String> {
+    let s = series.to_ascii_uppercase();
+    let s = s.strip_prefix("KX").unwrap_or(&s);
+    const LEAGUES: &[&str] = &[
+        "ATPCHALLENGER",
+        "WTACHALLENGER",
+        "ITFW",
+        "ITF",
+        "ATP",
+        "WTA",
+        "WNBA",
+        "NBA",
+        "MLB",
+        "NHL",
+        "NFL",
+        "NCAAF",
+        "NCAAB",
+        "NCAAMB",
+        "LOL",
+        "CS2",
+        "DOTA",
+        "VALORANT",
+        "IPL",
+        "UFC",
+        "EPL",
+        "MLS",
+        "UCL",
+        "LALIGA",
+        "SERIEA",
+        "PGA",
+    ];
+    LEAGUES
+        .iter()
+        .find(|p| s.starts_with(*p))
+        .map(|p| s[p.len()..].to_owned())
+}
+
+/// Qualifiers of a season-long market ("Eastern Conference", "MVP"): two
+/// season markets of one team and year are the same only with the same
+/// qualifiers ("win the NBA Finals" is not "win the East").
+pub fn season_scope_from_words(words: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = words
+        .iter()
+        .filter_map(|w| {
+            Some(match *w {
+                "east" | "eastern" => "east",
+                "west" | "western" => "west",
+                "conference" | "conf" => "conference",
+                "division" | "div" => "division",
+                "mvp" => "mvp",
+                "rookie" | "roy" => "rookie",
+                "playoffs" | "playoff" | "postseason" => "playoffs",
+                "seed" => "seed",
+                "coach" => "coach",
+                "defensive" | "dpoy" => "defensive",
+                "wildcard" | "wild" => "wildcard",
+                "american" | "al" | "afc" => "american",
+                "national" | "nl" | "nfc" => "national",
+                _ => return None,
+            })
+        })
+        .map(str::to_owned)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Season qualifiers a Kalshi series residue implies ("EAST", "MVP", "").
+pub fn season_scope_from_series_residue(residue: &str) -> Vec<String> {
+    let words: &[&str] = match residue {
+        "" => &[],
+        "EAST" | "ECF" | "EASTERN" => &["east", "conference"],
+        "WEST" | "WCF" | "WESTERN" => &["west", "conference"],
+        "MVP" => &["mvp"],
+        "ROY" => &["rookie"],
+        "AL" | "ALCS" => &["american"],
+        "NL" | "NLCS" => &["national"],
+        "AFC" => &["american"],
+        "NFC" => &["national"],
+        "PLAYOFFS" => &["playoffs"],
+        // Unknown: never equal to anything a question says.
+        other => return vec![format!("series:{other}")],
+    };
+    season_scope_from_words(words)
+}
+
 /// League from a Polymarket slug prefix or `x_league` ("mlb-2026", "atp").
 pub fn league_from_word(word: &str) -> Option<League> {
     let w = word.to_ascii_lowercase();

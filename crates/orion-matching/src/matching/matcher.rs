@@ -477,6 +477,14 @@ pub fn assess(k: &Features, p: &Features, cfg: &MatchConfig) -> Assessment {
         flags.push(Flag::PeriodDiffers);
         reasons.push(format!("period {:?} vs {:?}", k.period, p.period));
     }
+    if k.period == Period::Season && p.period == Period::Season && k.season_scope != p.season_scope
+    {
+        flags.push(Flag::PeriodDiffers);
+        reasons.push(format!(
+            "season scope {:?} vs {:?}",
+            k.season_scope, p.season_scope
+        ));
+    }
     match (k.season, p.season) {
         (Some(a), Some(b)) if a != b => flags.push(Flag::SeasonDiffers),
         (Some(_), None) | (None, Some(_)) if k.period == Period::Season => {
