@@ -392,6 +392,10 @@ pub fn router(k: Arc<Kalshi>) -> Router {
         )
         .route(&p("/portfolio/orders/{id}"), get(get_order))
         .route(&p("/portfolio/events/orders"), post(create_order))
+        .route(
+            &p("/portfolio/events/orders/batched"),
+            post(batch_create).delete(batch_cancel),
+        )
         .route(&p("/portfolio/events/orders/{id}"), delete(cancel_order))
         .route(WS_PATH, get(crate::kalshi_ws::upgrade))
         .with_state(k)
@@ -991,7 +995,21 @@ async fn create_order(State(k): S, req: Request) -> Response {
             );
         }
     };
-    let bad = |msg: &str| error(StatusCode::BAD_REQUEST, "invalid_parameters", msg);
+    match place_order(&k, account, &path, body) {
+        Ok(v) => (StatusCode::CREATED, axum::Json(v)).into_response(),
+        Err(e) => e.response(),
+    }
+}
+
+/// Validate and place one `CreateOrderV2Request`; the value is the 201 body.
+fn place_order(k: &Kalshi, account: String, path: &str, body: CreateOrder) -> Result<Value, KErr> {
+    let bad = |msg: &str| {
+        Err(KErr::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameters",
+            msg,
+        ))
+    };
     let axis = match body.side.as_str() {
         "bid" => Axis::Bid,
         "ask" => Axis::Ask,
@@ -1032,24 +1050,24 @@ async fn create_order(State(k): S, req: Request) -> Response {
         Some(_) => return bad("self_trade_prevention_type must be taker_at_cross or maker"),
     };
     if k.market_spec(&body.ticker).is_none() {
-        return error(
+        return Err(KErr::new(
             StatusCode::NOT_FOUND,
             "market_not_found",
             "market not found",
-        );
+        ));
     }
-    let faults = lock(&k.core.ctl.faults).fire("POST", &path, ORDER_KINDS);
+    let faults = lock(&k.core.ctl.faults).fire("POST", path, ORDER_KINDS);
     let mut fill_cap = None;
     for f in &faults {
         match f.kind {
             FaultKind::Reject => {
-                return error(
+                return Err(KErr::new(
                     StatusCode::BAD_REQUEST,
                     "order_rejected",
                     f.message
                         .as_deref()
                         .unwrap_or("order rejected by the exchange"),
-                );
+                ));
             }
             FaultKind::PartialFill => {
                 let pct = u64::from(f.fill_percent.unwrap_or(50).min(100));
@@ -1065,11 +1083,11 @@ async fn create_order(State(k): S, req: Request) -> Response {
     ex.expire(now);
     let leg = ex.kalshi_leg(&account, &body.ticker, axis, qty);
     if body.reduce_only && matches!(leg, Leg::BuyYes | Leg::BuyNo) {
-        return error(
+        return Err(KErr::new(
             StatusCode::BAD_REQUEST,
             "invalid_order",
             "reduce_only order would increase the position",
-        );
+        ));
     }
     let placed = ex.place(
         NewOrder {
@@ -1124,56 +1142,179 @@ async fn create_order(State(k): S, req: Request) -> Response {
                 obj.insert("average_fill_price".into(), json!(avg.to_kalshi_dollars()));
                 obj.insert("average_fee_paid".into(), json!(avg_fee));
             }
-            (StatusCode::CREATED, axum::Json(v)).into_response()
+            Ok(v)
         }
-        Err(e) => reject_response(&e),
+        Err(e) => Err(reject_err(&e)),
     }
 }
 
+/// A Kalshi error before it becomes a response (batch items embed it).
+#[derive(Debug)]
+struct KErr {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl KErr {
+    fn new(status: StatusCode, code: &'static str, message: &str) -> KErr {
+        KErr {
+            status,
+            code,
+            message: message.to_string(),
+        }
+    }
+
+    fn response(&self) -> Response {
+        error(self.status, self.code, &self.message)
+    }
+
+    fn json(&self) -> Value {
+        json!({"code": self.code, "message": self.message, "service": "exchange"})
+    }
+}
+
+/// `POST /portfolio/events/orders/batched`: each order is placed on its own;
+/// failures come back per item as an `error` object (kalshi.md §6.2).
+async fn batch_create(State(k): S, req: Request) -> Response {
+    let account = match auth(&k, &req) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let path = req.uri().path().to_string();
+    let Ok(bytes) = axum::body::to_bytes(req.into_body(), 1 << 20).await else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameters",
+            "could not read body",
+        );
+    };
+    let Some(orders) = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("orders").and_then(Value::as_array).cloned())
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameters",
+            "orders is required",
+        );
+    };
+    if orders.is_empty() || orders.len() > 20 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameters",
+            "between 1 and 20 orders per batch",
+        );
+    }
+    let results: Vec<Value> = orders
+        .into_iter()
+        .map(|item| {
+            let cid = item.get("client_order_id").cloned().unwrap_or(Value::Null);
+            let outcome = serde_json::from_value::<CreateOrder>(item)
+                .map_err(|e| {
+                    KErr::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_parameters",
+                        &e.to_string(),
+                    )
+                })
+                .and_then(|body| place_order(&k, account.clone(), &path, body));
+            match outcome {
+                Ok(v) => v,
+                Err(e) => json!({"client_order_id": cid, "error": e.json()}),
+            }
+        })
+        .collect();
+    (StatusCode::CREATED, axum::Json(json!({"orders": results}))).into_response()
+}
+
+/// `DELETE /portfolio/events/orders/batched` with `{"orders":[{"order_id"}]}`.
+async fn batch_cancel(State(k): S, req: Request) -> Response {
+    let account = match auth(&k, &req) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(bytes) = axum::body::to_bytes(req.into_body(), 1 << 20).await else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameters",
+            "could not read body",
+        );
+    };
+    let Some(items) = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("orders").and_then(Value::as_array).cloned())
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameters",
+            "orders is required",
+        );
+    };
+    let now = now_ms();
+    let mut ex = lock(&k.core.ex);
+    let results: Vec<Value> = items
+        .iter()
+        .map(|item| {
+            let id = item.get("order_id").and_then(Value::as_str).unwrap_or_default();
+            match ex.cancel(&account, id, now) {
+                Ok(o) => json!({"order_id": o.id, "client_order_id": o.client_order_id,
+                    "reduced_by": count_fp(o.remaining), "ts_ms": now}),
+                Err(e) => json!({"order_id": id, "reduced_by": "0.00", "ts_ms": now, "error": reject_err(&e).json()}),
+            }
+        })
+        .collect();
+    axum::Json(json!({"orders": results})).into_response()
+}
+
 fn reject_response(e: &Reject) -> Response {
+    reject_err(e).response()
+}
+
+fn reject_err(e: &Reject) -> KErr {
     match e {
-        Reject::DuplicateClientOrderId | Reject::DuplicateOrderId => error(
+        Reject::DuplicateClientOrderId | Reject::DuplicateOrderId => KErr::new(
             StatusCode::CONFLICT,
             "order_already_exists",
             "an order with this client_order_id already exists",
         ),
-        Reject::UnknownMarket => error(
+        Reject::UnknownMarket => KErr::new(
             StatusCode::NOT_FOUND,
             "market_not_found",
             "market not found",
         ),
-        Reject::MarketClosed => error(
+        Reject::MarketClosed => KErr::new(
             StatusCode::BAD_REQUEST,
             "market_closed",
             "market is not open for trading",
         ),
-        Reject::InsufficientBalance => error(
+        Reject::InsufficientBalance => KErr::new(
             StatusCode::BAD_REQUEST,
             "insufficient_balance",
             "insufficient balance",
         ),
-        Reject::InsufficientPosition => error(
+        Reject::InsufficientPosition => KErr::new(
             StatusCode::BAD_REQUEST,
             "insufficient_position",
             "insufficient position",
         ),
-        Reject::OffGrid(_) => error(
+        Reject::OffGrid(_) => KErr::new(
             StatusCode::BAD_REQUEST,
             "invalid_price",
             "price is not a valid price level for this market",
         ),
-        Reject::PostOnlyCross => error(
+        Reject::PostOnlyCross => KErr::new(
             StatusCode::BAD_REQUEST,
             "post_only_cross",
             "post only order would cross",
         ),
-        Reject::OrderNotFound => error(StatusCode::NOT_FOUND, "not_found", "order not found"),
-        Reject::UnknownAccount => error(
+        Reject::OrderNotFound => KErr::new(StatusCode::NOT_FOUND, "not_found", "order not found"),
+        Reject::UnknownAccount => KErr::new(
             StatusCode::UNAUTHORIZED,
             "authentication_error",
             "account not found",
         ),
-        Reject::BelowMinSize | Reject::InvalidQuantity => error(
+        Reject::BelowMinSize | Reject::InvalidQuantity => KErr::new(
             StatusCode::BAD_REQUEST,
             "invalid_parameters",
             "invalid count",

@@ -2100,6 +2100,35 @@ async fn batch_and_admin_endpoints() {
     );
     assert_eq!(get(&status).await.status, 200);
 
+    // Kalshi batches: per-item results and errors.
+    let batch = json!({"orders": [
+        order("bid", "0.20", "2", "good_till_canceled", "b1"),
+        order("bid", "0.21", "2", "good_till_canceled", "b1"),
+        order("bid", "0.203", "2", "good_till_canceled", "b2"),
+    ]});
+    let r = kalshi(
+        &sim,
+        Method::POST,
+        "/portfolio/events/orders/batched",
+        Some(batch),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let items = r.body["orders"].as_array().unwrap().clone();
+    assert_eq!(items[0]["remaining_count"], "2.00");
+    assert_eq!(items[1]["error"]["code"], "order_already_exists");
+    assert_eq!(items[2]["error"]["code"], "invalid_price");
+    let first = items[0]["order_id"].as_str().unwrap();
+    let r = kalshi(
+        &sim,
+        Method::DELETE,
+        "/portfolio/events/orders/batched",
+        Some(json!({"orders": [{"order_id": first}, {"order_id": "nope"}]})),
+    )
+    .await;
+    assert_eq!(r.body["orders"][0]["reduced_by"], "2.00");
+    assert_eq!(r.body["orders"][1]["error"]["code"], "not_found");
+
     // Kalshi paging of orders and unknown ids.
     for i in 0..3 {
         kalshi(
@@ -2129,7 +2158,11 @@ async fn batch_and_admin_endpoints() {
     )
     .await
     .body;
-    assert_eq!(page2["orders"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        page2["orders"].as_array().unwrap().len(),
+        2,
+        "3 singles and 1 batched order"
+    );
     assert_eq!(page2["cursor"], "");
     assert_eq!(
         kalshi(&sim, Method::GET, "/portfolio/orders/nope", None)
