@@ -135,9 +135,12 @@ impl<'a> Node<'a> {
     }
 
     pub fn object(&self) -> Result<&'a Map<String, Value>, DecodeError> {
-        self.value
-            .as_object()
-            .ok_or_else(|| self.err(format!("expected an object, found {}", describe(self.value))))
+        self.value.as_object().ok_or_else(|| {
+            self.err(format!(
+                "expected an object, found {}",
+                describe(self.value)
+            ))
+        })
     }
 
     /// Calls `f` with the child node at `key` (missing or null → `None`).
@@ -177,10 +180,9 @@ impl<'a> Node<'a> {
         &self,
         mut f: impl FnMut(Node<'_>) -> Result<T, DecodeError>,
     ) -> Result<Vec<T>, DecodeError> {
-        let items = self
-            .value
-            .as_array()
-            .ok_or_else(|| self.err(format!("expected an array, found {}", describe(self.value))))?;
+        let items = self.value.as_array().ok_or_else(|| {
+            self.err(format!("expected an array, found {}", describe(self.value)))
+        })?;
         let path = self.path;
         let mut out = Vec::with_capacity(items.len());
         for (i, v) in items.iter().enumerate() {
@@ -199,10 +201,9 @@ impl<'a> Node<'a> {
         i: usize,
         f: impl FnOnce(Node<'_>) -> Result<T, DecodeError>,
     ) -> Result<T, DecodeError> {
-        let items = self
-            .value
-            .as_array()
-            .ok_or_else(|| self.err(format!("expected an array, found {}", describe(self.value))))?;
+        let items = self.value.as_array().ok_or_else(|| {
+            self.err(format!("expected an array, found {}", describe(self.value)))
+        })?;
         let v = items
             .get(i)
             .ok_or_else(|| self.err(format!("expected at least {} elements", i + 1)))?;
@@ -225,10 +226,9 @@ impl<'a> Node<'a> {
     // ---------------------------------------------------------- leaves
 
     pub fn str(&self) -> Result<&'a str, DecodeError> {
-        let s = self
-            .value
-            .as_str()
-            .ok_or_else(|| self.err(format!("expected a string, found {}", describe(self.value))))?;
+        let s = self.value.as_str().ok_or_else(|| {
+            self.err(format!("expected a string, found {}", describe(self.value)))
+        })?;
         if s.len() > MAX_TEXT {
             return Err(self.err(format!("string of {} bytes is too long", s.len())));
         }
@@ -263,9 +263,12 @@ impl<'a> Node<'a> {
     }
 
     pub fn bool(&self) -> Result<bool, DecodeError> {
-        self.value
-            .as_bool()
-            .ok_or_else(|| self.err(format!("expected a boolean, found {}", describe(self.value))))
+        self.value.as_bool().ok_or_else(|| {
+            self.err(format!(
+                "expected a boolean, found {}",
+                describe(self.value)
+            ))
+        })
     }
 
     pub fn u64(&self) -> Result<u64, DecodeError> {
@@ -285,9 +288,9 @@ impl<'a> Node<'a> {
             Value::Number(n) => n
                 .as_i64()
                 .ok_or_else(|| self.err(format!("expected an integer, found {n}"))),
-            Value::String(s) if s.len() <= 20 => {
-                s.parse::<i64>().map_err(|_| self.err("expected an integer"))
-            }
+            Value::String(s) if s.len() <= 20 => s
+                .parse::<i64>()
+                .map_err(|_| self.err("expected an integer")),
             other => Err(self.err(format!("expected an integer, found {}", describe(other)))),
         }
     }

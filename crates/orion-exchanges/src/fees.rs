@@ -60,7 +60,9 @@ pub fn reconcile_kalshi_fees(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use orion_core::{InstrumentId, KalshiFeeType, Outcome, Price, Quantity, Rate, Side, Timestamp, Venue};
+    use orion_core::{
+        InstrumentId, KalshiFeeType, Outcome, Price, Quantity, Rate, Side, Timestamp, Venue,
+    };
 
     fn fill(count: &str, price: &str, fee: &str, taker: bool) -> KalshiFill {
         let p = Price::parse(price).unwrap();
@@ -88,7 +90,11 @@ mod tests {
         };
         // kalshi.md §8: 10 @ $0.50 → $0.1750; 1 @ $0.055 → $0.0037 (rounded up).
         let checks = reconcile_kalshi_fees(
-            &[fill("10", "0.50", "0.1750", true), fill("1", "0.055", "0.0037", true), fill("1", "0.5", "0.03", true)],
+            &[
+                fill("10", "0.50", "0.1750", true),
+                fill("1", "0.055", "0.0037", true),
+                fill("1", "0.5", "0.03", true),
+            ],
             &s,
             Cash::ZERO,
         )

@@ -22,10 +22,10 @@
 //! `tests/vectors.rs`. The simulator (`orion-sim`) must verify signatures
 //! with its own, independent code and never call into this crate's signing.
 
+pub mod decode;
+pub mod fees;
+pub mod http;
 pub mod kalshi;
 pub mod polymarket;
 pub mod secret;
-pub mod http;
-pub mod decode;
-pub mod fees;
 pub mod ws;

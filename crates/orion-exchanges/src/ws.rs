@@ -94,7 +94,10 @@ pub async fn connect(
 ) -> Result<Ws, ConnectError> {
     let uri: Uri = url.parse().map_err(|e| fail(format!("bad URL: {e}")))?;
     check_scheme(&uri).map_err(|e| fail(e.to_string()))?;
-    let host = uri.host().ok_or_else(|| fail("URL has no host"))?.to_string();
+    let host = uri
+        .host()
+        .ok_or_else(|| fail("URL has no host"))?
+        .to_string();
     let tls = uri.scheme_str() == Some("wss");
     let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
     let fut = async {
@@ -104,7 +107,8 @@ pub async fn connect(
         tcp.set_nodelay(true).map_err(|e| fail(e.to_string()))?;
         let io = if tls {
             let config = tls::client_config(pins, &[b"http/1.1"]).map_err(fail)?;
-            let name = ServerName::try_from(host.clone()).map_err(|e| fail(format!("server name: {e}")))?;
+            let name = ServerName::try_from(host.clone())
+                .map_err(|e| fail(format!("server name: {e}")))?;
             let stream = TlsConnector::from(Arc::new(config))
                 .connect(name, tcp)
                 .await

@@ -11,10 +11,9 @@ use std::time::Duration;
 
 use orion_config::KalshiTier;
 use orion_core::{
-    BookEventKind, Cash, Clock, FeeSchedule, GatewayError, InstrumentId,
-    KalshiFeeType, MarketData, MarketEvent, MarketId, OrderBook, OrderGateway, OrderKey,
-    OrderRequest, OrderStatus, Outcome, Price, Quantity, Rate, Side, SystemClock, TimeInForce,
-    Venue,
+    BookEventKind, Cash, Clock, FeeSchedule, GatewayError, InstrumentId, KalshiFeeType, MarketData,
+    MarketEvent, MarketId, OrderBook, OrderGateway, OrderKey, OrderRequest, OrderStatus, Outcome,
+    Price, Quantity, Rate, Side, SystemClock, TimeInForce, Venue,
 };
 use orion_exchanges::fees::reconcile_kalshi_fees;
 use orion_exchanges::http::Backoff;
@@ -135,6 +134,7 @@ fn q(s: &str) -> Quantity {
     Quantity::parse(s).unwrap()
 }
 
+#[allow(clippy::too_many_arguments)] // A test helper mirroring OrderRequest field by field.
 fn request(
     venue: Venue,
     market: &str,
@@ -190,11 +190,17 @@ fn apply(book: &mut OrderBook, ev: &MarketEvent) {
     if let MarketEvent::Book(b) = ev {
         match &b.kind {
             BookEventKind::Snapshot { bids, asks } => book
-                .apply_snapshot(bids.iter().copied(), asks.iter().copied(), b.seq, None, b.received_at)
+                .apply_snapshot(
+                    bids.iter().copied(),
+                    asks.iter().copied(),
+                    b.seq,
+                    None,
+                    b.received_at,
+                )
                 .unwrap(),
-            BookEventKind::Delta { updates } => {
-                book.apply_delta(updates, b.seq, None, b.received_at).unwrap()
-            }
+            BookEventKind::Delta { updates } => book
+                .apply_delta(updates, b.seq, None, b.received_at)
+                .unwrap(),
         }
     }
 }
@@ -294,7 +300,16 @@ async fn kalshi_place_cancel_query_fok_duplicate_and_fees() {
     let gw = kalshi(&sim);
 
     // A resting bid: open, found by client order id, cancelled.
-    let rest = request(Venue::Kalshi, FED, FED, Outcome::Yes, Side::Buy, "0.30", "5", TimeInForce::GoodTillCancel);
+    let rest = request(
+        Venue::Kalshi,
+        FED,
+        FED,
+        Outcome::Yes,
+        Side::Buy,
+        "0.30",
+        "5",
+        TimeInForce::GoodTillCancel,
+    );
     let prepared = gw.prepare(&rest).unwrap();
     let body: serde_json::Value = serde_json::from_slice(&prepared.body).unwrap();
     assert_eq!(body["client_order_id"], rest.client_order_id.as_str());
@@ -306,18 +321,39 @@ async fn kalshi_place_cancel_query_fok_duplicate_and_fees() {
     assert_eq!(found.status, OrderStatus::Open);
     assert_eq!(found.venue_order_id, report.venue_order_id);
     // Re-sending the same prepared order is refused as a duplicate.
-    assert!(matches!(gw.submit(&prepared).await, Err(GatewayError::Duplicate { .. })));
+    assert!(matches!(
+        gw.submit(&prepared).await,
+        Err(GatewayError::Duplicate { .. })
+    ));
     let cancelled = gw.cancel(&key(&rest, None)).await.unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
 
     // FOK larger than the book: killed, nothing filled.
-    let fok = request(Venue::Kalshi, FED, FED, Outcome::Yes, Side::Buy, "0.42", "1000", TimeInForce::FillOrKill);
+    let fok = request(
+        Venue::Kalshi,
+        FED,
+        FED,
+        Outcome::Yes,
+        Side::Buy,
+        "0.42",
+        "1000",
+        TimeInForce::FillOrKill,
+    );
     let r = gw.submit(&gw.prepare(&fok).unwrap()).await.unwrap();
     assert_eq!(r.status, OrderStatus::Cancelled);
     assert_eq!(r.filled, Quantity::ZERO);
 
     // Buy NO at 0.60 = sell YES at 0.40 against the 0.40 bid: fills.
-    let no = request(Venue::Kalshi, FED, FED, Outcome::No, Side::Buy, "0.60", "10", TimeInForce::ImmediateOrCancel);
+    let no = request(
+        Venue::Kalshi,
+        FED,
+        FED,
+        Outcome::No,
+        Side::Buy,
+        "0.60",
+        "10",
+        TimeInForce::ImmediateOrCancel,
+    );
     let prepared = gw.prepare(&no).unwrap();
     let body: serde_json::Value = serde_json::from_slice(&prepared.body).unwrap();
     assert_eq!(body["side"], "ask");
@@ -335,7 +371,10 @@ async fn kalshi_place_cancel_query_fok_duplicate_and_fees() {
     let checks = reconcile_kalshi_fees(&fills, &schedule, Cash::ZERO).unwrap();
     assert!(checks.iter().all(|c| c.matches), "{checks:?}");
     let positions = gw.positions().await.unwrap();
-    let pos = positions.iter().find(|p| &*p.instrument.symbol == FED).unwrap();
+    let pos = positions
+        .iter()
+        .find(|p| &*p.instrument.symbol == FED)
+        .unwrap();
     assert_eq!(pos.outcome, Outcome::No);
     assert_eq!(pos.quantity, q("10"));
     let bal = gw.balance().await.unwrap();
@@ -348,40 +387,85 @@ async fn polymarket_place_cancel_query_and_fok() {
     let sim = sim().await;
     let gw = poly(&sim).await;
 
-    let rest = request(Venue::Polymarket, P1, P1_YES, Outcome::Yes, Side::Buy, "0.40", "10", TimeInForce::GoodTillCancel);
+    let rest = request(
+        Venue::Polymarket,
+        P1,
+        P1_YES,
+        Outcome::Yes,
+        Side::Buy,
+        "0.40",
+        "10",
+        TimeInForce::GoodTillCancel,
+    );
     let prepared = gw.prepare(&rest).unwrap();
     let hash = prepared.venue_order_id.clone().unwrap();
     assert!(hash.starts_with("0x") && hash.len() == 66);
     let r = gw.submit(&prepared).await.unwrap();
     assert_eq!(r.status, OrderStatus::Open);
-    assert_eq!(r.venue_order_id.as_deref(), Some(hash.as_str()), "the venue's id is our hash");
-    let found = gw.query(&key(&rest, Some(hash.clone()))).await.unwrap().unwrap();
+    assert_eq!(
+        r.venue_order_id.as_deref(),
+        Some(hash.as_str()),
+        "the venue's id is our hash"
+    );
+    let found = gw
+        .query(&key(&rest, Some(hash.clone())))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.status, OrderStatus::Open);
     // A resend reuses the same signed payload: the venue knows it already.
-    assert!(matches!(gw.submit(&prepared).await, Err(GatewayError::Rejected { .. })));
+    assert!(matches!(
+        gw.submit(&prepared).await,
+        Err(GatewayError::Rejected { .. })
+    ));
     let c = gw.cancel(&key(&rest, Some(hash))).await.unwrap();
     assert_eq!(c.status, OrderStatus::Cancelled);
 
     // FOK bigger than the book: killed.
-    let fok = request(Venue::Polymarket, P1, P1_YES, Outcome::Yes, Side::Buy, "0.60", "1000", TimeInForce::FillOrKill);
+    let fok = request(
+        Venue::Polymarket,
+        P1,
+        P1_YES,
+        Outcome::Yes,
+        Side::Buy,
+        "0.60",
+        "1000",
+        TimeInForce::FillOrKill,
+    );
     let r = gw.submit(&gw.prepare(&fok).unwrap()).await.unwrap();
     assert_eq!(r.status, OrderStatus::Cancelled);
     assert_eq!(r.filled, Quantity::ZERO);
 
     // FOK that fits: filled at 0.60.
-    let ok = request(Venue::Polymarket, P1, P1_YES, Outcome::Yes, Side::Buy, "0.60", "10", TimeInForce::FillOrKill);
+    let ok = request(
+        Venue::Polymarket,
+        P1,
+        P1_YES,
+        Outcome::Yes,
+        Side::Buy,
+        "0.60",
+        "10",
+        TimeInForce::FillOrKill,
+    );
     let prepared = gw.prepare(&ok).unwrap();
     let r = gw.submit(&prepared).await.unwrap();
     assert_eq!(r.status, OrderStatus::Filled);
     assert_eq!(r.filled, q("10"));
     assert_eq!(r.average_price, Some(p("0.60")));
-    let q2 = gw.query(&key(&ok, prepared.venue_order_id.clone())).await.unwrap().unwrap();
+    let q2 = gw
+        .query(&key(&ok, prepared.venue_order_id.clone()))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(q2.status, OrderStatus::Filled);
 
     let bal = gw.balance().await.unwrap();
     assert!(bal.available < Cash::parse("1000").unwrap());
     let pos = gw.positions().await.unwrap();
-    assert!(pos.iter().any(|p| &*p.instrument.symbol == P1_YES && p.quantity == q("10")));
+    assert!(
+        pos.iter()
+            .any(|p| &*p.instrument.symbol == P1_YES && p.quantity == q("10"))
+    );
     assert!(!gw.fills(None).await.unwrap().is_empty());
 }
 
@@ -394,8 +478,13 @@ async fn kalshi_ws_snapshot_deltas_gap_and_disconnect() {
     let mut config = KalshiWsConfig::new(sim.urls.kalshi_ws.clone());
     config.backoff = fast_backoff();
     let mut ws = KalshiWs::start(config, kalshi_signer(), clock());
-    ws.subscribe(&[InstrumentId::new(Venue::Kalshi, FED).unwrap()]).await.unwrap();
-    next_where(&mut ws, "connected", |e| matches!(e, MarketEvent::Connected { .. })).await;
+    ws.subscribe(&[InstrumentId::new(Venue::Kalshi, FED).unwrap()])
+        .await
+        .unwrap();
+    next_where(&mut ws, "connected", |e| {
+        matches!(e, MarketEvent::Connected { .. })
+    })
+    .await;
     let snap = next_where(&mut ws, "snapshot", is_snapshot).await;
     let mut book = OrderBook::new();
     apply(&mut book, &snap);
@@ -403,28 +492,75 @@ async fn kalshi_ws_snapshot_deltas_gap_and_disconnect() {
     assert_eq!(book.best_ask().unwrap().price, p("0.42"));
 
     // A delta: our resting bid at 0.41.
-    let bid = request(Venue::Kalshi, FED, FED, Outcome::Yes, Side::Buy, "0.41", "5", TimeInForce::GoodTillCancel);
+    let bid = request(
+        Venue::Kalshi,
+        FED,
+        FED,
+        Outcome::Yes,
+        Side::Buy,
+        "0.41",
+        "5",
+        TimeInForce::GoodTillCancel,
+    );
     gw.submit(&gw.prepare(&bid).unwrap()).await.unwrap();
-    let delta = next_where(&mut ws, "delta", |e| matches!(e, MarketEvent::Book(b) if matches!(b.kind, BookEventKind::Delta { .. }))).await;
+    let delta = next_where(
+        &mut ws,
+        "delta",
+        |e| matches!(e, MarketEvent::Book(b) if matches!(b.kind, BookEventKind::Delta { .. })),
+    )
+    .await;
     apply(&mut book, &delta);
     assert_eq!(book.best_bid().unwrap().price, p("0.41"));
 
     // Sequence gap: the book is invalidated and a fresh snapshot follows.
-    sim.add_fault(fault(VenueName::Kalshi, "/trade-api/ws/v2", FaultKind::WsGap));
+    sim.add_fault(fault(
+        VenueName::Kalshi,
+        "/trade-api/ws/v2",
+        FaultKind::WsGap,
+    ));
     gw.cancel(&key(&bid, None)).await.unwrap();
-    let inv = next_where(&mut ws, "invalidation", |e| !matches!(e, MarketEvent::Book(_))).await;
-    assert!(matches!(inv, MarketEvent::BookInvalidated { .. }), "{inv:?}");
+    let inv = next_where(&mut ws, "invalidation", |e| {
+        !matches!(e, MarketEvent::Book(_))
+    })
+    .await;
+    assert!(
+        matches!(inv, MarketEvent::BookInvalidated { .. }),
+        "{inv:?}"
+    );
     let snap = next_where(&mut ws, "resync snapshot", is_snapshot).await;
     let mut book = OrderBook::new();
     apply(&mut book, &snap);
-    assert_eq!(book.best_bid().unwrap().price, p("0.40"), "the cancel is in the new snapshot");
+    assert_eq!(
+        book.best_bid().unwrap().price,
+        p("0.40"),
+        "the cancel is in the new snapshot"
+    );
 
     // Disconnect: stale, then reconnected with a fresh snapshot.
-    sim.add_fault(fault(VenueName::Kalshi, "/trade-api/ws/v2", FaultKind::WsDisconnect));
-    let bid2 = request(Venue::Kalshi, FED, FED, Outcome::Yes, Side::Buy, "0.35", "1", TimeInForce::GoodTillCancel);
+    sim.add_fault(fault(
+        VenueName::Kalshi,
+        "/trade-api/ws/v2",
+        FaultKind::WsDisconnect,
+    ));
+    let bid2 = request(
+        Venue::Kalshi,
+        FED,
+        FED,
+        Outcome::Yes,
+        Side::Buy,
+        "0.35",
+        "1",
+        TimeInForce::GoodTillCancel,
+    );
     gw.submit(&gw.prepare(&bid2).unwrap()).await.unwrap();
-    next_where(&mut ws, "disconnected", |e| matches!(e, MarketEvent::Disconnected { .. })).await;
-    next_where(&mut ws, "reconnected", |e| matches!(e, MarketEvent::Connected { .. })).await;
+    next_where(&mut ws, "disconnected", |e| {
+        matches!(e, MarketEvent::Disconnected { .. })
+    })
+    .await;
+    next_where(&mut ws, "reconnected", |e| {
+        matches!(e, MarketEvent::Connected { .. })
+    })
+    .await;
     let snap = next_where(&mut ws, "snapshot after reconnect", is_snapshot).await;
     let mut book = OrderBook::new();
     apply(&mut book, &snap);
@@ -439,8 +575,13 @@ async fn polymarket_ws_book_price_change_and_disconnect() {
     config.backoff = fast_backoff();
     config.ping_every = Duration::from_millis(100);
     let mut ws = PolymarketWs::start(config, clock());
-    ws.subscribe(&[InstrumentId::new(Venue::Polymarket, P1_YES).unwrap()]).await.unwrap();
-    next_where(&mut ws, "connected", |e| matches!(e, MarketEvent::Connected { .. })).await;
+    ws.subscribe(&[InstrumentId::new(Venue::Polymarket, P1_YES).unwrap()])
+        .await
+        .unwrap();
+    next_where(&mut ws, "connected", |e| {
+        matches!(e, MarketEvent::Connected { .. })
+    })
+    .await;
     let snap = next_where(&mut ws, "book", is_snapshot).await;
     let mut book = OrderBook::new();
     apply(&mut book, &snap);
@@ -450,22 +591,59 @@ async fn polymarket_ws_book_price_change_and_disconnect() {
     // PINGs every 100 ms keep the stream alive past a few intervals.
     tokio::time::sleep(Duration::from_millis(350)).await;
 
-    let bid = request(Venue::Polymarket, P1, P1_YES, Outcome::Yes, Side::Buy, "0.55", "10", TimeInForce::GoodTillCancel);
+    let bid = request(
+        Venue::Polymarket,
+        P1,
+        P1_YES,
+        Outcome::Yes,
+        Side::Buy,
+        "0.55",
+        "10",
+        TimeInForce::GoodTillCancel,
+    );
     gw.submit(&gw.prepare(&bid).unwrap()).await.unwrap();
-    let delta = next_where(&mut ws, "price_change", |e| matches!(e, MarketEvent::Book(b) if matches!(b.kind, BookEventKind::Delta { .. }))).await;
+    let delta = next_where(
+        &mut ws,
+        "price_change",
+        |e| matches!(e, MarketEvent::Book(b) if matches!(b.kind, BookEventKind::Delta { .. })),
+    )
+    .await;
     apply(&mut book, &delta);
     assert_eq!(book.best_bid().unwrap().price, p("0.55"));
     assert_eq!(book.best_bid().unwrap().qty, q("10"));
 
-    sim.add_fault(fault(VenueName::Polymarket, "/ws/market", FaultKind::WsDisconnect));
-    let bid2 = request(Venue::Polymarket, P1, P1_YES, Outcome::Yes, Side::Buy, "0.45", "7", TimeInForce::GoodTillCancel);
+    sim.add_fault(fault(
+        VenueName::Polymarket,
+        "/ws/market",
+        FaultKind::WsDisconnect,
+    ));
+    let bid2 = request(
+        Venue::Polymarket,
+        P1,
+        P1_YES,
+        Outcome::Yes,
+        Side::Buy,
+        "0.45",
+        "7",
+        TimeInForce::GoodTillCancel,
+    );
     gw.submit(&gw.prepare(&bid2).unwrap()).await.unwrap();
-    next_where(&mut ws, "disconnected", |e| matches!(e, MarketEvent::Disconnected { .. })).await;
-    next_where(&mut ws, "reconnected", |e| matches!(e, MarketEvent::Connected { .. })).await;
+    next_where(&mut ws, "disconnected", |e| {
+        matches!(e, MarketEvent::Disconnected { .. })
+    })
+    .await;
+    next_where(&mut ws, "reconnected", |e| {
+        matches!(e, MarketEvent::Connected { .. })
+    })
+    .await;
     let snap = next_where(&mut ws, "book after reconnect", is_snapshot).await;
     let mut book = OrderBook::new();
     apply(&mut book, &snap);
-    assert_eq!(book.bids().qty_at(p("0.45")), q("7"), "the order placed while down is in the resync");
+    assert_eq!(
+        book.bids().qty_at(p("0.45")),
+        q("7"),
+        "the order placed while down is in the resync"
+    );
 }
 
 // ------------------------------------------------------------ faults
@@ -477,7 +655,11 @@ async fn rate_limit_storm_is_absorbed_by_waiting() {
     // 40 tokens/s, 10 per read: 4 reads per second after a burst of one.
     config.read_bucket = (10, 40);
     let client = KalshiClient::new(&config, Some(kalshi_signer())).unwrap();
-    let mut storm = fault(VenueName::Kalshi, "GET /trade-api/v2/markets/*", FaultKind::RateLimit);
+    let mut storm = fault(
+        VenueName::Kalshi,
+        "GET /trade-api/v2/markets/*",
+        FaultKind::RateLimit,
+    );
     storm.count = Some(3);
     sim.add_fault(storm);
     let start = tokio::time::Instant::now();
@@ -486,29 +668,54 @@ async fn rate_limit_storm_is_absorbed_by_waiting() {
         tokio::spawn(async move { c.market(FED).await })
     });
     for h in calls {
-        h.await.unwrap().expect("every read succeeds despite the 429s");
+        h.await
+            .unwrap()
+            .expect("every read succeeds despite the 429s");
     }
     let elapsed = start.elapsed();
     // 8 reads + 3 retries at 4 per second after one free: at least 2.5 s.
-    assert!(elapsed >= Duration::from_millis(2_400), "{elapsed:?}: the limiter did not pace");
+    assert!(
+        elapsed >= Duration::from_millis(2_400),
+        "{elapsed:?}: the limiter did not pace"
+    );
 }
 
 #[tokio::test]
 async fn server_errors_retried_for_reads_not_for_submits() {
     let sim = sim().await;
     let gw = kalshi(&sim);
-    let mut flaky = fault(VenueName::Kalshi, &format!("GET /trade-api/v2/markets/{FED}"), FaultKind::ServerError);
+    let mut flaky = fault(
+        VenueName::Kalshi,
+        &format!("GET /trade-api/v2/markets/{FED}"),
+        FaultKind::ServerError,
+    );
     flaky.count = Some(2);
     flaky.status = Some(503);
     sim.add_fault(flaky);
     assert_eq!(&*gw.client().market(FED).await.unwrap().ticker.symbol, FED);
 
-    let mut down = fault(VenueName::Kalshi, "POST /trade-api/v2/portfolio/events/orders", FaultKind::ServerError);
+    let mut down = fault(
+        VenueName::Kalshi,
+        "POST /trade-api/v2/portfolio/events/orders",
+        FaultKind::ServerError,
+    );
     down.status = Some(500);
     sim.add_fault(down);
-    let order = request(Venue::Kalshi, FED, FED, Outcome::Yes, Side::Buy, "0.42", "1", TimeInForce::ImmediateOrCancel);
+    let order = request(
+        Venue::Kalshi,
+        FED,
+        FED,
+        Outcome::Yes,
+        Side::Buy,
+        "0.42",
+        "1",
+        TimeInForce::ImmediateOrCancel,
+    );
     let err = gw.submit(&gw.prepare(&order).unwrap()).await.unwrap_err();
-    assert!(matches!(err, GatewayError::Server { status: 500, .. }), "{err:?}");
+    assert!(
+        matches!(err, GatewayError::Server { status: 500, .. }),
+        "{err:?}"
+    );
     assert!(err.outcome_unknown());
     // Not re-sent: the venue never saw the order.
     assert!(gw.query(&key(&order, None)).await.unwrap().is_none());
@@ -518,12 +725,36 @@ async fn server_errors_retried_for_reads_not_for_submits() {
     let mut flaky = fault(VenueName::Polymarket, "GET /book", FaultKind::ServerError);
     flaky.count = Some(2);
     sim.add_fault(flaky);
-    assert_eq!(pg.client().book(P1_YES).await.unwrap().bids[0].price, p("0.50"));
-    sim.add_fault(fault(VenueName::Polymarket, "POST /order", FaultKind::ServerError));
-    let order = request(Venue::Polymarket, P1, P1_YES, Outcome::Yes, Side::Buy, "0.60", "5", TimeInForce::FillOrKill);
+    assert_eq!(
+        pg.client().book(P1_YES).await.unwrap().bids[0].price,
+        p("0.50")
+    );
+    sim.add_fault(fault(
+        VenueName::Polymarket,
+        "POST /order",
+        FaultKind::ServerError,
+    ));
+    let order = request(
+        Venue::Polymarket,
+        P1,
+        P1_YES,
+        Outcome::Yes,
+        Side::Buy,
+        "0.60",
+        "5",
+        TimeInForce::FillOrKill,
+    );
     let prepared = pg.prepare(&order).unwrap();
-    assert!(matches!(pg.submit(&prepared).await, Err(GatewayError::Server { .. })));
-    assert!(pg.query(&key(&order, prepared.venue_order_id.clone())).await.unwrap().is_none());
+    assert!(matches!(
+        pg.submit(&prepared).await,
+        Err(GatewayError::Server { .. })
+    ));
+    assert!(
+        pg.query(&key(&order, prepared.venue_order_id.clone()))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// A loopback proxy that forwards requests to `upstream` and throws the
@@ -563,24 +794,62 @@ async fn submit_timeouts_resolve_by_query() {
     let mut config = kalshi_config(&sim);
     config.rest_url = black_hole(&sim.urls.kalshi_rest).await;
     config.write_timeout = Duration::from_millis(300);
-    let lossy = KalshiGateway::new(KalshiClient::new(&config, Some(kalshi_signer())).unwrap(), clock());
+    let lossy = KalshiGateway::new(
+        KalshiClient::new(&config, Some(kalshi_signer())).unwrap(),
+        clock(),
+    );
 
     // The venue acts, the answer is lost: unknown, then found filled.
-    let order = request(Venue::Kalshi, FED, FED, Outcome::Yes, Side::Buy, "0.42", "3", TimeInForce::ImmediateOrCancel);
+    let order = request(
+        Venue::Kalshi,
+        FED,
+        FED,
+        Outcome::Yes,
+        Side::Buy,
+        "0.42",
+        "3",
+        TimeInForce::ImmediateOrCancel,
+    );
     let prepared = lossy.prepare(&order).unwrap();
     let err = lossy.submit(&prepared).await.unwrap_err();
-    assert!(matches!(err, GatewayError::OutcomeUnknown { .. }), "{err:?}");
-    let truth = gw.query(&key(&order, None)).await.unwrap().expect("the order reached the venue");
+    assert!(
+        matches!(err, GatewayError::OutcomeUnknown { .. }),
+        "{err:?}"
+    );
+    let truth = gw
+        .query(&key(&order, None))
+        .await
+        .unwrap()
+        .expect("the order reached the venue");
     assert_eq!(truth.status, OrderStatus::Filled);
     assert_eq!(truth.filled, q("3"));
 
     // Never answered and never processed: unknown, then found absent.
     let mut config = kalshi_config(&sim);
     config.write_timeout = Duration::from_millis(300);
-    let slow = KalshiGateway::new(KalshiClient::new(&config, Some(kalshi_signer())).unwrap(), clock());
-    sim.add_fault(fault(VenueName::Kalshi, "POST /trade-api/v2/portfolio/events/orders", FaultKind::Timeout));
-    let lost = request(Venue::Kalshi, FED, FED, Outcome::Yes, Side::Buy, "0.42", "1", TimeInForce::ImmediateOrCancel);
-    let err = slow.submit(&slow.prepare(&lost).unwrap()).await.unwrap_err();
+    let slow = KalshiGateway::new(
+        KalshiClient::new(&config, Some(kalshi_signer())).unwrap(),
+        clock(),
+    );
+    sim.add_fault(fault(
+        VenueName::Kalshi,
+        "POST /trade-api/v2/portfolio/events/orders",
+        FaultKind::Timeout,
+    ));
+    let lost = request(
+        Venue::Kalshi,
+        FED,
+        FED,
+        Outcome::Yes,
+        Side::Buy,
+        "0.42",
+        "1",
+        TimeInForce::ImmediateOrCancel,
+    );
+    let err = slow
+        .submit(&slow.prepare(&lost).unwrap())
+        .await
+        .unwrap_err();
     assert!(matches!(err, GatewayError::OutcomeUnknown { .. }));
     assert!(gw.query(&key(&lost, None)).await.unwrap().is_none());
 
@@ -597,7 +866,9 @@ async fn submit_timeouts_resolve_by_query() {
         .unwrap();
     let signer = Arc::new(L2Signer::new(creds.clone(), wallet.address(), clock()));
     let lossy = PolymarketGateway::new(
-        PolymarketClient::new(&pconfig).unwrap().authenticated(signer),
+        PolymarketClient::new(&pconfig)
+            .unwrap()
+            .authenticated(signer),
         wallet,
         &creds,
         SignatureType::Eoa,
@@ -608,18 +879,37 @@ async fn submit_timeouts_resolve_by_query() {
     // black hole would time out too).
     let info = pg.client().market_info(P1).await.unwrap();
     for (token, outcome) in &info.tokens {
-        lossy.register_token(token, orion_exchanges::polymarket::rest::TokenInfo {
-            condition_id: info.condition_id.clone(),
-            outcome: Some(if outcome == "Yes" { Outcome::Yes } else { Outcome::No }),
-            tick: info.tick_size,
-            neg_risk: info.neg_risk,
-            fee: info.fee,
-        });
+        lossy.register_token(
+            token,
+            orion_exchanges::polymarket::rest::TokenInfo {
+                condition_id: info.condition_id.clone(),
+                outcome: Some(if outcome == "Yes" {
+                    Outcome::Yes
+                } else {
+                    Outcome::No
+                }),
+                tick: info.tick_size,
+                neg_risk: info.neg_risk,
+                fee: info.fee,
+            },
+        );
     }
     lossy.set_version(2);
-    let order = request(Venue::Polymarket, P1, P1_YES, Outcome::Yes, Side::Buy, "0.60", "5", TimeInForce::FillOrKill);
+    let order = request(
+        Venue::Polymarket,
+        P1,
+        P1_YES,
+        Outcome::Yes,
+        Side::Buy,
+        "0.60",
+        "5",
+        TimeInForce::FillOrKill,
+    );
     let prepared = lossy.prepare(&order).unwrap();
-    assert!(matches!(lossy.submit(&prepared).await, Err(GatewayError::OutcomeUnknown { .. })));
+    assert!(matches!(
+        lossy.submit(&prepared).await,
+        Err(GatewayError::OutcomeUnknown { .. })
+    ));
     let truth = pg
         .query(&key(&order, prepared.venue_order_id.clone()))
         .await

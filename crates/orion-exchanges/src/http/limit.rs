@@ -166,10 +166,7 @@ impl SlidingWindow {
         let now = self.time.now();
         let cost = cost.min(self.limit);
         let mut grants = self.grants.lock().unwrap_or_else(|e| e.into_inner());
-        while grants
-            .front()
-            .is_some_and(|(t, _)| *t + self.window <= now)
-        {
+        while grants.front().is_some_and(|(t, _)| *t + self.window <= now) {
             grants.pop_front();
         }
         // Grants are kept in time order, so the candidate slot only moves
@@ -303,7 +300,11 @@ mod tests {
         }
         let last = *at.last().unwrap();
         // 1000 × 10 tokens = 10 000; the first 100 are free: ≥ 99 s.
-        assert!(last - start >= Duration::from_secs(99), "{:?}", last - start);
+        assert!(
+            last - start >= Duration::from_secs(99),
+            "{:?}",
+            last - start
+        );
         for w in 0..100u64 {
             let lo = start + Duration::from_secs(w);
             let hi = lo + Duration::from_secs(1);

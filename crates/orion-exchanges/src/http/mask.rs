@@ -21,9 +21,19 @@ pub fn is_sensitive_header(name: &str) -> bool {
 /// JSON keys whose values are masked wherever they appear.
 pub fn is_sensitive_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["signature", "secret", "passphrase", "apikey", "api_key", "owner", "private", "password", "auth"]
-        .iter()
-        .any(|s| k.contains(s))
+    [
+        "signature",
+        "secret",
+        "passphrase",
+        "apikey",
+        "api_key",
+        "owner",
+        "private",
+        "password",
+        "auth",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
 }
 
 /// `name: value` pairs with secrets replaced by `***`.

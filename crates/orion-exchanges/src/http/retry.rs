@@ -41,7 +41,8 @@ impl Backoff {
     /// A full-jitter sleep for the `attempt`-th retry, from `unit` in
     /// `0..=u64::MAX` (a random draw; a parameter so tests can pin it).
     pub fn delay_from(&self, attempt: u32, unit: u64) -> Duration {
-        let ceiling = u128::from(u64::try_from(self.ceiling(attempt).as_nanos()).unwrap_or(u64::MAX));
+        let ceiling =
+            u128::from(u64::try_from(self.ceiling(attempt).as_nanos()).unwrap_or(u64::MAX));
         // Scale the draw onto 0..=ceiling with integers only.
         let nanos = ceiling * u128::from(unit) / u128::from(u64::MAX);
         Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
@@ -107,8 +108,13 @@ impl tower::retry::Policy<ApiRequest, ApiResponse, BoxError> for RetryPolicy {
         metrics::counter!("orion_http_retries_total",
             "venue" => req.endpoint.venue.as_str(), "endpoint" => req.endpoint.name)
         .increment(1);
-        tracing::debug!(venue = req.endpoint.venue.as_str(), endpoint = req.endpoint.name,
-            attempt = self.attempt, ?delay, "retrying");
+        tracing::debug!(
+            venue = req.endpoint.venue.as_str(),
+            endpoint = req.endpoint.name,
+            attempt = self.attempt,
+            ?delay,
+            "retrying"
+        );
         Some(tokio::time::sleep(delay))
     }
 

@@ -9,8 +9,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
@@ -82,7 +82,7 @@ impl PinnedVerifier {
     }
 
     fn pinned(&self, cert: &CertificateDer<'_>) -> bool {
-        spki_sha256(cert).is_ok_and(|h| self.pins.iter().any(|p| *p == h))
+        spki_sha256(cert).is_ok_and(|h| self.pins.contains(&h))
     }
 }
 
@@ -142,7 +142,9 @@ pub fn client_config(pins: &[SpkiPin], alpn: &[&[u8]]) -> Result<ClientConfig, S
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS protocol versions: {e}"))?;
     let mut config = if pins.is_empty() {
-        builder.with_root_certificates(roots()).with_no_client_auth()
+        builder
+            .with_root_certificates(roots())
+            .with_no_client_auth()
     } else {
         let verifier = PinnedVerifier::new(roots(), provider, pins.to_vec())?;
         builder

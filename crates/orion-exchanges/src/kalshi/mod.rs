@@ -3,6 +3,6 @@
 pub mod auth;
 
 pub use auth::{KalshiAuthError, KalshiAuthHeaders, KalshiSigner, signed_message, signing_path};
-pub mod types;
 pub mod rest;
+pub mod types;
 pub mod ws;

@@ -16,16 +16,16 @@ use http::header::{HeaderName, HeaderValue};
 use http::{Method, Uri};
 use orion_config::KalshiTier;
 use orion_core::{
-    Balance, Clock, FeeSchedule, Fill, GatewayError, InstrumentId, KalshiBookSide,
-    KalshiOrderSide, MarketId, OrderGateway, OrderKey, OrderReport, OrderRequest, OrderStatus,
-    Outcome, Position, PreparedOrder, Price, PriceGrid, Quantity, TimeInForce, Timestamp, Venue,
+    Balance, Clock, FeeSchedule, Fill, GatewayError, InstrumentId, KalshiBookSide, KalshiOrderSide,
+    MarketId, OrderGateway, OrderKey, OrderReport, OrderRequest, OrderStatus, Outcome, Position,
+    PreparedOrder, Price, PriceGrid, Quantity, TimeInForce, Timestamp, Venue,
 };
 use serde::Serialize;
 
 use super::auth::KalshiSigner;
 use super::types::{
-    self, CreateOrderResponse, KalshiApiError, KalshiFill, KalshiMarket, KalshiOrder,
-    MarketsPage, YesBook, outcome_price,
+    self, CreateOrderResponse, KalshiApiError, KalshiFill, KalshiMarket, KalshiOrder, MarketsPage,
+    YesBook, outcome_price,
 };
 use crate::http::{
     ApiRequest, ApiResponse, Budget, Endpoint, HttpClient, HttpConfig, HttpError, Limiter,
@@ -178,7 +178,10 @@ fn ok_body(resp: ApiResponse) -> Result<bytes::Bytes, GatewayError> {
     if resp.status.is_success() {
         Ok(resp.body)
     } else {
-        Err(status_error(types::api_error(resp.status.as_u16(), &resp.body)))
+        Err(status_error(types::api_error(
+            resp.status.as_u16(),
+            &resp.body,
+        )))
     }
 }
 
@@ -321,7 +324,11 @@ impl KalshiClient {
             // Sign when we can: harmless where not required.
             req = req.signed(s.clone());
         }
-        let resp = self.http.send(req).await.map_err(|e| transport_error(V, e))?;
+        let resp = self
+            .http
+            .send(req)
+            .await
+            .map_err(|e| transport_error(V, e))?;
         ok_body(resp)
     }
 
@@ -349,7 +356,12 @@ impl KalshiClient {
             q.push(format!("tickers={}", t.join(",")));
         }
         let body = self
-            .get("get_markets", &format!("/markets?{}", q.join("&")), false, DEFAULT_COST)
+            .get(
+                "get_markets",
+                &format!("/markets?{}", q.join("&")),
+                false,
+                DEFAULT_COST,
+            )
             .await?;
         Ok(types::markets_page(&body)?)
     }
@@ -375,7 +387,12 @@ impl KalshiClient {
 
     pub async fn market(&self, ticker: &str) -> Result<KalshiMarket, GatewayError> {
         let body = self
-            .get("get_market", &format!("/markets/{}", enc(ticker)), false, DEFAULT_COST)
+            .get(
+                "get_market",
+                &format!("/markets/{}", enc(ticker)),
+                false,
+                DEFAULT_COST,
+            )
             .await?;
         Ok(types::market(&body)?)
     }
@@ -386,7 +403,11 @@ impl KalshiClient {
         let body = self
             .get(
                 "get_orderbook",
-                &format!("/markets/{}/orderbook?depth={}", enc(ticker), depth.min(100)),
+                &format!(
+                    "/markets/{}/orderbook?depth={}",
+                    enc(ticker),
+                    depth.min(100)
+                ),
                 false,
                 DEFAULT_COST,
             )
@@ -397,12 +418,19 @@ impl KalshiClient {
     /// A series' fee schedule; unknown fee types fail closed.
     pub async fn series_fee(&self, series_ticker: &str) -> Result<FeeSchedule, GatewayError> {
         let body = self
-            .get("get_series", &format!("/series/{}", enc(series_ticker)), false, DEFAULT_COST)
+            .get(
+                "get_series",
+                &format!("/series/{}", enc(series_ticker)),
+                false,
+                DEFAULT_COST,
+            )
             .await?;
         Ok(types::series_fee(&body)?)
     }
 
-    pub async fn balance(&self) -> Result<(orion_core::Cash, Option<orion_core::Cash>), GatewayError> {
+    pub async fn balance(
+        &self,
+    ) -> Result<(orion_core::Cash, Option<orion_core::Cash>), GatewayError> {
         let body = self
             .get("get_balance", "/portfolio/balance", true, DEFAULT_COST)
             .await?;
@@ -482,9 +510,15 @@ impl KalshiClient {
         let uri = self
             .uri("/portfolio/events/orders")
             .map_err(|e| HttpError::NotSent(e.to_string()))?;
-        let req = ApiRequest::new(Method::POST, uri, self.write_ep("create_order", DEFAULT_COST))
-            .json_body(bytes::Bytes::copy_from_slice(body));
-        let req = self.auth(req).map_err(|e| HttpError::NotSent(e.to_string()))?;
+        let req = ApiRequest::new(
+            Method::POST,
+            uri,
+            self.write_ep("create_order", DEFAULT_COST),
+        )
+        .json_body(bytes::Bytes::copy_from_slice(body));
+        let req = self
+            .auth(req)
+            .map_err(|e| HttpError::NotSent(e.to_string()))?;
         self.http.send(req).await
     }
 
@@ -584,7 +618,10 @@ fn unreachable_id() -> orion_core::ClientOrderId {
 }
 
 /// The wire body of an order request.
-pub fn order_body(request: &OrderRequest, grid: Option<&PriceGrid>) -> Result<Vec<u8>, GatewayError> {
+pub fn order_body(
+    request: &OrderRequest,
+    grid: Option<&PriceGrid>,
+) -> Result<Vec<u8>, GatewayError> {
     if request.instrument.venue != V {
         return Err(KalshiGateway::invalid("instrument is not a Kalshi market"));
     }
@@ -601,8 +638,10 @@ pub fn order_body(request: &OrderRequest, grid: Option<&PriceGrid>) -> Result<Ve
             wire.yes_price
         )));
     }
-    if wire.yes_price.micros() % 100 != 0 {
-        return Err(KalshiGateway::invalid("Kalshi prices have at most 4 decimals"));
+    if !wire.yes_price.micros().is_multiple_of(100) {
+        return Err(KalshiGateway::invalid(
+            "Kalshi prices have at most 4 decimals",
+        ));
     }
     if request.quantity.is_zero() {
         return Err(KalshiGateway::invalid("quantity is zero"));
@@ -709,10 +748,12 @@ impl OrderGateway for KalshiGateway {
         self.client.cancel_order(&order_id).await?;
         let mut key = key.clone();
         key.venue_order_id = Some(order_id);
-        self.query(&key).await?.ok_or_else(|| GatewayError::NotFound {
-            venue: V,
-            detail: "cancelled order no longer listed".into(),
-        })
+        self.query(&key)
+            .await?
+            .ok_or_else(|| GatewayError::NotFound {
+                venue: V,
+                detail: "cancelled order no longer listed".into(),
+            })
     }
 
     async fn query(&self, key: &OrderKey) -> Result<Option<OrderReport>, GatewayError> {
@@ -753,7 +794,11 @@ impl OrderGateway for KalshiGateway {
             out.push(Position {
                 market,
                 instrument: ticker,
-                outcome: if micros > 0 { Outcome::Yes } else { Outcome::No },
+                outcome: if micros > 0 {
+                    Outcome::Yes
+                } else {
+                    Outcome::No
+                },
                 quantity: Quantity::from_micros(micros.unsigned_abs()),
             });
         }

@@ -141,18 +141,16 @@ fn price_band(n: Node<'_>) -> Result<PriceBand, DecodeError> {
 }
 
 fn market_node(n: Node<'_>) -> Result<KalshiMarket, DecodeError> {
-    let s = |k: &str| -> Result<String, DecodeError> {
-        Ok(opt_str(&n, k)?.unwrap_or_default())
-    };
+    let s = |k: &str| -> Result<String, DecodeError> { Ok(opt_str(&n, k)?.unwrap_or_default()) };
     let structure = opt_str(&n, "price_level_structure")?;
     let grid = match n.with_opt("price_ranges", |r| r.each(price_band))? {
-        Some(bands) if !bands.is_empty() => Some(
-            PriceGrid::from_bands(bands).map_err(|e| DecodeError {
+        Some(bands) if !bands.is_empty() => {
+            Some(PriceGrid::from_bands(bands).map_err(|e| DecodeError {
                 venue: V,
                 field: format!("{}.price_ranges", n.path()),
                 detail: e.to_string(),
-            })?,
-        ),
+            })?)
+        }
         _ => match structure.as_deref() {
             Some("linear_cent") => Some(PriceGrid::kalshi_linear_cent()),
             Some("deci_cent") => Some(PriceGrid::kalshi_deci_cent()),
@@ -223,7 +221,10 @@ fn fp_level(n: Node<'_>) -> Result<Level, DecodeError> {
     if n.len() != Some(2) {
         return Err(n.err("a level is [price, count]"));
     }
-    Ok(Level::new(n.at(0, |p| p.level_price())?, n.at(1, |q| q.qty())?))
+    Ok(Level::new(
+        n.at(0, |p| p.level_price())?,
+        n.at(1, |q| q.qty())?,
+    ))
 }
 
 fn cents_level(n: Node<'_>) -> Result<Level, DecodeError> {
@@ -249,8 +250,8 @@ pub fn yes_book(n: &Node<'_>, yes: Vec<Level>, no: Vec<Level>) -> Result<YesBook
         .map(|l| Level::new(l.price.complement(), l.qty))
         .collect();
     // Venues disagree on order (kalshi.md §4.3): sort ourselves.
-    bids.sort_by(|a, b| b.price.cmp(&a.price));
-    asks.sort_by(|a, b| a.price.cmp(&b.price));
+    bids.sort_by_key(|l| std::cmp::Reverse(l.price));
+    asks.sort_by_key(|l| l.price);
     if bids.windows(2).any(|w| w[0].price == w[1].price) {
         return Err(n.err("YES side lists a price twice"));
     }
@@ -276,13 +277,16 @@ pub fn orderbook(body: &[u8]) -> Result<YesBook, DecodeError> {
         return Ok(book);
     }
     n.with("orderbook", |o| {
-        let has_dollars = o.object()?.contains_key("yes_dollars") || o.object()?.contains_key("no_dollars");
+        let has_dollars =
+            o.object()?.contains_key("yes_dollars") || o.object()?.contains_key("no_dollars");
         let (yes, no) = if has_dollars {
             (side(&o, "yes_dollars")?, side(&o, "no_dollars")?)
         } else {
             (
-                o.with_opt("yes", |s| s.each(cents_level))?.unwrap_or_default(),
-                o.with_opt("no", |s| s.each(cents_level))?.unwrap_or_default(),
+                o.with_opt("yes", |s| s.each(cents_level))?
+                    .unwrap_or_default(),
+                o.with_opt("no", |s| s.each(cents_level))?
+                    .unwrap_or_default(),
             )
         };
         yes_book(&o, yes, no)
@@ -329,9 +333,12 @@ pub fn balance(body: &[u8]) -> Result<(Cash, Option<Cash>), DecodeError> {
     Ok((available, portfolio))
 }
 
+/// Positions and the next cursor.
+pub type PositionsPage = (Vec<(InstrumentId, i64)>, Option<String>);
+
 /// `market_positions[]`: (ticker, signed position in micro-contracts;
 /// + YES, − NO).
-pub fn positions(body: &[u8]) -> Result<(Vec<(InstrumentId, i64)>, Option<String>), DecodeError> {
+pub fn positions(body: &[u8]) -> Result<PositionsPage, DecodeError> {
     let v = root(body)?;
     let n = Node::root(V, &v);
     let list = n
@@ -351,7 +358,10 @@ fn outcome(n: Node<'_>) -> Result<Outcome, DecodeError> {
     match n.str()? {
         "yes" => Ok(Outcome::Yes),
         "no" => Ok(Outcome::No),
-        other => Err(n.err(format!("expected yes or no, found {:?}", other.chars().take(16).collect::<String>()))),
+        other => Err(n.err(format!(
+            "expected yes or no, found {:?}",
+            other.chars().take(16).collect::<String>()
+        ))),
     }
 }
 
@@ -359,7 +369,10 @@ fn book_side(n: Node<'_>) -> Result<KalshiBookSide, DecodeError> {
     match n.str()? {
         "bid" => Ok(KalshiBookSide::Bid),
         "ask" => Ok(KalshiBookSide::Ask),
-        other => Err(n.err(format!("expected bid or ask, found {:?}", other.chars().take(16).collect::<String>()))),
+        other => Err(n.err(format!(
+            "expected bid or ask, found {:?}",
+            other.chars().take(16).collect::<String>()
+        ))),
     }
 }
 
@@ -482,7 +495,9 @@ fn order_node(n: Node<'_>) -> Result<KalshiOrder, DecodeError> {
         yes_price: n.with("yes_price_dollars", |c| c.price())?,
         initial: n.with("initial_count_fp", |c| c.qty())?,
         filled: n.with("fill_count_fp", |c| c.qty())?,
-        remaining: n.with_opt("remaining_count_fp", |c| c.qty())?.unwrap_or(Quantity::ZERO),
+        remaining: n
+            .with_opt("remaining_count_fp", |c| c.qty())?
+            .unwrap_or(Quantity::ZERO),
         fill_cost,
         fees,
         updated: opt_time(&n, "last_update_time")?,
@@ -555,7 +570,8 @@ pub fn cancel_response(body: &[u8]) -> Result<(String, Quantity), DecodeError> {
     let n = Node::root(V, &v);
     Ok((
         n.with("order_id", |c| c.id().map(str::to_string))?,
-        n.with_opt("reduced_by", |c| c.qty())?.unwrap_or(Quantity::ZERO),
+        n.with_opt("reduced_by", |c| c.qty())?
+            .unwrap_or(Quantity::ZERO),
     ))
 }
 
@@ -564,8 +580,17 @@ pub fn cancel_response(body: &[u8]) -> Result<(String, Quantity), DecodeError> {
 /// One WebSocket message, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WsMessage {
-    Subscribed { id: Option<i64>, sid: u64, channel: String },
-    Snapshot { sid: u64, seq: u64, ticker: InstrumentId, book: YesBook },
+    Subscribed {
+        id: Option<i64>,
+        sid: u64,
+        channel: String,
+    },
+    Snapshot {
+        sid: u64,
+        seq: u64,
+        ticker: InstrumentId,
+        book: YesBook,
+    },
     Delta {
         sid: u64,
         seq: u64,
@@ -573,7 +598,11 @@ pub enum WsMessage {
         update: LevelUpdate,
         ts: Option<Timestamp>,
     },
-    Error { id: Option<i64>, code: u64, msg: String },
+    Error {
+        id: Option<i64>,
+        code: u64,
+        msg: String,
+    },
     /// Anything else (`ok`, `unsubscribed`, `fill`, `trade`, ...).
     Other { kind: String },
 }

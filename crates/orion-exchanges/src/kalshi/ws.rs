@@ -152,7 +152,11 @@ async fn run(
             Ok(ws) => {
                 attempt = 0;
                 announced_down = false;
-                if events.send(MarketEvent::Connected { venue: V }).await.is_err() {
+                if events
+                    .send(MarketEvent::Connected { venue: V })
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 metrics::counter!("orion_ws_connects_total", "venue" => V.as_str()).increment(1);
@@ -160,7 +164,8 @@ async fn run(
                     End::Stop => return,
                     End::Lost(reason) => {
                         tracing::warn!(%reason, "kalshi ws: stream lost");
-                        metrics::counter!("orion_ws_disconnects_total", "venue" => V.as_str()).increment(1);
+                        metrics::counter!("orion_ws_disconnects_total", "venue" => V.as_str())
+                            .increment(1);
                         if events
                             .send(MarketEvent::Disconnected { venue: V, reason })
                             .await

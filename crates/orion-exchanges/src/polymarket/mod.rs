@@ -44,6 +44,6 @@ impl PolymarketError {
         }
     }
 }
-pub mod types;
 pub mod rest;
+pub mod types;
 pub mod ws;

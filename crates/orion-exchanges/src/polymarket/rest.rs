@@ -21,13 +21,12 @@ use orion_core::{
 };
 
 use super::types::{
-    self, ClobMarket, GammaMarket, MarketInfo, MarketsPage, OpenOrder, PolyBook,
-    PostOrderResponse,
+    self, ClobMarket, GammaMarket, MarketInfo, MarketsPage, OpenOrder, PolyBook, PostOrderResponse,
 };
 use super::{
-    Address, ApiCredentials, B256, Chain, ExchangeDomain, OrderParams, OrderType,
-    PolymarketWallet, PostOrderOptions, SignatureType, U256, l1_headers, l2_headers,
-    limit_order_amounts, post_order_body, random_salt,
+    Address, ApiCredentials, B256, Chain, ExchangeDomain, OrderParams, OrderType, PolymarketWallet,
+    PostOrderOptions, SignatureType, U256, l1_headers, l2_headers, limit_order_amounts,
+    post_order_body, random_salt,
 };
 use crate::http::{
     ApiRequest, ApiResponse, Budget, Endpoint, HttpClient, HttpConfig, HttpError, Limiter,
@@ -85,7 +84,8 @@ struct Limits {
 impl Limits {
     fn new(time: &Arc<dyn TimeSource>) -> Limits {
         let ten = Duration::from_secs(10);
-        let w = |name, n, d| Limiter::Window(Arc::new(SlidingWindow::new(name, n, d, time.clone())));
+        let w =
+            |name, n, d| Limiter::Window(Arc::new(SlidingWindow::new(name, n, d, time.clone())));
         Limits {
             clob: w("poly_clob", 9_000, ten),
             book: w("poly_book", 1_500, ten),
@@ -276,10 +276,12 @@ impl PolymarketClient {
     }
 
     fn uri(base: &str, path: &str) -> Result<Uri, GatewayError> {
-        format!("{base}{path}").parse().map_err(|e| GatewayError::NotSent {
-            venue: V,
-            detail: format!("bad URL: {e}"),
-        })
+        format!("{base}{path}")
+            .parse()
+            .map_err(|e| GatewayError::NotSent {
+                venue: V,
+                detail: format!("bad URL: {e}"),
+            })
     }
 
     fn ep(&self, name: &'static str, idempotent: bool, limiters: &[&Limiter]) -> Endpoint {
@@ -311,7 +313,11 @@ impl PolymarketClient {
     }
 
     async fn send(&self, req: ApiRequest) -> Result<bytes::Bytes, GatewayError> {
-        let resp = self.http.send(req).await.map_err(|e| transport_error(V, e))?;
+        let resp = self
+            .http
+            .send(req)
+            .await
+            .map_err(|e| transport_error(V, e))?;
         ok_body(resp)
     }
 
@@ -345,7 +351,12 @@ impl PolymarketClient {
     pub async fn book(&self, token_id: &str) -> Result<PolyBook, GatewayError> {
         let book = self.limits.book.clone();
         let body = self
-            .clob_get("get_book", &format!("/book?token_id={}", enc(token_id)), &[&book], false)
+            .clob_get(
+                "get_book",
+                &format!("/book?token_id={}", enc(token_id)),
+                &[&book],
+                false,
+            )
             .await?;
         Ok(types::book(&body)?)
     }
@@ -374,7 +385,12 @@ impl PolymarketClient {
     pub async fn markets_page(&self, cursor: Option<&str>) -> Result<MarketsPage, GatewayError> {
         let cursor = cursor.unwrap_or(types::START_CURSOR);
         let body = self
-            .clob_get("get_markets", &format!("/markets?next_cursor={}", enc(cursor)), &[], false)
+            .clob_get(
+                "get_markets",
+                &format!("/markets?next_cursor={}", enc(cursor)),
+                &[],
+                false,
+            )
             .await?;
         Ok(types::markets_page(&body)?)
     }
@@ -397,7 +413,12 @@ impl PolymarketClient {
     /// `GET /clob-markets/{condition_id}`.
     pub async fn market_info(&self, condition_id: &str) -> Result<MarketInfo, GatewayError> {
         let body = self
-            .clob_get("get_clob_market", &format!("/clob-markets/{}", enc(condition_id)), &[], false)
+            .clob_get(
+                "get_clob_market",
+                &format!("/clob-markets/{}", enc(condition_id)),
+                &[],
+                false,
+            )
             .await?;
         Ok(types::market_info(&body)?)
     }
@@ -405,7 +426,12 @@ impl PolymarketClient {
     /// `GET /neg-risk`.
     pub async fn neg_risk(&self, token_id: &str) -> Result<bool, GatewayError> {
         let body = self
-            .clob_get("get_neg_risk", &format!("/neg-risk?token_id={}", enc(token_id)), &[], false)
+            .clob_get(
+                "get_neg_risk",
+                &format!("/neg-risk?token_id={}", enc(token_id)),
+                &[],
+                false,
+            )
             .await?;
         Ok(types::neg_risk(&body)?)
     }
@@ -413,7 +439,12 @@ impl PolymarketClient {
     /// `GET /tick-size`.
     pub async fn tick_size(&self, token_id: &str) -> Result<TickSize, GatewayError> {
         let body = self
-            .clob_get("get_tick_size", &format!("/tick-size?token_id={}", enc(token_id)), &[], false)
+            .clob_get(
+                "get_tick_size",
+                &format!("/tick-size?token_id={}", enc(token_id)),
+                &[],
+                false,
+            )
             .await?;
         Ok(types::tick_size(&body)?)
     }
@@ -433,7 +464,11 @@ impl PolymarketClient {
         let req = ApiRequest::new(
             Method::GET,
             Self::uri(&self.gamma, &path)?,
-            self.ep("gamma_markets", true, &[&self.limits.gamma, &self.limits.gamma_markets]),
+            self.ep(
+                "gamma_markets",
+                true,
+                &[&self.limits.gamma, &self.limits.gamma_markets],
+            ),
         );
         let body = self.send(req).await?;
         Ok(types::gamma_markets(&body)?)
@@ -455,7 +490,11 @@ impl PolymarketClient {
         let create = ApiRequest::new(
             Method::POST,
             Self::uri(&self.clob, "/auth/api-key")?,
-            self.ep("create_api_key", false, &[&self.limits.clob, &self.limits.api_key]),
+            self.ep(
+                "create_api_key",
+                false,
+                &[&self.limits.clob, &self.limits.api_key],
+            ),
         )
         .signed(signer.clone());
         let body = match self.send(create).await {
@@ -465,7 +504,11 @@ impl PolymarketClient {
                 let derive = ApiRequest::new(
                     Method::GET,
                     Self::uri(&self.clob, "/auth/derive-api-key")?,
-                    self.ep("derive_api_key", true, &[&self.limits.clob, &self.limits.api_key]),
+                    self.ep(
+                        "derive_api_key",
+                        true,
+                        &[&self.limits.clob, &self.limits.api_key],
+                    ),
                 )
                 .signed(signer);
                 self.send(derive).await?
@@ -489,19 +532,21 @@ impl PolymarketClient {
             self.ep(
                 "post_order",
                 false,
-                &[&self.limits.post_order_burst, &self.limits.post_order_sustained],
+                &[
+                    &self.limits.post_order_burst,
+                    &self.limits.post_order_sustained,
+                ],
             ),
         )
         .json_body(bytes::Bytes::copy_from_slice(body));
-        let req = self.l2(req).map_err(|e| HttpError::NotSent(e.to_string()))?;
+        let req = self
+            .l2(req)
+            .map_err(|e| HttpError::NotSent(e.to_string()))?;
         self.http.send(req).await
     }
 
     /// `DELETE /order`, once: (cancelled ids, refusals).
-    pub async fn cancel_order(
-        &self,
-        order_id: &str,
-    ) -> Result<(Vec<String>, Vec<(String, String)>), GatewayError> {
+    pub async fn cancel_order(&self, order_id: &str) -> Result<types::CancelOutcome, GatewayError> {
         let body = serde_json::to_vec(&serde_json::json!({"orderID": order_id})).map_err(|e| {
             GatewayError::NotSent {
                 venue: V,
@@ -511,7 +556,11 @@ impl PolymarketClient {
         let req = ApiRequest::new(
             Method::DELETE,
             Self::uri(&self.clob, "/order")?,
-            self.ep("delete_order", false, &[&self.limits.cancel_burst, &self.limits.cancel_sustained]),
+            self.ep(
+                "delete_order",
+                false,
+                &[&self.limits.cancel_burst, &self.limits.cancel_sustained],
+            ),
         )
         .json_body(body);
         let body = self.send(self.l2(req)?).await?;
@@ -522,7 +571,12 @@ impl PolymarketClient {
     pub async fn order(&self, order_id: &str) -> Result<Option<OpenOrder>, GatewayError> {
         let lim = self.limits.data_orders.clone();
         let body = self
-            .clob_get("get_order", &format!("/data/order/{}", enc(order_id)), &[&lim], true)
+            .clob_get(
+                "get_order",
+                &format!("/data/order/{}", enc(order_id)),
+                &[&lim],
+                true,
+            )
             .await?;
         Ok(types::data_order(&body)?)
     }
@@ -553,7 +607,12 @@ impl PolymarketClient {
         let lim = self.limits.data_trades.clone();
         for _ in 0..MAX_PAGES {
             let body = self
-                .clob_get("get_trades", &format!("/data/trades?next_cursor={}", enc(&cursor)), &[&lim], true)
+                .clob_get(
+                    "get_trades",
+                    &format!("/data/trades?next_cursor={}", enc(&cursor)),
+                    &[&lim],
+                    true,
+                )
                 .await?;
             let v = crate::decode::parse(V, &body)?;
             let n = crate::decode::Node::root(V, &v);
@@ -636,7 +695,10 @@ impl PolymarketGateway {
         let v = self.client.version().await?;
         self.version.store(v, Ordering::SeqCst);
         if v != SUPPORTED_VERSION {
-            tracing::warn!(version = v, "Polymarket exchange version not supported: not trading");
+            tracing::warn!(
+                version = v,
+                "Polymarket exchange version not supported: not trading"
+            );
         }
         Ok(v)
     }
@@ -682,7 +744,9 @@ impl PolymarketGateway {
     /// The market's fee schedule; an unknown fee fails closed.
     pub fn fee_schedule(&self, token_id: &str) -> Result<FeeSchedule, GatewayError> {
         self.token(token_id)?.fee.ok_or_else(|| {
-            invalid(format!("fee details unknown for token {token_id}: not traded"))
+            invalid(format!(
+                "fee details unknown for token {token_id}: not traded"
+            ))
         })
     }
 
@@ -692,7 +756,11 @@ impl PolymarketGateway {
             .unwrap_or_else(|e| e.into_inner())
             .get(token_id)
             .cloned()
-            .ok_or_else(|| invalid(format!("token {token_id} not loaded: call load_market first")))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "token {token_id} not loaded: call load_market first"
+                ))
+            })
     }
 
     /// Signs `request` into the exact `POST /order` body and its hash.
@@ -711,11 +779,17 @@ impl PolymarketGateway {
         if token.fee.is_none() {
             return Err(invalid("fee details unknown: market not traded"));
         }
-        let amounts = limit_order_amounts(request.side, request.limit_price, request.quantity, token.tick)
-            .map_err(poly_err)?;
+        let amounts = limit_order_amounts(
+            request.side,
+            request.limit_price,
+            request.quantity,
+            token.tick,
+        )
+        .map_err(poly_err)?;
         let token_id = U256::from_dec_str(&request.instrument.symbol)
             .map_err(|e| invalid(format!("token id: {e}")))?;
-        let timestamp_ms = u64::try_from(self.clock.now().millis()).map_err(|_| invalid("clock before 1970"))?;
+        let timestamp_ms =
+            u64::try_from(self.clock.now().millis()).map_err(|_| invalid("clock before 1970"))?;
         let params = OrderParams {
             token_id,
             side: request.side,
@@ -747,7 +821,9 @@ impl PolymarketGateway {
         // V2 fees are applied at match time and not echoed in the answer:
         // estimate from the market's schedule (reconcile with trades later).
         match (self.token(token).ok().and_then(|t| t.fee), price) {
-            (Some(fee), Some(p)) if !filled.is_zero() => fee.taker_fee(filled, p).unwrap_or(Cash::ZERO),
+            (Some(fee), Some(p)) if !filled.is_zero() => {
+                fee.taker_fee(filled, p).unwrap_or(Cash::ZERO)
+            }
             _ => Cash::ZERO,
         }
     }
@@ -756,15 +832,23 @@ impl PolymarketGateway {
         let req = &order.request;
         // Shares filled and cash moved, by side (polymarket.md §5).
         let (shares, cash) = match req.side {
-            Side::Buy => (resp.taking.unwrap_or(Quantity::ZERO), resp.making.unwrap_or(Quantity::ZERO)),
-            Side::Sell => (resp.making.unwrap_or(Quantity::ZERO), resp.taking.unwrap_or(Quantity::ZERO)),
+            Side::Buy => (
+                resp.taking.unwrap_or(Quantity::ZERO),
+                resp.making.unwrap_or(Quantity::ZERO),
+            ),
+            Side::Sell => (
+                resp.making.unwrap_or(Quantity::ZERO),
+                resp.taking.unwrap_or(Quantity::ZERO),
+            ),
         };
         let average_price = if shares.is_zero() {
             None
         } else {
-            i64::try_from(cash.micros())
-                .ok()
-                .and_then(|c| Cash::from_micros(c).to_notional().per_contract(shares, Rounding::HalfEven))
+            i64::try_from(cash.micros()).ok().and_then(|c| {
+                Cash::from_micros(c)
+                    .to_notional()
+                    .per_contract(shares, Rounding::HalfEven)
+            })
         };
         let status = match resp.status.as_str() {
             "matched" if shares >= req.quantity => OrderStatus::Filled,
@@ -802,7 +886,10 @@ impl PolymarketGateway {
         }
     }
 
-    async fn post_once(&self, order: &PreparedOrder) -> Result<Result<OrderReport, (u16, String)>, GatewayError> {
+    async fn post_once(
+        &self,
+        order: &PreparedOrder,
+    ) -> Result<Result<OrderReport, (u16, String)>, GatewayError> {
         let resp = self
             .client
             .post_order(&order.body)
@@ -874,10 +961,13 @@ impl OrderGateway for PolymarketGateway {
     }
 
     async fn cancel(&self, key: &OrderKey) -> Result<OrderReport, GatewayError> {
-        let id = key.venue_order_id.clone().ok_or_else(|| GatewayError::NotFound {
-            venue: V,
-            detail: "a Polymarket order is found by its hash; none given".into(),
-        })?;
+        let id = key
+            .venue_order_id
+            .clone()
+            .ok_or_else(|| GatewayError::NotFound {
+                venue: V,
+                detail: "a Polymarket order is found by its hash; none given".into(),
+            })?;
         let (_, refused) = self.client.cancel_order(&id).await?;
         if let Some((_, reason)) = refused.iter().find(|(k, _)| *k == id)
             && reason.contains("not found")
@@ -887,10 +977,12 @@ impl OrderGateway for PolymarketGateway {
                 detail: reason.clone(),
             });
         }
-        self.query(key).await?.ok_or_else(|| GatewayError::NotFound {
-            venue: V,
-            detail: format!("order {id} unknown after cancel"),
-        })
+        self.query(key)
+            .await?
+            .ok_or_else(|| GatewayError::NotFound {
+                venue: V,
+                detail: format!("order {id} unknown after cancel"),
+            })
     }
 
     async fn query(&self, key: &OrderKey) -> Result<Option<OrderReport>, GatewayError> {
@@ -942,7 +1034,9 @@ impl OrderGateway for PolymarketGateway {
             .collect();
         let mut out = Vec::new();
         for (token, info) in tokens {
-            let Some(outcome) = info.outcome else { continue };
+            let Some(outcome) = info.outcome else {
+                continue;
+            };
             let micros = self
                 .client
                 .balance_allowance("CONDITIONAL", Some(&token), self.signature_type.code())
@@ -1003,14 +1097,21 @@ impl OrderGateway for PolymarketGateway {
                 fill_id: n.with("id", |c| c.id().map(str::to_string))?,
                 venue_order_id: order_id,
                 client_order_id: None,
-                outcome: info.as_ref().and_then(|i| i.outcome).unwrap_or(Outcome::Yes),
+                outcome: info
+                    .as_ref()
+                    .and_then(|i| i.outcome)
+                    .unwrap_or(Outcome::Yes),
                 fee: if taker {
                     self.estimated_fee(&asset.symbol, size, Some(price))
                 } else {
                     Cash::ZERO
                 },
                 instrument: asset,
-                side: if side.eq_ignore_ascii_case("SELL") { Side::Sell } else { Side::Buy },
+                side: if side.eq_ignore_ascii_case("SELL") {
+                    Side::Sell
+                } else {
+                    Side::Buy
+                },
                 price,
                 quantity: size,
                 is_taker: taker,

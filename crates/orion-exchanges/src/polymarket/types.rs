@@ -88,8 +88,8 @@ fn side_levels(n: &Node<'_>, key: &str, side: BookSide) -> Result<Vec<Level>, De
     // The venue lists the best level last (polymarket.md §8, §15); sort
     // ourselves rather than trust either order.
     match side {
-        BookSide::Bid => levels.sort_by(|a, b| b.price.cmp(&a.price)),
-        BookSide::Ask => levels.sort_by(|a, b| a.price.cmp(&b.price)),
+        BookSide::Bid => levels.sort_by_key(|l| std::cmp::Reverse(l.price)),
+        BookSide::Ask => levels.sort_by_key(|l| l.price),
     }
     if levels.windows(2).any(|w| w[0].price == w[1].price) {
         return n.with(key, |s| Err(s.err("a price is listed twice")));
@@ -198,8 +198,7 @@ pub fn markets_page(body: &[u8]) -> Result<MarketsPage, DecodeError> {
     let n = Node::root(V, &v);
     Ok(MarketsPage {
         markets: n.with("data", |d| d.each(clob_market_node))?,
-        next_cursor: opt_str(&n, "next_cursor")?
-            .filter(|c| !c.is_empty() && c != END_CURSOR),
+        next_cursor: opt_str(&n, "next_cursor")?.filter(|c| !c.is_empty() && c != END_CURSOR),
     })
 }
 
@@ -359,7 +358,9 @@ fn gamma_node(n: Node<'_>) -> Result<GammaMarket, DecodeError> {
     }
     for t in &token_ids {
         if t.is_empty() || t.len() > 78 || !t.bytes().all(|b| b.is_ascii_digit()) {
-            return n.with("clobTokenIds", |c| Err(c.err("a token id is a decimal uint256")));
+            return n.with("clobTokenIds", |c| {
+                Err(c.err("a token id is a decimal uint256"))
+            });
         }
     }
     Ok(GammaMarket {
@@ -414,7 +415,9 @@ pub fn post_order_response(body: &[u8]) -> Result<PostOrderResponse, DecodeError
         success: n.with_opt("success", |c| c.bool())?.unwrap_or(false),
         error_msg: opt_str(&n, "errorMsg")?.unwrap_or_default(),
         order_id: opt_str(&n, "orderID")?.unwrap_or_default(),
-        status: opt_str(&n, "status")?.unwrap_or_default().to_ascii_lowercase(),
+        status: opt_str(&n, "status")?
+            .unwrap_or_default()
+            .to_ascii_lowercase(),
         taking: amount("takingAmount")?,
         making: amount("makingAmount")?,
     })
@@ -463,8 +466,11 @@ pub fn data_order(body: &[u8]) -> Result<Option<OpenOrder>, DecodeError> {
     }))
 }
 
+/// Cancelled ids, and refused ids with the venue's reason.
+pub type CancelOutcome = (Vec<String>, Vec<(String, String)>);
+
 /// `DELETE /order`: (cancelled ids, not cancelled with reasons).
-pub fn cancel_response(body: &[u8]) -> Result<(Vec<String>, Vec<(String, String)>), DecodeError> {
+pub fn cancel_response(body: &[u8]) -> Result<CancelOutcome, DecodeError> {
     let v = root(body)?;
     let n = Node::root(V, &v);
     let canceled = n
@@ -499,8 +505,13 @@ pub enum WsEvent {
         updates: Vec<LevelUpdate>,
         ts: Option<Timestamp>,
     },
-    TickSize { asset_id: InstrumentId, tick: TickSize },
-    Other { kind: String },
+    TickSize {
+        asset_id: InstrumentId,
+        tick: TickSize,
+    },
+    Other {
+        kind: String,
+    },
 }
 
 fn change(n: &Node<'_>) -> Result<(InstrumentId, LevelUpdate), DecodeError> {

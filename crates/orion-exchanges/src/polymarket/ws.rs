@@ -128,11 +128,22 @@ async fn run(
         while let Ok(more) = commands.try_recv() {
             assets.extend(more);
         }
-        match connect(&config.url, Vec::new(), &config.pins, config.connect_timeout).await {
+        match connect(
+            &config.url,
+            Vec::new(),
+            &config.pins,
+            config.connect_timeout,
+        )
+        .await
+        {
             Ok(ws) => {
                 attempt = 0;
                 announced_down = false;
-                if events.send(MarketEvent::Connected { venue: V }).await.is_err() {
+                if events
+                    .send(MarketEvent::Connected { venue: V })
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 metrics::counter!("orion_ws_connects_total", "venue" => V.as_str()).increment(1);
@@ -140,7 +151,8 @@ async fn run(
                     End::Stop => return,
                     End::Lost(reason) => {
                         tracing::warn!(%reason, "polymarket ws: stream lost");
-                        metrics::counter!("orion_ws_disconnects_total", "venue" => V.as_str()).increment(1);
+                        metrics::counter!("orion_ws_disconnects_total", "venue" => V.as_str())
+                            .increment(1);
                         if events
                             .send(MarketEvent::Disconnected { venue: V, reason })
                             .await
@@ -195,35 +207,58 @@ pub fn apply_event(
     match ev {
         WsEvent::Book(b) => {
             let book = books.entry(b.asset_id.clone()).or_default();
-            match book.apply_snapshot(b.bids.iter().copied(), b.asks.iter().copied(), None, b.timestamp, received_at) {
+            match book.apply_snapshot(
+                b.bids.iter().copied(),
+                b.asks.iter().copied(),
+                None,
+                b.timestamp,
+                received_at,
+            ) {
                 Ok(()) => out.push(MarketEvent::Book(BookEvent {
                     instrument: b.asset_id,
-                    kind: BookEventKind::Snapshot { bids: b.bids, asks: b.asks },
+                    kind: BookEventKind::Snapshot {
+                        bids: b.bids,
+                        asks: b.asks,
+                    },
                     seq: None,
                     exchange_ts: b.timestamp,
                     received_at,
                 })),
                 Err(e) => {
-                    out.push(MarketEvent::BookInvalidated { instrument: b.asset_id.clone(), reason: e.to_string() });
+                    out.push(MarketEvent::BookInvalidated {
+                        instrument: b.asset_id.clone(),
+                        reason: e.to_string(),
+                    });
                     resync.push(b.asset_id);
                 }
             }
         }
-        WsEvent::PriceChange { asset_id, updates, ts } => {
-            let Some(book) = books.get_mut(&asset_id) else { return };
+        WsEvent::PriceChange {
+            asset_id,
+            updates,
+            ts,
+        } => {
+            let Some(book) = books.get_mut(&asset_id) else {
+                return;
+            };
             if !book.is_synced() {
                 return;
             }
             let result = book.apply_delta(&updates, None, ts, received_at);
             let bad = match result {
                 Err(e) => Some(e.to_string()),
-                Ok(()) if book.is_crossed() => Some("book crossed after an update: a change was missed".into()),
+                Ok(()) if book.is_crossed() => {
+                    Some("book crossed after an update: a change was missed".into())
+                }
                 Ok(()) => None,
             };
             match bad {
                 Some(reason) => {
                     book.invalidate();
-                    out.push(MarketEvent::BookInvalidated { instrument: asset_id.clone(), reason });
+                    out.push(MarketEvent::BookInvalidated {
+                        instrument: asset_id.clone(),
+                        reason,
+                    });
                     resync.push(asset_id);
                 }
                 None => out.push(MarketEvent::Book(BookEvent {
@@ -254,7 +289,12 @@ async fn session(
     let mut initial_sent = false;
     if !assets.is_empty() {
         let ids: Vec<&String> = assets.iter().collect();
-        if let Err(e) = send_json(&mut ws, json!({"type": "market", "assets_ids": ids, "initial_dump": true})).await {
+        if let Err(e) = send_json(
+            &mut ws,
+            json!({"type": "market", "assets_ids": ids, "initial_dump": true}),
+        )
+        .await
+        {
             return End::Lost(e);
         }
         initial_sent = true;
