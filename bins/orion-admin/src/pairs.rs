@@ -170,3 +170,89 @@ fn evaluate_cmd(args: EvaluateArgs) -> Result<(), String> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        cmd: PairsCommand,
+    }
+
+    const KALSHI: &str = r#"{"markets":[{"ticker":"KXBTCD-25DEC31-T100000","title":"Will Bitcoin be above $100k on Dec. 31, 2025?","strike_type":"greater","floor_strike":100000}],"cursor":""}"#;
+    const POLY: &str = r#"[{"conditionId":"0xbtc","question":"Bitcoin above 100,000 on December 31, 2025?","outcomes":"[\"No\", \"Yes\"]","clobTokenIds":"[\"22\", \"11\"]"}]"#;
+
+    #[test]
+    fn propose_writes_proposals_as_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let (k, p, out) = (
+            dir.path().join("k.json"),
+            dir.path().join("p.json"),
+            dir.path().join("out.json"),
+        );
+        fs::write(&k, KALSHI).unwrap();
+        fs::write(&p, POLY).unwrap();
+        let cli = Cli::try_parse_from([
+            "pairs",
+            "propose",
+            "--kalshi",
+            k.to_str().unwrap(),
+            "--polymarket",
+            p.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--min-score",
+            "8000",
+        ])
+        .unwrap();
+        run(cli.cmd).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&out).unwrap()).unwrap();
+        let first = &v[0];
+        assert_eq!(first["kalshi"]["symbol"], "KXBTCD-25DEC31-T100000");
+        assert_eq!(first["polymarket"]["symbol"], "0xbtc");
+        assert_eq!(
+            first["polymarket_yes_token"]["symbol"], "11",
+            "mapped by outcome text"
+        );
+        assert_eq!(first["polymarket_no_token"]["symbol"], "22");
+        assert_eq!(first["orientation"], "direct");
+    }
+
+    #[test]
+    fn bad_arguments_and_files_are_errors_not_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = dir.path().join("k.json");
+        fs::write(&k, "not json").unwrap();
+        let missing = dir.path().join("missing.json");
+        let cli = Cli::try_parse_from([
+            "pairs",
+            "propose",
+            "--kalshi",
+            k.to_str().unwrap(),
+            "--polymarket",
+            missing.to_str().unwrap(),
+        ])
+        .unwrap();
+        assert!(run(cli.cmd).is_err());
+        let cli = Cli::try_parse_from([
+            "pairs",
+            "propose",
+            "--kalshi",
+            "a",
+            "--polymarket",
+            "b",
+            "--min-score",
+            "20000",
+        ])
+        .unwrap();
+        assert!(run(cli.cmd).unwrap_err().contains("10000"));
+        assert!(Cli::try_parse_from(["pairs", "propose", "--kalshi", "a"]).is_err());
+    }
+}
