@@ -544,6 +544,7 @@ pub fn router(p: Arc<Poly>) -> Router {
         .route("/order", post(post_order).delete(cancel_order))
         .route("/orders", post(post_orders).delete(cancel_orders))
         .route("/cancel-all", delete(cancel_all))
+        .route("/cancel-market-orders", delete(cancel_market_orders))
         .route("/data/orders", get(data_orders))
         .route("/data/order/{id}", get(data_order))
         .route("/data/trades", get(data_trades))
@@ -1303,6 +1304,40 @@ async fn cancel_all(State(p): S, req: Request) -> Response {
         .orders_of(&account)
         .into_iter()
         .filter(|o| o.state == OrderState::Resting)
+        .map(|o| o.id.clone())
+        .collect();
+    cancel_ids(&p, &account, &ids)
+}
+
+/// `DELETE /cancel-market-orders` with `{"market": cid}` and/or `{"asset_id": token}`.
+async fn cancel_market_orders(State(p): S, req: Request) -> Response {
+    let (creds, body, _) = match l2_request(&p, req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "Invalid payload");
+    };
+    let market = v.get("market").and_then(Value::as_str).map(str::to_string);
+    let asset = v
+        .get("asset_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if market.is_none() && asset.is_none() {
+        return error(StatusCode::BAD_REQUEST, "market or asset_id is required");
+    }
+    let account = p.account_for(&creds.address);
+    let meta = lock(&p.order_meta).clone();
+    let ids: Vec<String> = lock(&p.core.ex)
+        .orders_of(&account)
+        .into_iter()
+        .filter(|o| o.state == OrderState::Resting)
+        .filter(|o| market.as_ref().is_none_or(|m| *m == o.market))
+        .filter(|o| {
+            asset
+                .as_ref()
+                .is_none_or(|a| meta.get(&o.id).is_some_and(|m| m.token_id == *a))
+        })
         .map(|o| o.id.clone())
         .collect();
     cancel_ids(&p, &account, &ids)

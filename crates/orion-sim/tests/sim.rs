@@ -2042,6 +2042,32 @@ async fn batch_and_admin_endpoints() {
     assert_eq!(results[1]["status"], "live");
     assert_eq!(results[2]["success"], false);
     assert!(results[2]["errorMsg"].as_str().unwrap().contains("minimum"));
+    // DELETE /cancel-market-orders by token: only that token's orders go.
+    let (n, id_n) = signed_order(
+        &c,
+        &OrderArgs {
+            token: P1_NO,
+            side: 0,
+            maker_amount: 1_000_000,
+            taker_amount: 5_000_000,
+            exchange: EXCHANGE_V2,
+            salt: 44,
+        },
+        "GTC",
+    );
+    assert_eq!(
+        poly(&sim, &c, Method::POST, "/order", Some(n)).await.body["status"],
+        "live"
+    );
+    let r = poly(
+        &sim,
+        &c,
+        Method::DELETE,
+        "/cancel-market-orders",
+        Some(json!({"asset_id": P1_NO}).to_string()),
+    )
+    .await;
+    assert_eq!(r.body["canceled"], json!([id_n]));
     // DELETE /orders with one unknown id.
     let r = poly(
         &sim,
