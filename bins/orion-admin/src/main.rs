@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod breaker;
 mod dashboard;
+mod db;
 mod pairs;
 mod secrets;
 mod sign;
@@ -36,6 +38,12 @@ enum Command {
     /// Print venue request signatures, to debug "invalid signature" errors.
     #[command(subcommand)]
     Sign(sign::SignCommand),
+    /// Show the circuit breaker's state; reset a halted breaker (audited).
+    #[command(subcommand, after_help = breaker::BREAKER_EXAMPLE)]
+    Breaker(breaker::BreakerCommand),
+    /// Back up, restore and check the database.
+    #[command(subcommand, after_help = db::DB_EXAMPLE)]
+    Db(db::DbCommand),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +53,8 @@ fn main() -> ExitCode {
         Command::Dashboard(cmd) => dashboard::run(cmd),
         Command::Pairs(cmd) => pairs::run(cmd),
         Command::Sign(cmd) => sign::run(cmd),
+        Command::Breaker(cmd) => breaker::run(cmd),
+        Command::Db(cmd) => db::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
