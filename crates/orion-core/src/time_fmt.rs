@@ -95,8 +95,16 @@ pub fn parse_rfc3339(text: &str) -> Result<Timestamp, TimeParseError> {
         return Err(fail("no such date"));
     }
     let days = days_from_civil(year, month, day);
+    // Nanoseconds in an i64 reach from 1677 to 2262; anything else is refused
+    // rather than wrapped or saturated into a wrong time.
+    let to_nanos = |secs: i64, nanos: i64| {
+        secs.checked_mul(1_000_000_000)
+            .and_then(|n| n.checked_add(nanos))
+            .map(Timestamp::from_nanos)
+            .ok_or_else(|| fail("outside the representable years 1677..2262"))
+    };
     if b.len() == 10 {
-        return Ok(Timestamp::from_secs(days * 86_400));
+        return to_nanos(days * 86_400, 0);
     }
     if !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
         return Err(fail("expected 'T' after the date"));
@@ -145,7 +153,7 @@ pub fn parse_rfc3339(text: &str) -> Result<Timestamp, TimeParseError> {
         _ => return Err(fail("expected 'Z' or an offset")),
     };
     let secs = days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset_secs;
-    Ok(Timestamp::from_nanos(secs * 1_000_000_000 + nanos))
+    to_nanos(secs, nanos)
 }
 
 #[cfg(test)]
@@ -184,6 +192,15 @@ mod tests {
         ] {
             assert!(parse_rfc3339(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn far_years_are_errors_not_overflows() {
+        // Found by the money_parse fuzz target: year 6720 overflowed i64 nanoseconds.
+        assert!(parse_rfc3339("6720-09-17T14:00:00Z").is_err());
+        assert!(parse_rfc3339("9999-12-31").is_err());
+        assert!(parse_rfc3339("1600-01-01T00:00:00Z").is_err());
+        assert!(parse_rfc3339("2262-01-01T00:00:00Z").is_ok());
     }
 
     #[test]
