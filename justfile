@@ -16,6 +16,10 @@ deny:
     cargo deny check licenses bans sources
     bash scripts/check-duplicates.sh
 
+# Fuzz every target for SECONDS each (needs cargo-fuzz; stable toolchain).
+fuzz seconds="60":
+    bash scripts/fuzz.sh {{seconds}}
+
 # Criterion benchmarks.
 bench:
     cargo bench --workspace

@@ -154,7 +154,8 @@ impl fmt::Display for KdfParams {
 
 /// A parsed version-1 header. Holds no secret: salt and nonce are public.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Header {
+#[doc(hidden)] // public for the fuzz target only
+pub struct Header {
     pub params: KdfParams,
     pub salt: [u8; SALT_LEN],
     pub nonce: [u8; NONCE_LEN],
@@ -164,7 +165,8 @@ pub(crate) struct Header {
 
 /// Why a header could not be parsed; the caller adds the path.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum HeaderProblem {
+#[doc(hidden)] // public for the fuzz target only
+pub enum HeaderProblem {
     TooShort,
     BadMagic,
     Corrupted,
