@@ -99,14 +99,56 @@ impl Ctl {
     }
 }
 
-/// Middleware: applies HTTP-level faults before the handler. `/_sim/*` is exempt.
+/// Middleware: applies HTTP-level faults before the handler (`/_sim/*` is
+/// exempt), and gives framework-made errors (unknown route, wrong method,
+/// unparsable query or body) the venue's JSON error shape.
 pub async fn fault_layer(State(ctl): State<Arc<Ctl>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     if path.starts_with("/_sim/") {
         return next.run(req).await;
     }
+    let resp = apply_faults(&ctl, &path, req, next).await;
+    venue_shaped(&ctl, resp).await
+}
+
+/// Rewrite a non-JSON 4xx (axum's plain-text rejections) into the venue's error body.
+async fn venue_shaped(ctl: &Ctl, resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    // 101 upgrades and everything JSON pass untouched.
+    if !status.is_client_error() || is_json {
+        return resp;
+    }
+    let text = match http_body_util::BodyExt::collect(resp.into_body()).await {
+        Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    let body = match ctl.venue {
+        VenueName::Kalshi => {
+            let code = match status {
+                StatusCode::NOT_FOUND => "not_found",
+                StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+                _ => "invalid_parameters",
+            };
+            serde_json::json!({"error": {"code": code, "message": message, "service": "exchange"}})
+        }
+        _ => serde_json::json!({"error": message}),
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn apply_faults(ctl: &Arc<Ctl>, path: &str, req: Request, next: Next) -> Response {
     let method = req.method().as_str().to_string();
-    let fired = lock(&ctl.faults).fire(&method, &path, HTTP_KINDS);
+    let fired = lock(&ctl.faults).fire(&method, path, HTTP_KINDS);
     for f in fired {
         match f.kind {
             FaultKind::Latency => {

@@ -175,6 +175,13 @@ async fn kalshi_public_market_data() {
     assert_eq!(p2.body["markets"].as_array().unwrap().len(), 2);
     assert_eq!(p2.body["cursor"], "");
     assert_eq!(get(&format!("{base}/markets?limit=1001")).await.status, 400);
+    // Framework-level errors keep Kalshi's error shape.
+    let bad_query = get(&format!("{base}/markets?limit=lots")).await;
+    assert_eq!(bad_query.status, 400);
+    assert_eq!(bad_query.body["error"]["code"], "invalid_parameters");
+    let no_route = get(&format!("{base}/no/such/route")).await;
+    assert_eq!(no_route.status, 404);
+    assert_eq!(no_route.body["error"]["code"], "not_found");
 
     let by_event = get(&format!("{base}/markets?event_ticker=KXNBA-27")).await;
     assert_eq!(by_event.body["markets"][0]["ticker"], "KXNBA-27-OKC");
@@ -1197,6 +1204,21 @@ async fn polymarket_public_market_data_and_gamma() {
         json!([{"price": "0.38", "size": "40"}, {"price": "0.4", "size": "100"}])
     );
     assert_eq!(get(&format!("{clob}/book?token_id=123")).await.status, 404);
+    let bad = send(
+        Method::POST,
+        &format!("{clob}/books"),
+        &[],
+        Some("not json".into()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status, 400);
+    assert!(bad.body["error"].is_string());
+    let wrong_method = send(Method::PUT, &format!("{clob}/book"), &[], None)
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status, 405);
+    assert!(wrong_method.body["error"].is_string());
 
     let books = send(
         Method::POST,
