@@ -29,7 +29,7 @@ PIP=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
 "${PIP[@]}" urllib3 python-dateutil lazy_imports pydantic typing_extensions cryptography
 "${PIP[@]}" py-clob-client-v2==1.2.1
 
-cargo build --quiet -p orion-sim --bin orion-sim
+cargo build --quiet --locked -p orion-sim --bin orion-sim
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/orion-sim"
 
 READY="$(mktemp)"
