@@ -675,9 +675,12 @@ impl BreakerState {
     }
 }
 
-/// `part / whole >= limit`, exactly, for non-negative `whole`.
+/// `part / whole >= limit`, exactly. A baseline at or below zero (moved
+/// there by transfers) has no meaningful fraction: it never trips, like any
+/// other missing data.
 fn reaches(part: Cash, whole: Cash, limit: Fraction) -> bool {
-    i128::from(part.micros()) * PPM >= i128::from(limit.ppm()) * i128::from(whole.micros())
+    whole > Cash::ZERO
+        && i128::from(part.micros()) * PPM >= i128::from(limit.ppm()) * i128::from(whole.micros())
 }
 
 /// What one equity reading did.

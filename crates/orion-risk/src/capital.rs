@@ -93,6 +93,10 @@ pub struct TradeProposal {
     pub lot: Quantity,
     pub legs: [LegProposal; 2],
     pub days_to_resolution: u32,
+    /// The venues' own minimum order size for this pair (Polymarket's
+    /// `min_order_size`), if known; the larger of it and the configured
+    /// minimum applies.
+    pub venue_min_size: Quantity,
 }
 
 /// The smallest size step at which a Polymarket FOK/FAK buy at `limit` has
@@ -134,7 +138,14 @@ impl TradeProposal {
             lot: polymarket_lot(poly.limit_price),
             legs,
             days_to_resolution: opp.days_to_resolution,
+            venue_min_size: Quantity::ZERO,
         })
+    }
+
+    /// Sets the venues' minimum order size (from the pair's market data).
+    pub fn with_venue_min_size(mut self, min: Quantity) -> TradeProposal {
+        self.venue_min_size = min;
+        self
     }
 
     /// Replaces the lot (for example with the pair's own, coarser lot).
@@ -476,7 +487,10 @@ impl CapitalManager {
 
         let room = self.room(p, portfolio)?;
 
-        let minimum = limits.min_trade.max(Quantity::from_micros(1));
+        let minimum = limits
+            .min_trade
+            .max(p.venue_min_size)
+            .max(Quantity::from_micros(1));
         if p.quantity < minimum {
             return Err(Refusal::BelowMinimum {
                 quantity: p.quantity,
@@ -694,6 +708,7 @@ mod tests {
                 },
             ],
             days_to_resolution: 3,
+            venue_min_size: Quantity::ZERO,
         };
         let q = Quantity::parse("10").unwrap();
         assert_eq!(

@@ -15,7 +15,8 @@
 //! - [`capital`]: [`CapitalManager::check`] sizes an [`Opportunity`]
 //!   against balances and limits and reserves *both* legs' cost until
 //!   [`CapitalManager::release`].
-//! - [`check_trade`]: the one pre-trade gate: breaker first, then capital.
+//! - [`check_trade`]: the one pre-trade gate: breaker first, then capital;
+//!   [`RiskGate`] holds the three pieces for an engine's trade-gate port.
 //!
 //! Every refusal is counted in `orion_risk_refusals_total{reason}`; trips in
 //! `orion_risk_breaker_trips_total{reason}`; `orion_risk_breaker_halted` is
@@ -32,6 +33,7 @@ pub mod breaker;
 pub mod capital;
 mod venues;
 
+use orion_config::RiskConfig;
 use orion_core::Timestamp;
 use orion_matching::detection::Opportunity;
 
@@ -67,4 +69,33 @@ pub fn check_trade(
         });
     }
     capital.check(opp, portfolio, now)
+}
+
+/// The breaker, the capital manager and the engine's latest view of its
+/// money and positions, behind one call. The engine keeps `portfolio` and
+/// the breaker's equity fresh, and releases each approval's reservation when
+/// its execution is done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RiskGate {
+    pub breaker: CircuitBreaker,
+    pub capital: CapitalManager,
+    pub portfolio: PortfolioView,
+}
+
+impl RiskGate {
+    /// Limits from the configuration; the breaker state as restored (or
+    /// [`BreakerState::new`] on a fresh installation). Not ready, so not
+    /// trading, until balances have been read.
+    pub fn new(risk: &RiskConfig, state: BreakerState) -> RiskGate {
+        RiskGate {
+            breaker: CircuitBreaker::new(BreakerLimits::from_config(risk), state),
+            capital: CapitalManager::new(CapitalLimits::from_config(risk)),
+            portfolio: PortfolioView::default(),
+        }
+    }
+
+    /// See [`check_trade`].
+    pub fn review(&mut self, opp: &Opportunity, now: Timestamp) -> RiskDecision {
+        check_trade(&self.breaker, &mut self.capital, opp, &self.portfolio, now)
+    }
 }

@@ -18,8 +18,8 @@ use orion_matching::detection::{Direction, LegPlan, Opportunity};
 use orion_risk::{
     AdminActionError, AdminReset, BreakerLimits, BreakerState, BreakerStatus, CapitalLimits,
     CapitalManager, CircuitBreaker, NotReadyReason, OpenPosition, PerVenue, PortfolioView,
-    Readiness, Refusal, ResetOutcome, RiskDecision, TradeProposal, TripReason, check_trade,
-    polymarket_lot,
+    Readiness, Refusal, ResetOutcome, RiskDecision, RiskGate, TradeProposal, TripReason,
+    check_trade, polymarket_lot,
 };
 use orion_storage::{AuditEntry, BreakerRecord, Database};
 use proptest::prelude::*;
@@ -728,6 +728,47 @@ fn minimum_size_refuses() {
 }
 
 #[test]
+fn venue_minimum_size_applies_when_larger() {
+    let mut m = CapitalManager::new(generous());
+    let p = TradeProposal::from_opportunity(&opp("A", "E", "4", K, P))
+        .unwrap()
+        .with_venue_min_size(q("5"));
+    assert_eq!(
+        refusal(m.check_proposal(&p, &rich(), t(0))),
+        Refusal::BelowMinimum {
+            quantity: q("4"),
+            minimum: q("5")
+        }
+    );
+    // A size cap cannot cut below it either.
+    let mut m = CapitalManager::new(CapitalLimits {
+        max_trade_fraction: frac("0.0002"),
+        ..generous()
+    });
+    let p = TradeProposal::from_opportunity(&opp("A", "E", "100", K, P))
+        .unwrap()
+        .with_venue_min_size(q("5"));
+    // Cap $4 of a $20000 bankroll: 4 contracts would fit, 5 do not.
+    assert_eq!(
+        refusal(m.check_proposal(&p, &rich(), t(0))).label(),
+        "trade_size_cap"
+    );
+}
+
+#[test]
+fn the_gate_from_config_starts_not_ready() {
+    let config = orion_config::Config::defaults();
+    let mut gate = RiskGate::new(&config.risk, BreakerState::new());
+    let o = opp("A", "E", "10", K, P);
+    assert_eq!(refusal(gate.review(&o, t(0))).label(), "not_ready");
+    gate.portfolio.available = equity("1000", "1000");
+    gate.breaker.observe_equity(&equity("1000", "1000"), t(0));
+    let (qty, r) = approved(gate.review(&o, t(1)));
+    assert_eq!(qty, q("10"));
+    assert!(gate.capital.release(r.id).is_some());
+}
+
+#[test]
 fn open_positions_limit_counts_pairs_and_reservations() {
     let mut m = CapitalManager::new(CapitalLimits {
         max_open_positions: 2,
@@ -1082,6 +1123,28 @@ proptest! {
             if reservation.opens_position {
                 prop_assert!(pairs.len() <= l.max_open_positions as usize);
             }
+        }
+    }
+
+    /// Whatever happened, the snapshot restores to the same state.
+    #[test]
+    fn snapshots_round_trip(
+        ops in prop::collection::vec((0u8..5, 0i64..=2_000_000_000, 0i64..=2 * DAY), 0..40)
+    ) {
+        let mut b = breaker(limits());
+        let mut clock = 0i64;
+        for (op, amount, dt) in ops {
+            clock += dt;
+            let now = t(clock);
+            match op {
+                0 => { b.observe_equity(&PerVenue::new(Some(Cash::from_micros(amount)), Some(usd("100"))), now); }
+                1 => { let _ = b.record_execution_failure(now); }
+                2 => b.record_execution_success(now),
+                3 => { let _ = b.record_unwind_loss(Cash::from_micros(amount / 100), now); }
+                _ => { let _ = b.reset(AdminReset::new("op", "checked").unwrap(), now); }
+            }
+            let json = b.state().snapshot().unwrap();
+            prop_assert_eq!(&BreakerState::restore(&json).unwrap(), b.state());
         }
     }
 
