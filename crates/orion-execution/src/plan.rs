@@ -8,10 +8,12 @@
 use orion_config::{ExecutionConfig, KalshiLegTif, PolymarketLegType};
 use orion_core::{
     Cash, ClientOrderId, IdError, InstrumentId, MarketId, OrderRequest, Outcome, Price, Quantity,
-    Side, TimeInForce, Venue,
+    Rounding, Side, TimeInForce, Venue,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use orion_matching::detection::Opportunity;
 
 use crate::ids::IdGenerator;
 
@@ -43,11 +45,54 @@ pub struct TradePlan {
     pub expected_profit: Cash,
 }
 
+impl TradePlan {
+    /// The plan for an approved opportunity at the size risk approved (at
+    /// most the detected size). Expected profit scales with the size,
+    /// rounded down (never overstated).
+    pub fn from_opportunity(
+        opportunity: &Opportunity,
+        approved: Quantity,
+    ) -> Result<TradePlan, PlanError> {
+        if approved.is_zero() {
+            return Err(PlanError::ZeroQuantity);
+        }
+        if approved > opportunity.quantity {
+            return Err(PlanError::AboveDetected {
+                approved,
+                detected: opportunity.quantity,
+            });
+        }
+        let leg = |i: usize| LegSpec {
+            market: opportunity.legs[i].market.clone(),
+            instrument: opportunity.legs[i].instrument.clone(),
+            outcome: opportunity.legs[i].outcome,
+            limit_price: opportunity.legs[i].limit_price,
+        };
+        let detected = i64::try_from(opportunity.quantity.micros()).unwrap_or(i64::MAX);
+        let approved_micros = i64::try_from(approved.micros()).unwrap_or(i64::MAX);
+        let expected_profit = opportunity
+            .net_profit
+            .mul_ratio(approved_micros, detected, Rounding::Down)
+            .unwrap_or(Cash::ZERO);
+        Ok(TradePlan {
+            pair_id: opportunity.pair_id.to_string(),
+            legs: [leg(0), leg(1)],
+            quantity: approved,
+            expected_profit,
+        })
+    }
+}
+
 /// Why a plan could not become orders.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PlanError {
     #[error("approved quantity is zero")]
     ZeroQuantity,
+    #[error("approved quantity {approved:?} exceeds the detected {detected:?}")]
+    AboveDetected {
+        approved: Quantity,
+        detected: Quantity,
+    },
     #[error("both legs are on {0}: a cross-venue pair needs one leg per venue")]
     SameVenue(Venue),
     #[error("leg {leg}: market {market} and instrument {instrument} are on different venues")]

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use orion_config::{ExecutionConfig, KalshiLegTif, PolymarketLegType};
@@ -1345,5 +1346,300 @@ proptest! {
             let halted = report.halted || rec.resolved.iter().any(|r| r.halted);
             assert!(world.imbalance() == 0 || halted);
         });
+    }
+}
+
+// ------------------------------------------------------------ planning
+
+#[test]
+fn an_opportunity_becomes_two_equal_limit_orders() {
+    use orion_matching::detection::{Direction, LegPlan, Opportunity};
+    let leg =
+        |venue, market: &str, instrument: &str, outcome, marginal: &str, limit: &str| LegPlan {
+            venue,
+            market: MarketId::new(venue, market).unwrap(),
+            instrument: InstrumentId::new(venue, instrument).unwrap(),
+            outcome,
+            quantity: q(20),
+            best_price: p(marginal),
+            marginal_price: p(marginal),
+            limit_price: p(limit),
+            cost: Cash::ZERO,
+            fees: Cash::ZERO,
+        };
+    let opp = Opportunity {
+        pair_id: "pair-9".into(),
+        event_key: "fed".into(),
+        direction: Direction::KalshiYes,
+        quantity: q(20),
+        legs: [
+            leg(Venue::Kalshi, "K", "K", Outcome::Yes, "0.41", "0.42"),
+            leg(Venue::Polymarket, "0xc", "222", Outcome::No, "0.54", "0.55"),
+        ],
+        total_cost: Cash::ZERO,
+        payout: Cash::from_micros(20_000_000),
+        net_profit: Cash::from_micros(1_000_001),
+        worst_case_profit: Cash::ZERO,
+        marginal_edge: p("0.01"),
+        average_edge: p("0.02"),
+        annualized_return_bps: 0,
+        days_to_resolution: 10,
+        detected_at: Timestamp::ZERO,
+    };
+    assert!(matches!(
+        TradePlan::from_opportunity(&opp, q(21)),
+        Err(orion_execution::PlanError::AboveDetected { .. })
+    ));
+    let plan = TradePlan::from_opportunity(&opp, q(10)).unwrap();
+    assert_eq!(
+        plan.expected_profit,
+        Cash::from_micros(500_000),
+        "scaled, rounded down"
+    );
+    let ids = SeededIds::new(5);
+    let mut cfg = config(KalshiLegTif::ImmediateOrCancel);
+    cfg.polymarket_order_type = PolymarketLegType::Fak;
+    let [a, b] = orion_execution::plan_orders(&plan, &cfg, &ids).unwrap();
+    assert_eq!((a.quantity, b.quantity), (q(10), q(10)));
+    assert_eq!((a.limit_price, b.limit_price), (p("0.42"), p("0.55")));
+    assert_eq!((a.side, b.side), (Side::Buy, Side::Buy));
+    assert_eq!(a.time_in_force, orion_core::TimeInForce::ImmediateOrCancel);
+    assert_eq!(b.time_in_force, orion_core::TimeInForce::ImmediateOrCancel);
+    // Deterministic ids from the seed, distinct per leg.
+    let again = orion_execution::plan_orders(&plan, &cfg, &SeededIds::new(5)).unwrap();
+    assert_eq!(a.client_order_id, again[0].client_order_id);
+    assert_ne!(a.client_order_id, b.client_order_id);
+}
+
+// ------------------------------------------------------------ real clients
+
+mod against_the_simulator {
+    use super::*;
+    use orion_core::SystemClock;
+    use orion_exchanges::http::Backoff;
+    use orion_exchanges::kalshi::KalshiSigner;
+    use orion_exchanges::kalshi::rest::{
+        KalshiClient, KalshiConfig, KalshiGateway, KalshiRequestSigner,
+    };
+    use orion_exchanges::polymarket::rest::{
+        L2Signer, PolymarketClient, PolymarketConfig, PolymarketGateway,
+    };
+    use orion_exchanges::polymarket::{Chain, PolymarketWallet, SignatureType};
+    use orion_sim::{FaultKind, FaultSpec, Scenario, Sim, SimHandle, VenueName};
+    use std::path::PathBuf;
+
+    const KEY_ID: &str = "a3b1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+    const HARDHAT_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+    const FED: &str = "KXFEDDECISION-26DEC-C25";
+    const P1: &str = "0x1111111111111111111111111111111111111111111111111111111111111111";
+    const P1_NO: &str =
+        "52552210993830432218834405712139431049387440581211214930913512419081868128421";
+
+    fn fixtures() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    }
+
+    fn clock() -> Arc<dyn Clock> {
+        Arc::new(SystemClock)
+    }
+
+    fn backoff() -> Backoff {
+        Backoff {
+            base: Duration::from_millis(20),
+            cap: Duration::from_millis(200),
+            max_retries: 3,
+        }
+    }
+
+    fn kalshi(sim: &SimHandle) -> KalshiGateway {
+        let pem = std::fs::read(fixtures().join("kalshi_test_key_pkcs8.pem")).unwrap();
+        let signer = Arc::new(KalshiRequestSigner::new(
+            KalshiSigner::from_pem(KEY_ID, &pem).unwrap(),
+            clock(),
+        ));
+        let mut config = KalshiConfig::for_tier(
+            sim.urls.kalshi_rest.clone(),
+            orion_config::KalshiTier::Premier,
+        );
+        config.http.backoff = backoff();
+        KalshiGateway::new(KalshiClient::new(&config, Some(signer)).unwrap(), clock())
+    }
+
+    async fn polymarket(sim: &SimHandle) -> PolymarketGateway {
+        let mut config = PolymarketConfig::new(
+            sim.urls.polymarket_clob.clone(),
+            sim.urls.gamma.clone(),
+            Chain::Polygon,
+        );
+        config.http.backoff = backoff();
+        let wallet = Arc::new(PolymarketWallet::from_hex(HARDHAT_KEY).unwrap());
+        let creds = PolymarketClient::new(&config)
+            .unwrap()
+            .create_or_derive_api_key(wallet.clone(), 0, clock())
+            .await
+            .unwrap();
+        let signer = Arc::new(L2Signer::new(creds.clone(), wallet.address(), clock()));
+        let client = PolymarketClient::new(&config)
+            .unwrap()
+            .authenticated(signer);
+        let gw = PolymarketGateway::new(client, wallet, &creds, SignatureType::Eoa, None, clock());
+        gw.refresh_version().await.unwrap();
+        gw.load_market(P1).await.unwrap();
+        gw
+    }
+
+    /// The scenario's books as detection would hold them: Kalshi YES-quoted;
+    /// the Polymarket NO token mirrors the YES book written in the scenario.
+    fn view() -> StaticView {
+        let kalshi = InstrumentId::new(Venue::Kalshi, FED).unwrap();
+        let no = InstrumentId::new(Venue::Polymarket, P1_NO).unwrap();
+        let mut books = HashMap::new();
+        books.insert(
+            kalshi.clone(),
+            book(
+                &[("0.40", 100), ("0.39", 200)],
+                &[("0.42", 100), ("0.45", 200)],
+            ),
+        );
+        books.insert(
+            no.clone(),
+            book(
+                &[("0.40", 100), ("0.38", 40)],
+                &[("0.50", 100), ("0.51", 50)],
+            ),
+        );
+        let mut fees = HashMap::new();
+        fees.insert(
+            kalshi,
+            FeeSchedule::Kalshi {
+                fee_type: KalshiFeeType::Quadratic,
+                multiplier: Rate::ONE,
+            },
+        );
+        fees.insert(
+            no,
+            FeeSchedule::Polymarket {
+                rate: Rate::parse("0.04").unwrap(),
+                exponent: 1,
+            },
+        );
+        StaticView { books, fees }
+    }
+
+    fn trade() -> TradePlan {
+        TradePlan {
+            pair_id: "fed-dec-25".into(),
+            legs: [
+                LegSpec {
+                    market: MarketId::new(Venue::Kalshi, FED).unwrap(),
+                    instrument: InstrumentId::new(Venue::Kalshi, FED).unwrap(),
+                    outcome: Outcome::Yes,
+                    limit_price: p("0.42"),
+                },
+                LegSpec {
+                    market: MarketId::new(Venue::Polymarket, P1).unwrap(),
+                    instrument: InstrumentId::new(Venue::Polymarket, P1_NO).unwrap(),
+                    outcome: Outcome::No,
+                    limit_price: p("0.50"),
+                },
+            ],
+            quantity: q(10),
+            expected_profit: Cash::from_micros(500_000),
+        }
+    }
+
+    fn held(positions: &[Position], symbol: &str) -> Quantity {
+        positions
+            .iter()
+            .filter(|p| &*p.instrument.symbol == symbol)
+            .map(|p| p.quantity)
+            .fold(Quantity::ZERO, |a, b| a.checked_add(b).unwrap())
+    }
+
+    #[tokio::test]
+    async fn both_legs_then_a_rejected_leg_repaired_through_the_real_clients() {
+        let scenario = Scenario::load(&fixtures().join("sim_pair.toml")).unwrap();
+        let sim = Sim::start(scenario).await.unwrap();
+        let kalshi: Arc<dyn OrderGateway> = Arc::new(kalshi(&sim));
+        let poly: Arc<dyn OrderGateway> = Arc::new(polymarket(&sim).await);
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&dir.path().join("orion.db")).unwrap();
+        let alerter = Arc::new(RecordingAlerter::default());
+        let executor = Executor::new(
+            db,
+            Venues {
+                kalshi: kalshi.clone(),
+                polymarket: poly.clone(),
+            },
+            clock(),
+            alerter.clone(),
+            Arc::new(SeededIds::new(77)),
+            ExecutionSettings::from_config(&config(KalshiLegTif::FillOrKill)),
+        );
+        let rec = executor
+            .reconcile(&view(), &[], ReconcilePolicy::default())
+            .await
+            .unwrap();
+        assert!(rec.ready, "{rec:?}");
+
+        // Both legs fill at their limits.
+        let first = executor.execute(&trade(), &view()).await.unwrap();
+        assert_eq!(first.outcome, Some(IntentOutcome::Completed), "{first:?}");
+
+        // The Polymarket leg is refused once: the Kalshi leg is hedged by
+        // completing on Polymarket (NO at 0.50 + YES at 0.42 < $1), the
+        // cheaper of the two repairs.
+        sim.add_fault(FaultSpec {
+            venue: VenueName::Polymarket,
+            endpoint: "POST /order".into(),
+            kind: FaultKind::Reject,
+            after: 0,
+            count: Some(1),
+            probability_ppm: 1_000_000,
+            latency_ms: None,
+            status: None,
+            fill_percent: None,
+            duration_ms: None,
+            message: None,
+        });
+        let second = executor.execute(&trade(), &view()).await.unwrap();
+        assert!(
+            matches!(second.legs[1].end, LegEnd::Rejected { .. }),
+            "{second:?}"
+        );
+        assert_eq!(second.outcome, Some(IntentOutcome::Repaired), "{second:?}");
+        assert_eq!(second.repairs.len(), 1);
+        assert_eq!(second.repairs[0].action, RepairAction::Complete);
+        assert!(!second.halted);
+
+        // The venues agree: 20 YES on Kalshi, 20 NO on Polymarket.
+        let k = kalshi.positions().await.unwrap();
+        let pm = poly.positions().await.unwrap();
+        assert_eq!(held(&k, FED), q(20), "{k:?}");
+        assert_eq!(held(&pm, P1_NO), q(20), "{pm:?}");
+
+        // And a restart finds nothing open and positions that match.
+        let db = executor.into_store();
+        assert!(db.unfinished_intents().unwrap().is_empty());
+        drop(db);
+        let db = Database::open(&dir.path().join("orion.db")).unwrap();
+        let executor = Executor::new(
+            db,
+            Venues {
+                kalshi: kalshi.clone(),
+                polymarket: poly.clone(),
+            },
+            clock(),
+            alerter,
+            Arc::new(SeededIds::new(78)),
+            ExecutionSettings::from_config(&config(KalshiLegTif::FillOrKill)),
+        );
+        let expected: Vec<Position> = k.into_iter().chain(pm).collect();
+        let rec = executor
+            .reconcile(&view(), &expected, ReconcilePolicy::default())
+            .await
+            .unwrap();
+        assert!(rec.ready, "{rec:?}");
+        assert!(rec.resolved.is_empty());
     }
 }
