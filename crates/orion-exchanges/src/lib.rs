@@ -8,7 +8,7 @@
 //! `MarketData` and `OrderGateway` ports. Venue numbers are converted exactly
 //! at this boundary and nowhere else.
 //!
-//! What exists today is the signing layer:
+//! Modules:
 //!
 //! * [`kalshi::auth`]: RSA-PSS-SHA256 request headers (ring), keys from
 //!   PKCS#1 or PKCS#8 PEM parsed once.
@@ -17,9 +17,20 @@
 //!   /order` body bytes, L1 `ClobAuth` and L2 HMAC headers.
 //! * [`secret`]: credential types whose `Debug` prints `***` and which are
 //!   zeroized on drop.
+//! * [`http`]: the one layered HTTP stack (hyper + rustls/ring, SPKI pinning,
+//!   per-endpoint timeouts, waiting rate limiters, jittered retry for reads
+//!   only, metrics, masked logs); [`ws`]: WebSocket transport on the same TLS.
+//! * [`decode`]: path-aware JSON reading, so bad venue input is an error that
+//!   names the venue and the field, never a panic.
+//! * [`kalshi::rest`], [`kalshi::ws`], [`polymarket::rest`],
+//!   [`polymarket::ws`]: the REST clients, the `OrderGateway`s and the
+//!   `MarketData` streams; [`fees`]: reconciling charged fees with the model.
 //!
-//! All of it is checked against the official clients' vectors in
-//! `tests/vectors.rs`. The simulator (`orion-sim`) must verify signatures
+//! Signing is checked against the official clients' vectors in
+//! `tests/vectors.rs`; the clients end to end against `orion-sim` in
+//! `tests/clients.rs`.
+//!
+//! The simulator (`orion-sim`) must verify signatures
 //! with its own, independent code and never call into this crate's signing.
 
 pub mod decode;
@@ -29,3 +40,6 @@ pub mod kalshi;
 pub mod polymarket;
 pub mod secret;
 pub mod ws;
+
+#[cfg(test)]
+mod decode_tests;

@@ -1,4 +1,5 @@
-//! Kalshi: request signing. (REST and WebSocket clients come later.)
+//! Kalshi: request signing ([`auth`]), response decoding ([`types`]), the
+//! REST client and order gateway ([`rest`]) and the order-book stream ([`ws`]).
 
 pub mod auth;
 

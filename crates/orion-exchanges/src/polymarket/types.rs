@@ -174,14 +174,25 @@ fn clob_market_node(n: Node<'_>) -> Result<ClobMarket, DecodeError> {
         accepting_orders: flag("accepting_orders")?,
         neg_risk: flag("neg_risk")?,
         tick_size: n.with_opt("minimum_tick_size", tick)?,
-        tokens: n.with("tokens", |t| {
-            t.each(|tok| {
-                Ok((
-                    tok.with("token_id", token_id)?,
-                    tok.with("outcome", |o| o.str().map(str::to_string))?,
-                ))
-            })
-        })?,
+        // Markets without an order book list placeholder tokens with empty
+        // ids; they are not tradeable, so they are left out rather than
+        // failing the whole page.
+        tokens: n
+            .with("tokens", |t| {
+                t.each(|tok| {
+                    if tok.with_opt("token_id", |c| Ok(c.value.as_str() == Some("")))? == Some(true)
+                    {
+                        return Ok(None);
+                    }
+                    Ok(Some((
+                        tok.with("token_id", token_id)?,
+                        tok.with("outcome", |o| o.str().map(str::to_string))?,
+                    )))
+                })
+            })?
+            .into_iter()
+            .flatten()
+            .collect(),
     })
 }
 
@@ -590,16 +601,22 @@ fn ws_event(n: Node<'_>, out: &mut Vec<WsEvent>) -> Result<(), DecodeError> {
 /// bare words are not events (empty result).
 pub fn ws_events(text: &[u8]) -> Result<Vec<WsEvent>, DecodeError> {
     let trimmed = text.trim_ascii();
-    if trimmed.first().is_some_and(|b| b.is_ascii_alphabetic()) {
-        return Ok(Vec::new());
-    }
-    let v = root(trimmed)?;
+    let v = match root(trimmed) {
+        Ok(v) => v,
+        // Control words (`PONG`, `INVALID OPERATION`) are not JSON.
+        Err(_) if trimmed.first().is_some_and(|b| b.is_ascii_alphabetic()) => {
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(e),
+    };
     let n = Node::root(V, &v);
     let mut out = Vec::new();
-    if v.is_array() {
-        n.each(|e| ws_event(e, &mut out))?;
-    } else {
-        ws_event(n, &mut out)?;
+    match &v {
+        Value::Array(_) => {
+            n.each(|e| ws_event(e, &mut out))?;
+        }
+        Value::Object(_) => ws_event(n, &mut out)?,
+        _ => return Err(n.err("expected an event object or an array of them")),
     }
     Ok(out)
 }
