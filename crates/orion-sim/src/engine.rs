@@ -583,35 +583,46 @@ impl Exchange {
         }
     }
 
-    /// Crossing quantity available to an incoming order. With `account` set,
-    /// that account's own resting orders are left out (self-trade prevention
-    /// never fills against them).
-    fn crossing_liquidity(
+    /// Quantity an incoming order could fill right now, walking the opposite
+    /// side best price first and FIFO within a level, exactly as matching
+    /// will. With `stp` set, the taker's own orders are handled as
+    /// self-trade prevention will: skipped (`CancelMaker`) or ending the
+    /// walk (`CancelTaker`). With `stp` `None` every crossing order counts
+    /// (the post-only test).
+    fn fillable(
         &self,
         book: &Book,
         axis: Axis,
         limit: Price,
-        account: Option<&str>,
+        account: &str,
+        stp: Option<Stp>,
     ) -> Quantity {
         let opposite = match axis {
             Axis::Bid => Axis::Ask,
             Axis::Ask => Axis::Bid,
         };
+        let levels: Box<dyn Iterator<Item = (&Price, &VecDeque<String>)>> = match opposite {
+            Axis::Ask => Box::new(book.side(opposite).iter()),
+            Axis::Bid => Box::new(book.side(opposite).iter().rev()),
+        };
         let mut total = Quantity::ZERO;
-        for (price, ids) in book.side(opposite) {
+        for (price, ids) in levels {
             let crosses = match axis {
                 Axis::Bid => *price <= limit,
                 Axis::Ask => *price >= limit,
             };
             if !crosses {
-                continue;
+                break;
             }
-            for id in ids {
-                if let Some(o) = self.orders.get(id)
-                    && account.is_none_or(|a| o.account != a)
-                {
-                    total = total.checked_add(o.remaining).unwrap_or(total);
+            for o in ids.iter().filter_map(|id| self.orders.get(id)) {
+                if o.account == account {
+                    match stp {
+                        Some(Stp::CancelTaker) => return total,
+                        Some(Stp::CancelMaker) => continue,
+                        None => {}
+                    }
                 }
+                total = total.checked_add(o.remaining).unwrap_or(total);
             }
         }
         total
@@ -645,10 +656,10 @@ impl Exchange {
         {
             return Err(Reject::DuplicateOrderId);
         }
-        let crossing = self.crossing_liquidity(book, axis, req.price, Some(&req.account));
+        let crossing = self.fillable(book, axis, req.price, &req.account, Some(req.stp));
         if req.post_only
             && !self
-                .crossing_liquidity(book, axis, req.price, None)
+                .fillable(book, axis, req.price, &req.account, None)
                 .is_zero()
         {
             return Err(Reject::PostOnlyCross);
@@ -709,8 +720,10 @@ impl Exchange {
                 .insert((req.account.clone(), cid.clone()), id.clone());
         }
 
-        // FOK: all or nothing, decided before touching the book.
-        let fok_ok = req.tif != Tif::Fok || crossing >= req.qty;
+        // FOK: all or nothing, decided before touching the book; a forced
+        // partial fill (fault) kills it too.
+        let fok_ok = req.tif != Tif::Fok
+            || (crossing >= req.qty && req.fill_cap.is_none_or(|c| c >= req.qty));
         let mut trades = Vec::new();
         if fok_ok {
             let cap = req.fill_cap.unwrap_or(req.qty).min(req.qty);
@@ -1456,6 +1469,40 @@ mod tests {
         assert_eq!(ex.levels("M", Axis::Ask), vec![(px("0.60"), qty("5"))]);
         assert_eq!(ex.accounts["t"].cash, Cash::from_micros(100_000_000));
         assert_eq!(ex.accounts["t"].locked_cash, Cash::ZERO);
+    }
+
+    #[test]
+    fn fok_stays_all_or_nothing_with_self_trade_and_caps() {
+        let mut ex = exchange();
+        ex.accounts.insert(
+            "t2".into(),
+            Account::new("t2", Cash::from_micros(100_000_000)),
+        );
+        // Own ask first in line at 0.50, someone else's behind it at 0.55.
+        ex.place(order("t", Leg::BuyNo, "0.50", "5", Tif::Gtc), 1)
+            .unwrap();
+        ex.place(order("mm", Leg::BuyNo, "0.55", "5", Tif::Gtc), 2)
+            .unwrap();
+        // taker_at_cross stops at the own order: a FOK for 5 must not fill at all.
+        let p = ex
+            .place(order("t", Leg::BuyYes, "0.55", "5", Tif::Fok), 3)
+            .unwrap();
+        assert!(p.trades.is_empty());
+        // With maker-side prevention the own order is cancelled and the FOK fills behind it.
+        let mut o = order("t", Leg::BuyYes, "0.55", "5", Tif::Fok);
+        o.stp = Stp::CancelMaker;
+        let p = ex.place(o, 4).unwrap();
+        assert_eq!(p.order.filled, qty("5"));
+        // A forced partial-fill cap kills a FOK instead of filling part of it.
+        ex.place(order("mm", Leg::BuyNo, "0.55", "5", Tif::Gtc), 5)
+            .unwrap();
+        let mut o = order("t2", Leg::BuyYes, "0.55", "5", Tif::Fok);
+        o.fill_cap = Some(qty("2"));
+        let p = ex.place(o, 6).unwrap();
+        assert!(p.trades.is_empty());
+        let mut o = order("t2", Leg::BuyYes, "0.55", "5", Tif::Ioc);
+        o.fill_cap = Some(qty("2"));
+        assert_eq!(ex.place(o, 7).unwrap().order.filled, qty("2"));
     }
 
     #[test]
