@@ -3,6 +3,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use orion_matching::matching::features::{kalshi_features, poly_features};
 use orion_matching::matching::hardset::synthetic_catalogs;
 use orion_matching::matching::{
     MatchConfig, match_catalogs, parse_kalshi_markets, parse_polymarket_markets,
@@ -29,6 +30,13 @@ fn bench_matching(c: &mut Criterion) {
     };
     group.bench_function("match_10k_x_10k_one_thread", |b| {
         b.iter(|| black_box(match_catalogs(black_box(&kalshi), black_box(&poly), &one)));
+    });
+    group.bench_function("features_only_10k_x_10k_one_thread", |b| {
+        b.iter(|| {
+            let k: Vec<_> = kalshi.iter().map(kalshi_features).collect();
+            let p: Vec<_> = poly.iter().map(poly_features).collect();
+            black_box((k, p))
+        });
     });
     group.finish();
 }

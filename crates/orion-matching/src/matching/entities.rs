@@ -653,7 +653,13 @@ pub fn extract_names(raw: &str) -> Vec<String> {
         }
         let trimmed = piece.trim_matches(|c: char| !c.is_alphanumeric());
         let starts_upper = trimmed.chars().next().is_some_and(char::is_uppercase);
-        let folded = super::normalize::normalize(trimmed);
+        // Only capitalized words can join a name; normalizing the others
+        // would be wasted work on every title.
+        let folded = if starts_upper {
+            super::normalize::normalize_word(trimmed)
+        } else {
+            String::new()
+        };
         let skip_question = first
             && matches!(
                 folded.as_str(),

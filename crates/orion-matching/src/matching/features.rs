@@ -638,10 +638,9 @@ pub fn kalshi_features(m: &KalshiMarket) -> Features {
 
     // Threshold: the API's strike fields, then the title, then the curated
     // strike, then the ticker (Kalshi writes strikes in cents there).
-    let text_threshold = extract(&format!("{title} {yes_sub}"))
-        .thresholds
-        .first()
-        .copied();
+    // The market's own question and YES sub-title (not the event's).
+    let market_ent = extract(&format!("{title} {yes_sub}"));
+    let text_threshold = market_ent.thresholds.first().copied();
     let mut threshold =
         threshold_from_strike_type(m.strike_type.as_deref(), m.floor_strike, m.cap_strike)
             .map(|mut t| {
@@ -706,7 +705,7 @@ pub fn kalshi_features(m: &KalshiMarket) -> Features {
         f.measure = Some(if series_cmp.is_some() {
             super::entities::Measure::Touch
         } else {
-            super::entities::measure_of(&extract(&format!("{title} {yes_sub}")).tokens)
+            super::entities::measure_of(&market_ent.tokens)
         });
     }
     f.names = {
@@ -715,7 +714,7 @@ pub fn kalshi_features(m: &KalshiMarket) -> Features {
         n
     };
     f.offices = ent.offices.clone();
-    f.years = years_in(&extract(&format!("{title} {yes_sub}")).tokens);
+    f.years = years_in(&market_ent.tokens);
     f.content = content_words(&[&title, &ev_title, &yes_sub]);
     f.resolution_sources = resolution_keywords(
         &m.settlement_sources
@@ -1122,6 +1121,12 @@ pub fn poly_features(m: &PolyMarket) -> Features {
                 // No league named: a nickname that exists in exactly one
                 // league ("Knicks") still says which; a shared one ("Giants",
                 // "Kings") does not.
+                if !ent.thresholds.is_empty() || !slug_ent.thresholds.is_empty() {
+                    // A price or count question is not about a team.
+                    return None;
+                }
+                let q = normalize(&question);
+                let words: Vec<&str> = q.split(' ').collect();
                 let hits: Vec<League> = [
                     League::Nba,
                     League::Mlb,
@@ -1130,7 +1135,7 @@ pub fn poly_features(m: &PolyMarket) -> Features {
                     League::Wnba,
                 ]
                 .into_iter()
-                .filter(|l| !teams_in_text(*l, &question).is_empty())
+                .filter(|l| !super::gazetteer::teams_in_words(*l, &words).is_empty())
                 .collect();
                 match hits.as_slice() {
                     [one] => Some(*one),
@@ -1251,7 +1256,7 @@ pub fn poly_features(m: &PolyMarket) -> Features {
     }
     f.names.extend(ent.names.iter().cloned());
     f.offices = ent.offices.clone();
-    f.years = years_in(&extract(&question).tokens);
+    f.years = years_in(&super::normalize::tokenize(&question));
     let texts = [
         question.as_str(),
         ev_title.as_str(),

@@ -577,11 +577,16 @@ pub fn team_by_name(league: League, name: &str) -> Option<TeamRef> {
 pub fn teams_in_text(league: League, text: &str) -> Vec<TeamRef> {
     let n = normalize(text);
     let words: Vec<&str> = n.split(' ').collect();
+    teams_in_words(league, &words)
+}
+
+/// [`teams_in_text`] over already normalized words.
+pub fn teams_in_words(league: League, words: &[&str]) -> Vec<TeamRef> {
     let mut out = Vec::new();
     for (i, r) in rows(league).iter().enumerate() {
         if r.nicknames.iter().any(|nk| {
             let nw: Vec<&str> = nk.split(' ').collect();
-            contains_seq(&words, &nw)
+            contains_seq(words, &nw)
         }) && let Ok(index) = u16::try_from(i)
         {
             out.push(TeamRef { league, index });
