@@ -36,6 +36,7 @@ const P1_YES: &str =
 const P1_NO: &str = "52552210993830432218834405712139431049387440581211214930913512419081868128421";
 const P2_YES: &str =
     "52114319501245915516055106046884209969926127482827954674443846427813813222426";
+const PROXY_FUNDER: &str = "0x1111111111111111111111111111111111111111";
 const EXCHANGE_V2: &str = "E111180000d2663C0091e4f400237545B87B996B";
 const NEG_RISK_V2: &str = "e2222d279d744050d28e00520010520000310F59";
 
@@ -1138,22 +1139,33 @@ struct OrderArgs<'a> {
 
 /// Build and sign a V2 order body with the hand-written encoder.
 fn signed_order(c: &Creds, a: &OrderArgs, order_type: &str) -> (String, String) {
+    signed_order_as(c, a, order_type, HARDHAT_ADDR, 0)
+}
+
+/// Same, with another `maker` (proxy / Safe funder) and signature type.
+fn signed_order_as(
+    c: &Creds,
+    a: &OrderArgs,
+    order_type: &str,
+    maker: &str,
+    sig_type: u8,
+) -> (String, String) {
     let ts = now_ms().to_string();
     let mut s = keccak(b"Order(uint256 salt,address maker,address signer,uint256 tokenId,uint256 makerAmount,uint256 takerAmount,uint8 side,uint8 signatureType,uint256 timestamp,bytes32 metadata,bytes32 builder)").to_vec();
     s.extend_from_slice(&word_u256(U256::from(a.salt)));
-    s.extend_from_slice(&word_addr(HARDHAT_ADDR));
+    s.extend_from_slice(&word_addr(maker));
     s.extend_from_slice(&word_addr(HARDHAT_ADDR));
     s.extend_from_slice(&word_u256(U256::from_str_radix(a.token, 10).unwrap()));
     s.extend_from_slice(&word_u256(U256::from(a.maker_amount)));
     s.extend_from_slice(&word_u256(U256::from(a.taker_amount)));
     s.extend_from_slice(&word_u256(U256::from(a.side)));
-    s.extend_from_slice(&word_u256(U256::ZERO));
+    s.extend_from_slice(&word_u256(U256::from(sig_type)));
     s.extend_from_slice(&word_u256(U256::from_str_radix(&ts, 10).unwrap()));
     s.extend_from_slice(&[0u8; 64]);
     let digest = eip712(exchange_domain(137, a.exchange), keccak(&s));
-    let body = json!({"order": {"salt": a.salt, "maker": HARDHAT_ADDR, "signer": HARDHAT_ADDR, "tokenId": a.token,
+    let body = json!({"order": {"salt": a.salt, "maker": maker, "signer": HARDHAT_ADDR, "tokenId": a.token,
         "makerAmount": a.maker_amount.to_string(), "takerAmount": a.taker_amount.to_string(),
-        "side": if a.side == 0 { "BUY" } else { "SELL" }, "expiration": "0", "signatureType": 0, "timestamp": ts,
+        "side": if a.side == 0 { "BUY" } else { "SELL" }, "expiration": "0", "signatureType": sig_type, "timestamp": ts,
         "metadata": format!("0x{}", "00".repeat(32)), "builder": format!("0x{}", "00".repeat(32)),
         "signature": sign_digest(digest)},
         "owner": c.key, "orderType": order_type, "deferExec": false, "postOnly": false});
@@ -2281,6 +2293,48 @@ async fn scripted_halt_and_outage() {
     assert_eq!(
         get(&format!("{}/markets", sim.urls.gamma)).await.status,
         200
+    );
+}
+
+#[tokio::test]
+async fn polymarket_proxy_wallet_orders() {
+    let sim = start().await;
+    let c = create_creds(&sim).await;
+    let args = OrderArgs {
+        token: P1_YES,
+        side: 0,
+        maker_amount: 2_000_000,
+        taker_amount: 5_000_000,
+        exchange: EXCHANGE_V2,
+        salt: 51,
+    };
+    // The registered funder, signature type 1 (POLY_PROXY): accepted.
+    let (b, id) = signed_order_as(&c, &args, "GTC", PROXY_FUNDER, 1);
+    let r = poly(&sim, &c, Method::POST, "/order", Some(b)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["orderID"], id.as_str());
+    let one = poly(&sim, &c, Method::GET, &format!("/data/order/{id}"), None)
+        .await
+        .body;
+    assert_eq!(
+        one["maker_address"].as_str().unwrap().to_lowercase(),
+        PROXY_FUNDER.to_lowercase()
+    );
+    // Someone else's wallet as maker: refused.
+    let (b, _) = signed_order_as(
+        &c,
+        &OrderArgs { salt: 52, ..args },
+        "GTC",
+        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        2,
+    );
+    let r = poly(&sim, &c, Method::POST, "/order", Some(b)).await;
+    assert_eq!(r.status, 400);
+    // An EOA order whose maker differs from the signer: refused.
+    let (b, _) = signed_order_as(&c, &OrderArgs { salt: 53, ..args }, "GTC", PROXY_FUNDER, 0);
+    assert_eq!(
+        poly(&sim, &c, Method::POST, "/order", Some(b)).await.status,
+        400
     );
 }
 
