@@ -788,6 +788,13 @@ impl CircuitBreaker {
         }
     }
 
+    /// Rolls the daily figures over to the UTC day of `now` with no other
+    /// event (the engine's periodic tick), so the unwind total and the day's
+    /// starting equity are today's even on a quiet day.
+    pub fn tick(&mut self, now: Timestamp) {
+        self.state.roll_day(now);
+    }
+
     /// A trade finished cleanly: the failure streak ends.
     pub fn record_execution_success(&mut self, now: Timestamp) {
         self.state.roll_day(now);

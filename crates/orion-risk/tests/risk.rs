@@ -331,6 +331,12 @@ fn day_rolls_over_at_utc_midnight() {
         Some(TripReason::DailyLoss { day_start_equity, .. }) if day_start_equity == usd("985")
     ));
 
+    // A quiet day still rolls over on the engine's tick.
+    b.tick(t(2 * DAY + 1));
+    assert_eq!(b.state().day(), Some(20_783));
+    assert_eq!(b.state().unwind_loss_today(), Cash::ZERO);
+    assert_eq!(b.state().day_start_equity(), Some(usd("965.30")));
+
     // A clock stepping back never rolls the day back.
     let mut b = breaker(limits());
     b.observe_equity(&equity("500", "500"), t(DAY + 1));
