@@ -267,6 +267,16 @@ fn backup_defaults_come_from_the_config() {
     let made: Vec<_> = fs::read_dir(data.join("snapshots")).unwrap().collect();
     assert_eq!(made.len(), 1);
     ok(&["db", "check", "--config", s(&config)]);
+    // With the configuration, status also shows the limits in force.
+    save_halted(&data.join("main.db"));
+    let out = ok(&["breaker", "status", "--config", s(&config)]);
+    assert!(out.contains("HALTED"), "{out}");
+    assert!(
+        out.contains(
+            "limits:               daily loss 0.02, drawdown 0.05, 3 consecutive failures"
+        ),
+        "{out}"
+    );
 
     // A broken configuration says what is wrong and what to do.
     fs::write(&config, "[storage]\nbackup_keep = \"many\"\n").unwrap();
