@@ -817,6 +817,7 @@ impl<S: Store> Executor<S> {
     async fn repair(&self, family: &mut Family, view: &dyn MarketView) -> RepairResult {
         let budget_total = self.settings.config.max_unwind_loss_per_trade;
         let mut attempts = 0u32;
+        let mut refused: Vec<RepairAction> = Vec::new();
         loop {
             let imbalance = family.imbalance();
             if imbalance == 0 {
@@ -854,7 +855,7 @@ impl<S: Store> Executor<S> {
                 short_fees: view.fees(&short.instrument),
                 loss_budget: budget_total.saturating_sub(family.loss),
             });
-            let Some(candidate) = decision.chosen else {
+            let Some(candidate) = decision.best_avoiding(&refused) else {
                 return RepairResult::Unbalanced(format!(
                     "no repair within bounds (complete: {:?}; unwind: {:?})",
                     decision.complete.err(),
@@ -862,7 +863,14 @@ impl<S: Store> Executor<S> {
                 ));
             };
             match self.send_repair(family, &candidate, long.cost_price).await {
-                Ok(()) => {}
+                Ok(filled) if filled.is_zero() => {
+                    // Refused or nothing available at the bound: try the
+                    // other way next, if it is within bounds.
+                    if !refused.contains(&candidate.action) {
+                        refused.push(candidate.action);
+                    }
+                }
+                Ok(_) => refused.clear(),
                 Err(RepairSendError::Unknown(why)) => return RepairResult::Unknown(why),
                 Err(RepairSendError::NotSent(why)) => {
                     tracing::warn!(intent = %family.parent_id, "repair not sent: {why}");
@@ -876,7 +884,7 @@ impl<S: Store> Executor<S> {
         family: &mut Family,
         candidate: &RepairCandidate,
         long_cost: Price,
-    ) -> Result<(), RepairSendError> {
+    ) -> Result<Quantity, RepairSendError> {
         let coid = new_client_order_id(self.ids.as_ref())
             .map_err(|e| RepairSendError::NotSent(e.to_string()))?;
         let request = OrderRequest {
@@ -924,7 +932,7 @@ impl<S: Store> Executor<S> {
             None => Err(RepairSendError::Unknown(format!(
                 "repair order {child_id}: fate unknown"
             ))),
-            Some(_) => Ok(()),
+            Some(filled) => Ok(filled),
         }
     }
 

@@ -279,3 +279,21 @@ pub fn choose_repair(input: &RepairInput<'_>) -> RepairDecision {
         chosen,
     }
 }
+
+impl RepairDecision {
+    /// The better feasible option whose action is not in `avoid` (actions a
+    /// venue just refused, e.g. below its minimum size); the plain choice
+    /// when every feasible option is to be avoided.
+    pub fn best_avoiding(&self, avoid: &[RepairAction]) -> Option<RepairCandidate> {
+        let mut options: Vec<&RepairCandidate> = [&self.complete, &self.unwind]
+            .into_iter()
+            .flatten()
+            .collect();
+        options.sort_by(|a, b| b.expected_pnl.cmp(&a.expected_pnl));
+        options
+            .into_iter()
+            .find(|c| !avoid.contains(&c.action))
+            .cloned()
+            .or_else(|| self.chosen.clone())
+    }
+}

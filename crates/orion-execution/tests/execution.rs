@@ -1008,6 +1008,9 @@ async fn repair_failing_repeatedly_halts_the_pair_with_a_critical_alert() {
     let dir = tempfile::tempdir().unwrap();
     let world = World::default();
     world.script(Venue::Polymarket, &[Step::Reject; 10]);
+    // The Kalshi leg fills; every unwind there is refused too.
+    world.script(Venue::Kalshi, &[Step::Fill]);
+    world.script(Venue::Kalshi, &[Step::Reject; 10]);
     let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 9).await;
     let report = run(&proc, q(10), &StaticView::default_books()).await;
     assert_eq!(report.outcome, Some(IntentOutcome::NeedsAttention));
@@ -1026,6 +1029,22 @@ async fn repair_failing_repeatedly_halts_the_pair_with_a_critical_alert() {
     assert_eq!(fam.len(), 4);
     assert!(fam.iter().all(|r| r.outcome.is_some()));
     assert_protocol(&proc.trace.lock().unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_repair_falls_back_to_the_other_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    // Completing on Polymarket is cheaper but refused (say, below its
+    // minimum size): the next attempt unwinds on Kalshi instead.
+    world.script(Venue::Polymarket, &[Step::Reject, Step::Reject]);
+    let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 13).await;
+    let report = run(&proc, q(10), &StaticView::default_books()).await;
+    assert_eq!(report.outcome, Some(IntentOutcome::Repaired));
+    let actions: Vec<_> = report.repairs.iter().map(|r| r.action).collect();
+    assert_eq!(actions, [RepairAction::Complete, RepairAction::Unwind]);
+    assert_eq!(world.imbalance(), 0);
+    assert_eq!(world.position(&kalshi_instr(), Outcome::Yes), 0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -1641,5 +1660,290 @@ mod against_the_simulator {
             .unwrap();
         assert!(rec.ready, "{rec:?}");
         assert!(rec.resolved.is_empty());
+    }
+
+    // -------------------------------------------------------- seeded soak
+
+    fn fast_settings() -> ExecutionSettings {
+        let mut cfg = config(KalshiLegTif::FillOrKill);
+        cfg.leg_timeout_ms = 400;
+        let mut s = ExecutionSettings::from_config(&cfg);
+        s.query_backoff = Duration::from_millis(25);
+        s.query_backoff_max = Duration::from_millis(200);
+        s.query_attempts = 8;
+        s
+    }
+
+    fn spec(venue: VenueName, endpoint: &str, kind: FaultKind, count: u64) -> FaultSpec {
+        FaultSpec {
+            venue,
+            endpoint: endpoint.into(),
+            kind,
+            after: 0,
+            count: Some(count),
+            probability_ppm: 1_000_000,
+            latency_ms: None,
+            status: None,
+            fill_percent: None,
+            duration_ms: None,
+            message: None,
+        }
+    }
+
+    const KALSHI_SUBMIT: &str = "POST /trade-api/v2/portfolio/events/orders";
+    const KALSHI_QUERY: &str = "GET /trade-api/v2/portfolio/orders*";
+    const POLY_SUBMIT: &str = "POST /order";
+    const POLY_QUERY: &str = "GET /data/order/*";
+
+    /// The faults of one seeded run, and a label for the fault matrix.
+    fn seeded_faults(seed: u64) -> (Vec<FaultSpec>, Vec<String>) {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut faults = Vec::new();
+        let mut labels = Vec::new();
+        for (venue, submit, query, name) in [
+            (VenueName::Kalshi, KALSHI_SUBMIT, KALSHI_QUERY, "kalshi"),
+            (VenueName::Polymarket, POLY_SUBMIT, POLY_QUERY, "poly"),
+        ] {
+            if rng.random_bool(0.6) {
+                let count = rng.random_range(1..=2);
+                let (mut f, label) = match rng.random_range(0..8) {
+                    0 => (spec(venue, submit, FaultKind::RateLimit, count), "429"),
+                    1 => {
+                        let mut f = spec(venue, submit, FaultKind::ServerError, count);
+                        f.status = Some([500, 502, 503][rng.random_range(0..3)]);
+                        (f, "5xx")
+                    }
+                    2 => (spec(venue, submit, FaultKind::Timeout, count), "timeout"),
+                    3 => (spec(venue, submit, FaultKind::Drop, count), "drop"),
+                    4 => {
+                        let mut f = spec(venue, submit, FaultKind::PartialFill, count);
+                        f.fill_percent = Some(rng.random_range(0..=90));
+                        (f, "partial")
+                    }
+                    5 => (spec(venue, submit, FaultKind::Reject, count), "reject"),
+                    6 => {
+                        // The venue goes away as the order arrives.
+                        let mut f = spec(venue, submit, FaultKind::Down, 1);
+                        f.duration_ms = Some(rng.random_range(100..=600));
+                        (f, "down")
+                    }
+                    _ => {
+                        let mut f = spec(venue, submit, FaultKind::Latency, count);
+                        f.latency_ms = Some(rng.random_range(50..=700));
+                        (f, "latency")
+                    }
+                };
+                f.after = rng.random_range(0..=1);
+                faults.push(f);
+                labels.push(format!("{name}:{label}"));
+            }
+            if rng.random_bool(0.3) {
+                let mut f = spec(
+                    venue,
+                    query,
+                    FaultKind::ServerError,
+                    rng.random_range(1..=4),
+                );
+                f.status = Some(503);
+                faults.push(f);
+                labels.push(format!("{name}:query-5xx"));
+            }
+        }
+        if labels.is_empty() {
+            labels.push("none".into());
+        }
+        (faults, labels)
+    }
+
+    /// What one seeded run showed.
+    #[derive(Debug)]
+    struct RunResult {
+        labels: Vec<String>,
+        outcome: String,
+    }
+
+    async fn soak_run(seed: u64) -> RunResult {
+        let scenario = Scenario::load(&fixtures().join("sim_pair.toml")).unwrap();
+        let sim = Sim::start(scenario).await.unwrap();
+        let kalshi: Arc<dyn OrderGateway> = Arc::new(kalshi(&sim));
+        let poly: Arc<dyn OrderGateway> = Arc::new(polymarket(&sim).await);
+        let venues = Venues {
+            kalshi: kalshi.clone(),
+            polymarket: poly.clone(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orion.db");
+        let alerter = Arc::new(RecordingAlerter::default());
+        let executor = Executor::new(
+            Database::open(&path).unwrap(),
+            venues.clone(),
+            clock(),
+            alerter.clone(),
+            Arc::new(SeededIds::new(seed)),
+            fast_settings(),
+        );
+        let rec = executor
+            .reconcile(&view(), &[], ReconcilePolicy::default())
+            .await
+            .unwrap();
+        assert!(rec.ready, "seed {seed}: {rec:?}");
+        let (faults, labels) = seeded_faults(seed);
+        for f in faults {
+            sim.add_fault(f);
+        }
+        let report = executor.execute(&trade(), &view()).await.unwrap();
+        assert!(
+            report.unwind_loss <= fast_settings().config.max_unwind_loss_per_trade,
+            "seed {seed}"
+        );
+        if report.halted {
+            assert!(alerter.critical() >= 1, "seed {seed}: halted without alert");
+        }
+        let mut outcome = format!("{:?}", report.outcome);
+        drop(executor);
+
+        // Let outages end, then a restart resolves whatever is open.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let executor = Executor::new(
+            Database::open(&path).unwrap(),
+            venues,
+            clock(),
+            alerter.clone(),
+            Arc::new(SeededIds::new(seed ^ 0xdead)),
+            fast_settings(),
+        );
+        let journal_positions = {
+            let db = Database::open_read_only(&path).unwrap();
+            let fam = db.intent_family(&report.intent_id).unwrap();
+            if fam.first().is_some_and(|r| r.outcome.is_some()) {
+                super::journal_positions(&fam)
+            } else {
+                Vec::new()
+            }
+        };
+        // Like the engine, retry reconciliation while a venue is unreachable.
+        let mut rec = executor
+            .reconcile(&view(), &journal_positions, ReconcilePolicy::default())
+            .await
+            .unwrap();
+        for _ in 0..5 {
+            if rec.venue_errors.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            rec = executor
+                .reconcile(&view(), &journal_positions, ReconcilePolicy::default())
+                .await
+                .unwrap();
+        }
+        if report.outcome.is_none() {
+            outcome = format!(
+                "open→{:?}",
+                rec.resolved.first().and_then(|r| r.outcome.clone())
+            );
+        }
+        assert!(rec.unresolved.is_empty(), "seed {seed} {labels:?}: {rec:?}");
+        // Journal and venues agree.
+        assert!(
+            rec.position_diffs.is_empty(),
+            "seed {seed} {labels:?}: {rec:?}"
+        );
+        assert!(rec.ready, "seed {seed} {labels:?}: {rec:?}");
+
+        // No orphaned exposure unless halted (and then at most one trade's size).
+        let k = held(&kalshi.positions().await.unwrap(), FED);
+        let pm = held(&poly.positions().await.unwrap(), P1_NO);
+        let halted = report.halted || rec.resolved.iter().any(|r| r.halted);
+        if !halted {
+            assert_eq!(k, pm, "seed {seed} {labels:?}: orphaned exposure");
+        } else {
+            let diff = k.micros().abs_diff(pm.micros());
+            assert!(
+                diff <= q(10).micros(),
+                "seed {seed}: exposure beyond one trade"
+            );
+            outcome.push_str(" halted");
+        }
+
+        // No duplicate orders: every venue fill belongs to one journaled
+        // order and no order filled beyond its size.
+        let db = executor.into_store();
+        let fam = db.intent_family(&report.intent_id).unwrap();
+        let mut orders: Vec<(ClientOrderId, Option<String>, Quantity, Quantity)> = Vec::new();
+        for r in &fam {
+            for leg in &r.journal.intent.legs {
+                let coid = &leg.request.client_order_id;
+                let venue_id = leg.venue_order_id.clone().or_else(|| {
+                    r.journal.events.iter().find_map(|(c, e, _)| match e {
+                        LegEvent::Report(rep) if c == coid => rep.venue_order_id.clone(),
+                        _ => None,
+                    })
+                });
+                orders.push((coid.clone(), venue_id, leg.request.quantity, Quantity::ZERO));
+            }
+        }
+        for gw in [&kalshi, &poly] {
+            for fill in gw.fills(None).await.unwrap() {
+                let slot = orders
+                    .iter_mut()
+                    .find(|(c, v, _, _)| {
+                        fill.client_order_id.as_ref() == Some(c)
+                            || v.as_deref() == Some(fill.venue_order_id.as_str())
+                    })
+                    .unwrap_or_else(|| {
+                        panic!("seed {seed}: fill of an order not in the journal: {fill:?}")
+                    });
+                slot.3 = slot.3.checked_add(fill.quantity).unwrap();
+                assert!(
+                    slot.3 <= slot.2,
+                    "seed {seed}: {} filled beyond its size",
+                    slot.0
+                );
+            }
+        }
+        RunResult { labels, outcome }
+    }
+
+    /// Seeded fault injection against orion-sim: 200 runs by default
+    /// (`ORION_SOAK_RUNS=2000` for a longer soak), eight at a time.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn seeded_fault_injection_soak() {
+        let runs: u64 = std::env::var("ORION_SOAK_RUNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(200);
+        let first: u64 = std::env::var("ORION_SOAK_FIRST_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut results = Vec::new();
+        let mut next = first;
+        let mut set = tokio::task::JoinSet::new();
+        while next < first + runs || !set.is_empty() {
+            while next < first + runs && set.len() < 8 {
+                set.spawn(soak_run(next));
+                next += 1;
+            }
+            if let Some(done) = set.join_next().await {
+                results.push(done.unwrap());
+            }
+        }
+        // The fault matrix: each fault seen, and where its runs ended.
+        let mut matrix: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
+        for r in &results {
+            for l in &r.labels {
+                *matrix
+                    .entry(l.clone())
+                    .or_default()
+                    .entry(r.outcome.clone())
+                    .or_default() += 1;
+            }
+        }
+        println!("soak: {} runs", results.len());
+        for (fault, outcomes) in &matrix {
+            println!("  {fault:<22} {outcomes:?}");
+        }
+        assert_eq!(results.len() as u64, runs);
     }
 }
