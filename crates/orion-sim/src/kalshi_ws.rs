@@ -157,7 +157,9 @@ impl Conn {
                     self.out.push(
                         json!({"type": "orderbook_delta", "sid": sid, "seq": seq, "msg": {
                         "market_ticker": market, "market_id": market,
+                        "price": cents(p),
                         "price_dollars": p.to_kalshi_dollars(),
+                        "delta": i64::try_from(*delta_micros / 1_000_000).unwrap_or(0),
                         "delta_fp": crate::common::fmt_signed(*delta_micros, 2),
                         "side": side, "ts_ms": ts_ms}}),
                     );
@@ -175,13 +177,23 @@ impl Conn {
                             Axis::Bid => "bid",
                             Axis::Ask => "ask",
                         };
+                        let action = match s.leg {
+                            crate::engine::Leg::BuyYes | crate::engine::Leg::BuyNo => "buy",
+                            _ => "sell",
+                        };
+                        // Current fields (kalshi.md §7) plus the legacy integer
+                        // ones the 2026-03 AsyncAPI copy still lists as required.
                         self.out.push(json!({"type": "fill", "sid": sid, "msg": {
                             "trade_id": t.id, "order_id": s.order_id, "client_order_id": s.client_order_id,
                             "market_ticker": t.market, "is_taker": is_taker,
-                            "yes_price_dollars": t.price.to_kalshi_dollars(),
-                            "count_fp": t.qty.format(2), "fee_cost": s.fee.format(4),
+                            "yes_price_dollars": t.price.to_kalshi_dollars(), "yes_price": cents(t.price),
+                            "count_fp": t.qty.format(2), "count": t.qty.micros() / 1_000_000,
+                            "fee_cost": s.fee.format(4),
                             "post_position_fp": crate::common::fmt_signed(s.post_position, 2),
-                            "outcome_side": outcome, "book_side": book_side, "ts_ms": t.ts_ms}}));
+                            "post_position": i64::try_from(s.post_position / 1_000_000).unwrap_or(0),
+                            "outcome_side": outcome, "book_side": book_side, "side": outcome,
+                            "purchased_side": outcome, "action": action,
+                            "ts_ms": t.ts_ms, "ts": t.ts_ms / 1000}}));
                     }
                 }
                 ("trade", Event::Trade(t))
@@ -193,9 +205,11 @@ impl Conn {
                     };
                     self.out.push(json!({"type": "trade", "sid": sid, "msg": {
                         "trade_id": t.id, "market_ticker": t.market,
-                        "yes_price_dollars": t.price.to_kalshi_dollars(),
+                        "yes_price_dollars": t.price.to_kalshi_dollars(), "yes_price": cents(t.price),
                         "no_price_dollars": t.price.complement().to_kalshi_dollars(),
-                        "count_fp": t.qty.format(2), "taker_side": taker_side, "ts": t.ts_ms / 1000}}));
+                        "no_price": cents(t.price.complement()),
+                        "count_fp": t.qty.format(2), "count": t.qty.micros() / 1_000_000,
+                        "taker_side": taker_side, "ts": t.ts_ms / 1000}}));
                 }
                 ("user_orders", Event::Order { order, .. })
                     if order.account == self.account
@@ -435,6 +449,11 @@ impl Conn {
             _ => self.error(id, 5, "Unknown command"),
         }
     }
+}
+
+/// Legacy whole-cent price (sub-cent prices truncate; the dollar fields are exact).
+fn cents(p: orion_core::Price) -> u32 {
+    p.micros() / 10_000
 }
 
 fn ticker_market(ev: &Event) -> Option<&str> {

@@ -845,6 +845,11 @@ async fn kalshi_websocket_book_fill_heartbeat_and_faults() {
     assert_eq!(d["msg"]["price_dollars"], "0.4100");
     assert_eq!(d["msg"]["delta_fp"], "7.00");
     assert_eq!(d["msg"]["side"], "yes");
+    // Legacy integer fields the 2026-03 AsyncAPI copy still requires.
+    assert_eq!(
+        (d["msg"]["price"].as_u64(), d["msg"]["delta"].as_i64()),
+        (Some(41), Some(7))
+    );
 
     // A gap fault makes the next seq jump.
     sim.add_fault(fault(
@@ -875,6 +880,13 @@ async fn kalshi_websocket_book_fill_heartbeat_and_faults() {
     assert_eq!(fill["msg"]["is_taker"], true);
     assert_eq!(fill["msg"]["count_fp"], "2.00");
     assert_eq!(fill["msg"]["post_position_fp"], "2.00");
+    assert_eq!(
+        (
+            fill["msg"]["action"].as_str(),
+            fill["msg"]["count"].as_u64()
+        ),
+        (Some("buy"), Some(2))
+    );
 
     // Resync with get_snapshot.
     ws.send(WsMsg::Text(json!({"id": 3, "cmd": "update_subscription", "params": {"sid": sid, "action": "get_snapshot"}}).to_string().into()))
