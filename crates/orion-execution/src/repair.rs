@@ -285,11 +285,12 @@ impl RepairDecision {
     /// venue just refused, e.g. below its minimum size); the plain choice
     /// when every feasible option is to be avoided.
     pub fn best_avoiding(&self, avoid: &[RepairAction]) -> Option<RepairCandidate> {
-        let mut options: Vec<&RepairCandidate> = [&self.complete, &self.unwind]
+        // Unwind first so that, as in `choose_repair`, a tie goes to it.
+        let mut options: Vec<&RepairCandidate> = [&self.unwind, &self.complete]
             .into_iter()
             .flatten()
             .collect();
-        options.sort_by(|a, b| b.expected_pnl.cmp(&a.expected_pnl));
+        options.sort_by_key(|c| std::cmp::Reverse(c.expected_pnl));
         options
             .into_iter()
             .find(|c| !avoid.contains(&c.action))
