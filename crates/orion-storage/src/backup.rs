@@ -98,7 +98,20 @@ pub fn list_backups(dir: &Path, db: &Path) -> Result<Vec<PathBuf>, StoreError> {
                 .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".backup.db"))
         })
         .collect();
-    found.sort();
+    // Names sort by time, then by the collision counter: "…Z-1" must come
+    // after "…Z", which plain text order gets wrong ('-' sorts before '.').
+    let key = |p: &PathBuf| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let rest = name
+            .strip_prefix(&prefix)
+            .unwrap_or(name)
+            .trim_end_matches(".backup.db");
+        match rest.split_once('-') {
+            Some((time, n)) => (time.to_string(), n.parse::<u32>().unwrap_or(u32::MAX)),
+            None => (rest.to_string(), 0),
+        }
+    };
+    found.sort_by_key(key);
     Ok(found)
 }
 

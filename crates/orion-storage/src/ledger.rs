@@ -111,6 +111,20 @@ impl Database {
         Ok(out)
     }
 
+    /// Every journaled intent id (parents and repair children), oldest first.
+    pub fn intent_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .connection()
+            .prepare("SELECT intent_id FROM intents ORDER BY created_at_ns, rowid")
+            .map_err(sql_err)?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        Ok(rows)
+    }
+
     /// One intent's journal, finished or not.
     pub fn intent_journal(&self, intent_id: &str) -> Result<Option<JournalRecord>, StoreError> {
         Ok(self

@@ -402,6 +402,29 @@ fn online_backup_rotation_and_restore() {
 }
 
 #[test]
+fn backups_in_the_same_second_rotate_oldest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orion.db");
+    let backups = dir.path().join("b");
+    let db = Database::open(&path).unwrap();
+    let at = Timestamp::from_secs(1_789_000_000);
+    for _ in 0..12 {
+        db.backup(&backups, 100, at).unwrap();
+    }
+    let names: Vec<String> = list_backups(&backups, &path)
+        .unwrap()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names[0], "orion-20260910T002640Z.backup.db");
+    assert_eq!(names[1], "orion-20260910T002640Z-1.backup.db");
+    assert_eq!(names[11], "orion-20260910T002640Z-11.backup.db");
+    // Keeping one keeps the newest.
+    let newest = db.backup(&backups, 1, at).unwrap();
+    assert_eq!(list_backups(&backups, &path).unwrap(), vec![newest.path]);
+}
+
+#[test]
 fn corrupt_files_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("orion.db");
