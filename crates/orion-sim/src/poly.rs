@@ -1555,18 +1555,16 @@ async fn balance_allowance(State(p): S, Query(q): Query<BalanceQuery>, req: Requ
     };
     // Amounts in 1e-6 units, like the chain (polymarket.md §8).
     let balance = match q.asset_type.as_deref() {
-        Some("COLLATERAL") | None => a.available_cash().micros().max(0).to_string(),
+        // On-chain balances: open orders do not reduce them (the CLOB checks
+        // balance minus open orders when an order is placed).
+        Some("COLLATERAL") | None => a.cash.micros().max(0).to_string(),
         Some("CONDITIONAL") => {
             let Some(t) = q.token_id.as_deref().and_then(|t| p.tokens.get(t)) else {
                 return error(StatusCode::BAD_REQUEST, "invalid token id");
             };
             let h = a.holdings.get(&t.condition_id).cloned().unwrap_or_default();
-            let free = if t.is_yes {
-                h.yes.saturating_sub(h.locked_yes)
-            } else {
-                h.no.saturating_sub(h.locked_no)
-            };
-            free.micros().to_string()
+            let held = if t.is_yes { h.yes } else { h.no };
+            held.micros().to_string()
         }
         Some(_) => return error(StatusCode::BAD_REQUEST, "invalid asset type"),
     };

@@ -1573,7 +1573,6 @@ async fn polymarket_orders_match_and_cancel() {
         .unwrap()
         .parse::<i64>()
         .unwrap();
-    // Locked cash of the resting vector order is excluded from both readings.
     assert_eq!(before - after, 6_000_000 + 96_000);
     let tokens = poly(
         &sim,
