@@ -918,3 +918,66 @@ async fn submit_timeouts_resolve_by_query() {
     assert_eq!(truth.status, OrderStatus::Filled);
     assert_eq!(truth.filled, q("5"));
 }
+
+#[tokio::test]
+async fn polymarket_version_mismatch_is_checked_once_and_fails_closed() {
+    let mut scenario = Scenario::load(&fixtures().join("sim_scenario.toml")).unwrap();
+    scenario.sim.polymarket_version = 3;
+    let sim = Sim::start(scenario).await.unwrap();
+    let config = poly_config(&sim);
+    let wallet = Arc::new(PolymarketWallet::from_hex(HARDHAT_KEY).unwrap());
+    let creds = PolymarketClient::new(&config)
+        .unwrap()
+        .create_or_derive_api_key(wallet.clone(), 0, clock())
+        .await
+        .unwrap();
+    let signer = Arc::new(L2Signer::new(creds.clone(), wallet.address(), clock()));
+    let client = PolymarketClient::new(&config)
+        .unwrap()
+        .authenticated(signer);
+    let gw = PolymarketGateway::new(client, wallet, &creds, SignatureType::Eoa, None, clock());
+    gw.load_market(P1).await.unwrap();
+    assert_eq!(gw.refresh_version().await.unwrap(), 3);
+    let order = request(
+        Venue::Polymarket,
+        P1,
+        P1_YES,
+        Outcome::Yes,
+        Side::Buy,
+        "0.60",
+        "5",
+        TimeInForce::FillOrKill,
+    );
+    // An unsupported version: nothing is signed.
+    assert!(matches!(
+        gw.prepare(&order),
+        Err(GatewayError::InvalidOrder { .. })
+    ));
+    // A stale cached version: the venue refuses, /version is re-read once,
+    // and the order is rejected rather than re-signed for a version we do not speak.
+    gw.set_version(2);
+    let prepared = gw.prepare(&order).unwrap();
+    match gw.submit(&prepared).await {
+        Err(GatewayError::Rejected { code, .. }) => assert_eq!(code, "order_version_mismatch"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        gw.prepare(&order),
+        Err(GatewayError::InvalidOrder { .. })
+    ));
+    // And a market without fee details is not traded (fail closed).
+    let no_fee = orion_exchanges::polymarket::rest::TokenInfo {
+        condition_id: P1.into(),
+        outcome: Some(Outcome::Yes),
+        tick: orion_core::TickSize::Hundredth,
+        neg_risk: false,
+        fee: None,
+    };
+    gw.register_token(P1_YES, no_fee);
+    gw.set_version(2);
+    assert!(gw.fee_schedule(P1_YES).is_err());
+    assert!(matches!(
+        gw.prepare(&order),
+        Err(GatewayError::InvalidOrder { .. })
+    ));
+}
