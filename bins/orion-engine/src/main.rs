@@ -1,11 +1,17 @@
 //! `orion-engine`: the operator's process. Thin: parses the command line and
-//! the configuration, wires the library crates together, and runs.
+//! the configuration, wires the library crates together (in
+//! `orion-runtime`), and runs.
 
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use orion_config::Config;
+use clap::{Parser, Subcommand, ValueEnum};
+use orion_config::{Config, LogFormat, Mode, PasswordSource};
+use orion_core::{NullAlerter, SystemClock};
+use orion_runtime::{Credentials, Engine, EngineHandle, EngineOptions, EngineSummary};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -16,6 +22,16 @@ use orion_config::Config;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DemoMode {
+    /// Trade against the simulated venues (signed orders, fills, journal).
+    Live,
+    /// Detect and simulate fills; no order reaches even the simulator.
+    DryRun,
+    /// Detect and alert only.
+    AlertOnly,
 }
 
 #[derive(Debug, Subcommand)]
@@ -30,16 +46,76 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Run the engine against simulated Kalshi and Polymarket venues
+    /// (in-process, loopback only, no credentials).
+    #[command(after_help = "Example:\n  cargo run --locked -p orion-engine -- demo\n\n\
+        Ctrl-C stops it gracefully.")]
+    Demo {
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long, value_name = "SECS")]
+        duration: Option<u64>,
+        /// Where the demo keeps its database and recordings (its database is
+        /// recreated on every run).
+        #[arg(long, value_name = "DIR", default_value = "./orion-demo-data")]
+        data_dir: PathBuf,
+        /// How the engine acts on opportunities.
+        #[arg(long, value_enum, default_value = "live")]
+        mode: DemoMode,
+        /// Address of /metrics, /health and /ready (port 0 picks a free one).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9184")]
+        telemetry: SocketAddr,
+    },
+    /// Run the engine for real with a configuration file (dry-run unless the
+    /// file says otherwise; live also needs engine.live_acknowledged = true).
+    Run {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig { config } => check_config(&config),
+        Command::Demo {
+            duration,
+            data_dir,
+            mode,
+            telemetry,
+        } => {
+            init_logging("info", LogFormat::Text);
+            let mode = match mode {
+                DemoMode::Live => Mode::Live,
+                DemoMode::DryRun => Mode::DryRun,
+                DemoMode::AlertOnly => Mode::AlertOnly,
+            };
+            block_on(demo(data_dir, mode, telemetry, duration.map(Duration::from_secs)))
+        }
+        Command::Run { config } => run(&config),
     }
 }
 
-fn check_config(path: &std::path::Path) -> ExitCode {
+fn block_on<F: std::future::Future<Output = ExitCode>>(f: F) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(level: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},hyper=warn")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn check_config(path: &Path) -> ExitCode {
     match Config::load(path) {
         Ok(config) => {
             println!(
@@ -56,4 +132,192 @@ fn check_config(path: &std::path::Path) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Runs until a signal (or `duration`), then stops gracefully.
+async fn until_stopped(engine: EngineHandle, duration: Option<Duration>) -> EngineSummary {
+    match duration {
+        Some(d) => {
+            tokio::select! {
+                _ = signal() => {}
+                _ = tokio::time::sleep(d) => {}
+            }
+        }
+        None => signal().await,
+    }
+    println!("stopping: no new trades; finishing in-flight legs ...");
+    engine.shutdown();
+    engine.wait().await
+}
+
+fn print_summary(summary: &EngineSummary) {
+    let s = &summary.status;
+    println!(
+        "summary: {} book events ({} recorded), {} opportunities detected, {} executions ({} simulated, {} completed), {} refused by risk",
+        s.book_events,
+        s.recorded_events,
+        s.opportunities,
+        s.executions,
+        s.simulated_executions,
+        s.completed,
+        s.refusals
+    );
+    if let (Some(p50), Some(p99)) = (summary.latency_p50, summary.latency_p99) {
+        println!(
+            "book event -> both orders sent: p50 {:.3} ms, p99 {:.3} ms over {} executions",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3,
+            summary.latency_samples
+        );
+    }
+}
+
+async fn demo(
+    data_dir: PathBuf,
+    mode: Mode,
+    telemetry: SocketAddr,
+    duration: Option<Duration>,
+) -> ExitCode {
+    // The demo's database is disposable: a fresh simulator needs a fresh journal.
+    for name in ["orion.db", "orion.db-wal", "orion.db-shm"] {
+        let _ = std::fs::remove_file(data_dir.join(name));
+    }
+    println!("starting the simulated venues and the engine ({mode}) ...");
+    let demo = match orion_runtime::demo::start(&data_dir, mode, telemetry).await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("demo failed to start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = demo.engine.telemetry_addr();
+    println!("simulated Kalshi:     {}", demo.sim.urls.kalshi_rest);
+    println!("simulated Polymarket: {}", demo.sim.urls.polymarket_clob);
+    println!("telemetry:            http://{addr}/metrics  http://{addr}/health  http://{addr}/ready");
+    println!("data directory:       {}", data_dir.display());
+    println!(
+        "pairs loaded: {}; edges open every 3 s; Ctrl-C stops gracefully",
+        demo.engine.status().pairs
+    );
+    let summary = until_stopped(demo.engine, duration).await;
+    print_summary(&summary);
+    if let Some(accounts) = demo
+        .sim
+        .state(orion_runtime::demo::KALSHI)
+        .get("accounts")
+        .and_then(|a| a.get("orion"))
+        .and_then(|o| o.get("positions"))
+    {
+        println!("simulated Kalshi positions of the demo account: {accounts}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn read_password(config: &Config) -> Result<orion_vault::SecretString, String> {
+    let source = match config.vault.password_source {
+        PasswordSource::Prompt => orion_vault::PasswordSource::Prompt,
+        PasswordSource::Env => orion_vault::PasswordSource::Env(config.vault.password_env.clone()),
+        PasswordSource::Fd => match config.vault.password_fd {
+            Some(fd) => orion_vault::PasswordSource::Fd(fd),
+            None => return Err("vault.password_fd is not set".into()),
+        },
+    };
+    source
+        .read("Vault password: ")
+        .map_err(|e| format!("vault password: {e}"))
+}
+
+fn credentials(config: &Config) -> Result<Credentials, String> {
+    let password = read_password(config)?;
+    let vault = orion_vault::Vault::open(&config.vault.path, &password)
+        .map_err(|e| format!("vault {}: {e}", config.vault.path.display()))?;
+    let names = [
+        config.kalshi.key_id_secret.as_str(),
+        config.kalshi.private_key_secret.as_str(),
+        config.polymarket.private_key_secret.as_str(),
+    ];
+    vault.require_all(names).map_err(|e| e.to_string())?;
+    let text = |name: &str| -> Result<String, String> {
+        vault
+            .require_str(name)
+            .map(str::to_string)
+            .map_err(|e| e.to_string())
+    };
+    Ok(Credentials {
+        kalshi_key_id: text(&config.kalshi.key_id_secret)?,
+        kalshi_private_key_pem: vault
+            .require(&config.kalshi.private_key_secret)
+            .map_err(|e| e.to_string())?
+            .expose()
+            .to_vec(),
+        polymarket_private_key: text(&config.polymarket.private_key_secret)?
+            .trim_start_matches("0x")
+            .to_string(),
+    })
+}
+
+fn run(path: &Path) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config.telemetry.log_level, config.telemetry.log_format);
+    if config.engine.mode == Mode::Live && !config.engine.live_acknowledged {
+        eprintln!("refusing to trade live: set engine.live_acknowledged = true");
+        return ExitCode::from(2);
+    }
+    let credentials = match credentials(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    block_on(async move {
+        let engine = match Engine::start(EngineOptions {
+            config,
+            credentials,
+            clock: Arc::new(SystemClock),
+            alerter: Arc::new(NullAlerter),
+        })
+        .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("engine failed to start: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let addr = engine.telemetry_addr();
+        println!("telemetry: http://{addr}/metrics  http://{addr}/health  http://{addr}/ready");
+        let summary = until_stopped(engine, None).await;
+        print_summary(&summary);
+        ExitCode::SUCCESS
+    })
 }

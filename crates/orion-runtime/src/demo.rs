@@ -1,1 +1,172 @@
-//! placeholder
+//! The one-command demo: orion-sim in-process with the bundled scenario
+//! (`config/sim/arbitrage-demo.toml`), the engine against it, SQLite in a
+//! local data directory.
+//!
+//! The engine runs in **live mode against the simulated venues**, with
+//! auto-execute on. Live is what shows the whole path an operator cares
+//! about: signed orders on both venues, fills, the journal, repairs. It is
+//! safe here because every venue URL is the simulator's loopback address
+//! (checked before the mode is set) and the keys are the public test keys
+//! the simulator knows; no network beyond 127.0.0.1 and no credentials are
+//! involved. `--mode dry-run` shows the same detections with simulated
+//! fills instead.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use orion_config::{Config, Mode, PairSource};
+use orion_core::{Clock, NullAlerter, Price, SystemClock};
+use orion_sim::{Scenario, Sim, SimHandle};
+use orion_storage::{Database, PairRecord, PairStatus};
+
+use crate::engine::{Engine, EngineHandle, EngineOptions};
+use crate::venues::Credentials;
+
+/// The bundled scenario and the simulator's copy of the test key.
+pub const SCENARIO: &str = include_str!("../../../config/sim/arbitrage-demo.toml");
+const KALSHI_PUBLIC_PEM: &str = include_str!("../../../config/sim/keys/kalshi_test_pub.pem");
+/// Public throwaway test keys (shared/vectors; Hardhat account #0): they
+/// protect nothing and are known to the simulator only.
+const KALSHI_PRIVATE_PEM: &str = include_str!("../../../config/sim/keys/kalshi_test_key_pkcs8.pem");
+const KALSHI_KEY_ID: &str = "a3b1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+const POLYMARKET_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+/// The demo account's credentials at the simulated venues.
+pub fn credentials() -> Credentials {
+    Credentials {
+        kalshi_key_id: KALSHI_KEY_ID.into(),
+        kalshi_private_key_pem: KALSHI_PRIVATE_PEM.as_bytes().to_vec(),
+        polymarket_private_key: POLYMARKET_KEY.into(),
+    }
+}
+
+/// Writes the bundled scenario (and the key file it names) under `dir` and
+/// loads it, so the demo works from any working directory.
+pub fn bundled_scenario(dir: &Path) -> Result<Scenario, String> {
+    let sim_dir = dir.join("sim");
+    std::fs::create_dir_all(sim_dir.join("keys")).map_err(|e| e.to_string())?;
+    std::fs::write(sim_dir.join("keys/kalshi_test_pub.pem"), KALSHI_PUBLIC_PEM)
+        .map_err(|e| e.to_string())?;
+    let path = sim_dir.join("arbitrage-demo.toml");
+    std::fs::write(&path, SCENARIO).map_err(|e| e.to_string())?;
+    Scenario::load(&path).map_err(|e| e.to_string())
+}
+
+fn is_loopback_url(url: &str) -> bool {
+    url.split_once("://")
+        .map(|(_, rest)| rest.starts_with("127.0.0.1:") || rest.starts_with("localhost:"))
+        .unwrap_or(false)
+}
+
+/// The engine's configuration against a running simulator.
+pub fn config_for_sim(
+    sim: &SimHandle,
+    data_dir: &Path,
+    mode: Mode,
+    telemetry: SocketAddr,
+) -> Result<Config, String> {
+    let urls = &sim.urls;
+    for url in [
+        &urls.kalshi_rest,
+        &urls.kalshi_ws,
+        &urls.polymarket_clob,
+        &urls.polymarket_ws,
+        &urls.gamma,
+    ] {
+        if !is_loopback_url(url) {
+            return Err(format!("simulator URL {url} is not loopback"));
+        }
+    }
+    let mut config = Config::defaults();
+    config.engine.mode = mode;
+    config.engine.auto_execute = mode != Mode::AlertOnly;
+    // Acknowledged for the simulator only: every URL above is loopback.
+    config.engine.live_acknowledged = mode == Mode::Live;
+    config.engine.data_dir = data_dir.to_path_buf();
+    config.engine.pairs = PairSource::Confirmed;
+    config.kalshi.rest_url = urls.kalshi_rest.clone();
+    config.kalshi.ws_url = urls.kalshi_ws.clone();
+    config.polymarket.clob_url = urls.polymarket_clob.clone();
+    config.polymarket.ws_url = urls.polymarket_ws.clone();
+    config.polymarket.gamma_url = urls.gamma.clone();
+    config.telemetry.listen = telemetry;
+    // The scenario's markets resolve years out so the demo keeps working.
+    config.risk.max_days_to_resolution = 3650;
+    config.detection.horizon_days = 3650;
+    // Whole cents: both simulated books trade on a cent grid.
+    config.detection.slippage = Price::from_micros(10_000).unwrap_or(config.detection.slippage);
+    Ok(config)
+}
+
+/// Stores the scenario's equivalent markets as operator-confirmed pairs.
+pub fn seed_pairs(
+    db_path: &Path,
+    scenario: &Scenario,
+    clock: &dyn Clock,
+) -> Result<usize, String> {
+    if let Some(parent) = db_path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    let mut db = Database::open(db_path).map_err(|e| e.to_string())?;
+    let now = clock.now();
+    for pair in &scenario.pairs {
+        let short = pair.polymarket.get(..10).unwrap_or(&pair.polymarket);
+        let pair_id = format!("{}~{short}", pair.kalshi);
+        db.upsert_proposal(&PairRecord {
+            pair_id: pair_id.clone(),
+            kalshi_ticker: pair.kalshi.clone(),
+            polymarket_condition_id: pair.polymarket.clone(),
+            // Filled in from the venue at start-up.
+            polymarket_yes_token: String::new(),
+            polymarket_no_token: String::new(),
+            inverted: false,
+            score_bps: 10_000,
+            flags: Vec::new(),
+            reasons: vec![format!("demo scenario: {}", pair.note)],
+            status: PairStatus::Proposed,
+            decided_by: None,
+            decided_at: None,
+            created_at: now,
+        })
+        .map_err(|e| e.to_string())?;
+        db.set_pair_status(&pair_id, PairStatus::Confirmed, "demo", now)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(scenario.pairs.len())
+}
+
+/// A running demo: the simulator and the engine.
+#[derive(Debug)]
+pub struct Demo {
+    pub sim: SimHandle,
+    pub engine: EngineHandle,
+    pub data_dir: PathBuf,
+}
+
+/// Starts the simulator and the engine against it.
+pub async fn start(data_dir: &Path, mode: Mode, telemetry: SocketAddr) -> Result<Demo, String> {
+    let scenario = bundled_scenario(data_dir)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let sim = Sim::start(scenario.clone())
+        .await
+        .map_err(|e| format!("simulator: {e}"))?;
+    let config = config_for_sim(&sim, data_dir, mode, telemetry)?;
+    seed_pairs(&config.database_path(), &scenario, clock.as_ref())?;
+    let engine = Engine::start(EngineOptions {
+        config,
+        credentials: credentials(),
+        clock,
+        alerter: Arc::new(NullAlerter),
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(Demo {
+        sim,
+        engine,
+        data_dir: data_dir.to_path_buf(),
+    })
+}
+
+/// The simulator's Kalshi venue, for [`SimHandle::state`].
+pub const KALSHI: orion_sim::VenueName = orion_sim::VenueName::Kalshi;

@@ -1102,6 +1102,8 @@ impl Loop {
             }
         }
         self.gate.finish(&done.pair_id, position_cost);
+        // The next edge on this pair is a new opportunity, not a standing one.
+        self.last_detected.remove(&done.pair_id);
         let mut sink = std::mem::take(out);
         sink.clear();
         self.core.process(
