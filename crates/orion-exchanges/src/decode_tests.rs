@@ -631,12 +631,7 @@ fn polymarket_values() {
     )
     .unwrap();
     assert!(info.fee.is_none());
-    assert!(
-        pm::market_info(
-            format!(r#"{{"c":"0x1","t":[],"mts":0.01,"fd":{{"r":0.04,"e":9}}}}"#).as_bytes()
-        )
-        .is_err()
-    );
+    assert!(pm::market_info(br#"{"c":"0x1","t":[],"mts":0.01,"fd":{"r":0.04,"e":9}}"#).is_err());
     assert!(
         pm::market_info(br#"{"c":"0x1","t":[],"mts":0.02}"#).is_err(),
         "unknown tick size"
