@@ -259,7 +259,6 @@ pub fn extract_dates(raw: &str, tokens: &[Token]) -> Vec<DateMention> {
                     consumed += 1;
                     Some(y)
                 }
-                _ if day.is_none() => None,
                 _ => None,
             };
             let year = year.or_else(|| match next {
@@ -267,6 +266,8 @@ pub fn extract_dates(raw: &str, tokens: &[Token]) -> Vec<DateMention> {
                 _ => None,
             });
             if day.is_some() || year.is_some() || m != 5 {
+                // Without a year, 29 February is allowed (a leap year is
+                // possible); 30 February never is.
                 if let Some(d) = day
                     && d > days_in_month(year.unwrap_or(2024), m)
                 {
