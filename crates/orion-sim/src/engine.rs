@@ -1092,11 +1092,12 @@ impl Exchange {
                 h.no = h.no.saturating_sub(merged);
                 let payout = Cash::from_micros(i64::try_from(merged.micros()).unwrap_or(i64::MAX));
                 h.cost_basis = h.cost_basis.saturating_sub(payout);
-                if h.yes.is_zero() && h.no.is_zero() {
-                    h.realized_pnl = h.realized_pnl.saturating_sub(h.cost_basis);
-                    h.cost_basis = Cash::ZERO;
-                }
             }
+        }
+        // A flat position has realised whatever its cost basis says.
+        if h.yes.is_zero() && h.no.is_zero() && h.cost_basis != Cash::ZERO {
+            h.realized_pnl = h.realized_pnl.saturating_sub(h.cost_basis);
+            h.cost_basis = Cash::ZERO;
         }
         acct.cash = acct.cash.saturating_add(cash).saturating_sub(fee);
         if !merged.is_zero() {
