@@ -646,6 +646,11 @@ pub fn order_body(
     if request.quantity.is_zero() {
         return Err(KalshiGateway::invalid("quantity is zero"));
     }
+    // Kalshi wants a UUID in practice (kalshi.md §6.1); refuse anything else
+    // here rather than learn it from a rejection.
+    if uuid::Uuid::parse_str(request.client_order_id.as_str()).is_err() {
+        return Err(KalshiGateway::invalid("client_order_id must be a UUID"));
+    }
     let count = request
         .quantity
         .to_kalshi_fp()
@@ -834,5 +839,119 @@ impl KalshiGateway {
     /// Whether a status is final (no more fills possible).
     pub fn is_final(status: OrderStatus) -> bool {
         status.is_final()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use orion_core::ClientOrderId;
+
+    fn req(
+        outcome: Outcome,
+        side: orion_core::Side,
+        price: &str,
+        qty: &str,
+        tif: TimeInForce,
+    ) -> OrderRequest {
+        OrderRequest {
+            client_order_id: ClientOrderId::new("8c35ecb3-328f-4f52-8c7c-0f4b9862f8d1").unwrap(),
+            market: MarketId::new(V, "KXFED-26SEP-T4.00").unwrap(),
+            instrument: InstrumentId::new(V, "KXFED-26SEP-T4.00").unwrap(),
+            outcome,
+            side,
+            limit_price: Price::parse(price).unwrap(),
+            quantity: Quantity::parse(qty).unwrap(),
+            time_in_force: tif,
+        }
+    }
+
+    #[test]
+    fn body_matches_the_documented_example() {
+        // kalshi.md §6.1: buy 10 NO at $0.56, all or nothing.
+        let body = order_body(
+            &req(
+                Outcome::No,
+                orion_core::Side::Buy,
+                "0.56",
+                "10",
+                TimeInForce::FillOrKill,
+            ),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            r#"{"ticker":"KXFED-26SEP-T4.00","client_order_id":"8c35ecb3-328f-4f52-8c7c-0f4b9862f8d1","side":"ask","count":"10.00","price":"0.4400","time_in_force":"fill_or_kill","self_trade_prevention_type":"taker_at_cross"}"#
+        );
+    }
+
+    #[test]
+    fn bad_orders_are_refused_before_sending() {
+        let ok = req(
+            Outcome::Yes,
+            orion_core::Side::Sell,
+            "0.41",
+            "1.5",
+            TimeInForce::ImmediateOrCancel,
+        );
+        let body: serde_json::Value =
+            serde_json::from_slice(&order_body(&ok, None).unwrap()).unwrap();
+        assert_eq!(body["side"], "ask");
+        assert_eq!(body["time_in_force"], "immediate_or_cancel");
+        assert_eq!(body["count"], "1.50");
+        let grid = PriceGrid::kalshi_linear_cent();
+        let off = req(
+            Outcome::Yes,
+            orion_core::Side::Buy,
+            "0.415",
+            "1",
+            TimeInForce::GoodTillCancel,
+        );
+        assert!(order_body(&off, Some(&grid)).is_err(), "off the cent grid");
+        let frac = req(
+            Outcome::Yes,
+            orion_core::Side::Buy,
+            "0.41",
+            "1.005",
+            TimeInForce::GoodTillCancel,
+        );
+        assert!(order_body(&frac, None).is_err(), "counts step 0.01");
+        let mut bad_id = ok.clone();
+        bad_id.client_order_id = ClientOrderId::new("not-a-uuid").unwrap();
+        assert!(order_body(&bad_id, None).is_err());
+        let one = req(
+            Outcome::Yes,
+            orion_core::Side::Buy,
+            "1",
+            "1",
+            TimeInForce::GoodTillCancel,
+        );
+        assert!(order_body(&one, None).is_err());
+        assert!(uuid::Uuid::parse_str(new_client_order_id().as_str()).is_ok());
+    }
+
+    #[test]
+    fn transport_errors_map_to_outcomes() {
+        assert!(matches!(
+            transport_error(V, HttpError::NotSent("x".into())),
+            GatewayError::NotSent { .. }
+        ));
+        assert!(transport_error(V, HttpError::Timeout(Duration::from_secs(1))).outcome_unknown());
+        assert!(transport_error(V, HttpError::Transport("reset".into())).outcome_unknown());
+        let e = status_error(types::api_error(
+            409,
+            br#"{"error":{"code":"order_already_exists"}}"#,
+        ));
+        assert!(matches!(e, GatewayError::Rejected { .. }));
+        assert!(matches!(
+            status_error(types::api_error(429, b"")),
+            GatewayError::RateLimited { .. }
+        ));
+        assert!(matches!(
+            status_error(types::api_error(503, b"")),
+            GatewayError::Server { status: 503, .. }
+        ));
     }
 }
