@@ -1471,25 +1471,27 @@ mod against_the_simulator {
     }
 
     fn kalshi(sim: &SimHandle) -> KalshiGateway {
+        kalshi_at(&sim.urls.kalshi_rest)
+    }
+
+    fn kalshi_at(rest: &str) -> KalshiGateway {
         let pem = std::fs::read(fixtures().join("kalshi_test_key_pkcs8.pem")).unwrap();
         let signer = Arc::new(KalshiRequestSigner::new(
             KalshiSigner::from_pem(KEY_ID, &pem).unwrap(),
             clock(),
         ));
-        let mut config = KalshiConfig::for_tier(
-            sim.urls.kalshi_rest.clone(),
-            orion_config::KalshiTier::Premier,
-        );
+        let mut config =
+            KalshiConfig::for_tier(rest.to_string(), orion_config::KalshiTier::Premier);
         config.http.backoff = backoff();
         KalshiGateway::new(KalshiClient::new(&config, Some(signer)).unwrap(), clock())
     }
 
     async fn polymarket(sim: &SimHandle) -> PolymarketGateway {
-        let mut config = PolymarketConfig::new(
-            sim.urls.polymarket_clob.clone(),
-            sim.urls.gamma.clone(),
-            Chain::Polygon,
-        );
+        polymarket_at(&sim.urls.polymarket_clob, &sim.urls.gamma).await
+    }
+
+    async fn polymarket_at(clob: &str, gamma: &str) -> PolymarketGateway {
+        let mut config = PolymarketConfig::new(clob.to_string(), gamma.to_string(), Chain::Polygon);
         config.http.backoff = backoff();
         let wallet = Arc::new(PolymarketWallet::from_hex(HARDHAT_KEY).unwrap());
         let creds = PolymarketClient::new(&config)
@@ -1546,6 +1548,10 @@ mod against_the_simulator {
     }
 
     fn trade() -> TradePlan {
+        trade_sized(q(10))
+    }
+
+    fn trade_sized(quantity: Quantity) -> TradePlan {
         TradePlan {
             pair_id: "fed-dec-25".into(),
             legs: [
@@ -1562,7 +1568,7 @@ mod against_the_simulator {
                     limit_price: p("0.50"),
                 },
             ],
-            quantity: q(10),
+            quantity,
             expected_profit: Cash::from_micros(500_000),
         }
     }
@@ -1945,5 +1951,283 @@ mod against_the_simulator {
             println!("  {fault:<22} {outcomes:?}");
         }
         assert_eq!(results.len() as u64, runs);
+    }
+
+    // -------------------------------------------------------- SIGKILL
+
+    /// Every journaled order with what the venues filled of it, and whether
+    /// any family ended needing attention. Panics on a fill of an order the
+    /// journal does not know, or beyond an order's size: a duplicate.
+    async fn check_fills_against_journal(
+        db: &Database,
+        kalshi: &Arc<dyn OrderGateway>,
+        poly: &Arc<dyn OrderGateway>,
+        label: &str,
+    ) -> bool {
+        let mut orders: Vec<(ClientOrderId, Option<String>, Quantity, Quantity)> = Vec::new();
+        let mut attention = false;
+        for id in db.intent_ids().unwrap() {
+            let Some(r) = db.intent_journal(&id).unwrap() else {
+                continue;
+            };
+            attention |= r.outcome == Some(IntentOutcome::NeedsAttention);
+            for leg in &r.journal.intent.legs {
+                let coid = &leg.request.client_order_id;
+                let venue_id = leg.venue_order_id.clone().or_else(|| {
+                    r.journal.events.iter().find_map(|(c, e, _)| match e {
+                        LegEvent::Report(rep) if c == coid => rep.venue_order_id.clone(),
+                        _ => None,
+                    })
+                });
+                orders.push((coid.clone(), venue_id, leg.request.quantity, Quantity::ZERO));
+            }
+        }
+        for gw in [kalshi, poly] {
+            for fill in gw.fills(None).await.unwrap() {
+                let slot = orders
+                    .iter_mut()
+                    .find(|(c, v, _, _)| {
+                        fill.client_order_id.as_ref() == Some(c)
+                            || v.as_deref() == Some(fill.venue_order_id.as_str())
+                    })
+                    .unwrap_or_else(|| {
+                        panic!("{label}: fill of an order not in the journal: {fill:?}")
+                    });
+                slot.3 = slot.3.checked_add(fill.quantity).unwrap();
+                assert!(
+                    slot.3 <= slot.2,
+                    "{label}: {} filled beyond its size",
+                    slot.0
+                );
+            }
+        }
+        attention
+    }
+
+    /// Holdings implied by every family finished in the journal.
+    fn finished_positions(db: &Database) -> Vec<Position> {
+        let mut all = Vec::new();
+        for id in db.intent_ids().unwrap() {
+            if id.contains("/repair-") {
+                continue;
+            }
+            let fam = db.intent_family(&id).unwrap();
+            if fam.first().is_some_and(|r| r.outcome.is_some()) {
+                all.extend(super::journal_positions(&fam));
+            }
+        }
+        all
+    }
+
+    fn env(name: &str) -> String {
+        std::env::var(name).unwrap_or_else(|_| panic!("{name} not set"))
+    }
+
+    /// The process the SIGKILL test kills: trades until killed. A no-op
+    /// unless started by `sigkill_at_random_points_then_reconcile`.
+    #[test]
+    fn sigkill_child() {
+        let Ok(db_path) = std::env::var("ORION_KILL_DB") else {
+            return;
+        };
+        let seed: u64 = env("ORION_KILL_SEED").parse().unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let kalshi: Arc<dyn OrderGateway> = Arc::new(kalshi_at(&env("ORION_KILL_KALSHI")));
+            let poly: Arc<dyn OrderGateway> =
+                Arc::new(polymarket_at(&env("ORION_KILL_CLOB"), &env("ORION_KILL_GAMMA")).await);
+            let executor = Executor::new(
+                Database::open(Path::new(&db_path)).unwrap(),
+                Venues {
+                    kalshi,
+                    polymarket: poly,
+                },
+                clock(),
+                Arc::new(orion_core::NullAlerter),
+                Arc::new(SeededIds::new(seed)),
+                fast_settings(),
+            );
+            let rec = executor
+                .reconcile(&view(), &[], ReconcilePolicy::default())
+                .await
+                .unwrap();
+            assert!(rec.ready);
+            println!("started");
+            use std::io::Write;
+            std::io::stdout().flush().unwrap();
+            for _ in 0..12 {
+                if executor.execute(&trade_sized(q(5)), &view()).await.is_err() {
+                    break;
+                }
+            }
+            println!("done");
+            // Wait to be killed, like a process between opportunities.
+            std::future::pending::<()>().await;
+        });
+    }
+
+    /// Really kills a trading process (SIGKILL at a seeded random instant)
+    /// `ORION_SIGKILL_RUNS` times (20 by default), restarts on its database,
+    /// reconciles against the venues, and checks: nothing left open, no
+    /// order lost or duplicated, journal and venues agree, no orphaned
+    /// exposure unless the pair was halted.
+    #[test]
+    fn sigkill_at_random_points_then_reconcile() {
+        use rand::{Rng, SeedableRng};
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let runs: u64 = std::env::var("ORION_SIGKILL_RUNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let exe = std::env::current_exe().unwrap();
+        let (mut killed, mut open_at_restart) = (0u64, 0u64);
+        for run in 0..runs {
+            let seed = 9_000 + run;
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let scenario = Scenario::load(&fixtures().join("sim_pair.toml")).unwrap();
+            let sim = rt.block_on(Sim::start(scenario)).unwrap();
+            // Orders take a while to answer, so the kill lands mid-trade;
+            // some are refused or lost, so it lands mid-repair too.
+            for (venue, submit) in [
+                (VenueName::Kalshi, KALSHI_SUBMIT),
+                (VenueName::Polymarket, POLY_SUBMIT),
+            ] {
+                let mut slow = spec(venue, submit, FaultKind::Latency, 1_000);
+                slow.count = None;
+                slow.latency_ms = Some(rng.random_range(40..=200));
+                sim.add_fault(slow);
+            }
+            if rng.random_bool(0.5) {
+                let mut f = spec(VenueName::Polymarket, POLY_SUBMIT, FaultKind::Reject, 1);
+                f.after = rng.random_range(0..6);
+                sim.add_fault(f);
+            }
+            if rng.random_bool(0.4) {
+                let mut f = spec(VenueName::Kalshi, KALSHI_SUBMIT, FaultKind::Timeout, 1);
+                f.after = rng.random_range(0..6);
+                sim.add_fault(f);
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let db_path = dir.path().join("orion.db");
+            let mut child = Command::new(&exe)
+                .args([
+                    "--exact",
+                    "against_the_simulator::sigkill_child",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("ORION_KILL_DB", &db_path)
+                .env("ORION_KILL_SEED", seed.to_string())
+                .env("ORION_KILL_KALSHI", &sim.urls.kalshi_rest)
+                .env("ORION_KILL_CLOB", &sim.urls.polymarket_clob)
+                .env("ORION_KILL_GAMMA", &sim.urls.gamma)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let stdout = child.stdout.take().unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stdout)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    let _ = tx.send(line);
+                }
+            });
+            loop {
+                let line = rx
+                    .recv_timeout(Duration::from_secs(60))
+                    .unwrap_or_else(|e| panic!("run {run}: child never started: {e}"));
+                // libtest prints the test's name on the same line.
+                if line.trim_end().ends_with("started") {
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(rng.random_range(0..=1_200)));
+            // `Child::kill` is SIGKILL on Unix: no destructor, no flush.
+            let _ = child.kill();
+            let status = child.wait().unwrap();
+            #[cfg(unix)]
+            {
+                use std::os::unix::process::ExitStatusExt;
+                if status.signal() == Some(9) {
+                    killed += 1;
+                }
+            }
+            #[cfg(not(unix))]
+            let _ = status;
+
+            let label = format!("sigkill run {run} (seed {seed})");
+            rt.block_on(async {
+                let (known, open) = {
+                    let db = Database::open_read_only(&db_path).unwrap();
+                    (
+                        finished_positions(&db),
+                        db.unfinished_intents().unwrap().len(),
+                    )
+                };
+                if open > 0 {
+                    open_at_restart += 1;
+                }
+                let kalshi: Arc<dyn OrderGateway> = Arc::new(kalshi(&sim));
+                let poly: Arc<dyn OrderGateway> = Arc::new(polymarket(&sim).await);
+                let executor = Executor::new(
+                    Database::open(&db_path).unwrap(),
+                    Venues {
+                        kalshi: kalshi.clone(),
+                        polymarket: poly.clone(),
+                    },
+                    clock(),
+                    Arc::new(orion_core::NullAlerter),
+                    Arc::new(SeededIds::new(seed ^ 0xbeef)),
+                    fast_settings(),
+                );
+                let mut rec = executor
+                    .reconcile(&view(), &known, ReconcilePolicy::default())
+                    .await
+                    .unwrap();
+                for _ in 0..5 {
+                    if rec.venue_errors.is_empty() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    rec = executor
+                        .reconcile(&view(), &known, ReconcilePolicy::default())
+                        .await
+                        .unwrap();
+                }
+                assert!(rec.unresolved.is_empty(), "{label}: {rec:?}");
+                assert!(
+                    rec.position_diffs.is_empty(),
+                    "{label}: journal and venues differ: {rec:?}"
+                );
+                assert!(rec.ready, "{label}: {rec:?}");
+                let db = executor.into_store();
+                assert!(db.unfinished_intents().unwrap().is_empty(), "{label}");
+                let attention = check_fills_against_journal(&db, &kalshi, &poly, &label).await;
+                let k = held(&kalshi.positions().await.unwrap(), FED);
+                let pm = held(&poly.positions().await.unwrap(), P1_NO);
+                let halted = attention || rec.resolved.iter().any(|r| r.halted);
+                assert!(
+                    k == pm || halted,
+                    "{label}: orphaned exposure {k:?} vs {pm:?}"
+                );
+            });
+            drop(sim);
+        }
+        println!(
+            "sigkill: {runs} runs, {killed} killed by SIGKILL, {open_at_restart} left open intents"
+        );
+        assert!(
+            killed * 2 >= runs,
+            "most runs must really be killed ({killed}/{runs})"
+        );
     }
 }
