@@ -110,6 +110,34 @@ const TEAMS: [(&str, &str, &str); 30] = [
     ("WAS", "Washington", "Wizards"),
 ];
 
+/// Invented player names (first names and surnames combined by index).
+const FIRSTS: [&str; 12] = [
+    "Adrian", "Bruno", "Casper", "Dmitri", "Emil", "Felix", "Goran", "Hugo", "Ivo", "Jonas",
+    "Karel", "Luca",
+];
+const LASTS: [&str; 20] = [
+    "Albrecht",
+    "Bertolini",
+    "Castellano",
+    "Dvorakova",
+    "Eriksen",
+    "Fontaine",
+    "Gallardo",
+    "Halvorsen",
+    "Ibarra",
+    "Jankovic",
+    "Kowalczyk",
+    "Lindqvist",
+    "Marchetti",
+    "Novotny",
+    "Oyelaran",
+    "Petrakis",
+    "Quintero",
+    "Rasmussen",
+    "Santoro",
+    "Tavernier",
+];
+
 const PEOPLE: [&str; 10] = [
     "Gavin Newsom",
     "Josh Shapiro",
@@ -603,6 +631,89 @@ impl Builder {
         self.label(&ticker, &c2, false, None, Some("date_mismatch"));
     }
 
+    /// Tennis matches: Kalshi by surname, Polymarket US by full name; the
+    /// venues' dates may differ by one day (the same two players meet once
+    /// per tournament). Near-misses: a set-1 market, the same players a week
+    /// later, one player replaced.
+    fn tennis(&mut self, i: usize, rng: &mut Rng, base_day: i64) {
+        let p1 = (FIRSTS[i % FIRSTS.len()], LASTS[(i * 3) % LASTS.len()]);
+        let p2 = (
+            FIRSTS[(i + 5) % FIRSTS.len()],
+            LASTS[(i * 3 + 7) % LASTS.len()],
+        );
+        let p3 = (
+            FIRSTS[(i + 9) % FIRSTS.len()],
+            LASTS[(i * 3 + 13) % LASTS.len()],
+        );
+        if p1.1 == p2.1 || p1.1 == p3.1 || p2.1 == p3.1 {
+            return;
+        }
+        let day = base_day + (i as i64) * 2;
+        let (_, m, d) = civil(day);
+        let code = |last: &str| last[..3].to_uppercase();
+        let slug_code = |(f, l): (&str, &str)| format!("{}{}", &f[..3], &l[..3]).to_lowercase();
+        let event = format!(
+            "KXATPMATCH-{}{}{}",
+            ticker_date(day),
+            code(p1.1),
+            code(p2.1)
+        );
+        let ev = json!({
+            "event_ticker": event, "series_ticker": "KXATPMATCH",
+            "title": format!("{} vs {}", p1.1, p2.1),
+            "sub_title": format!("{} vs {} ({} {d})", p1.1, p2.1, &MONTH_NAMES[m][..3]),
+            "product_metadata": {"competition": "ATP Rome", "competition_scope": "Game"},
+        });
+        let kt = [
+            format!("{event}-{}", code(p1.1)),
+            format!("{event}-{}", code(p2.1)),
+        ];
+        for t in &kt {
+            self.kalshi
+                .push(json!({"ticker": t, "event_ticker": event, "x_event": ev}));
+        }
+        let set_event = format!(
+            "KXATPSETWINNER-{}{}{}-1",
+            ticker_date(day),
+            code(p1.1),
+            code(p2.1)
+        );
+        let set_t = format!("{set_event}-{}", code(p1.1));
+        self.kalshi.push(
+            json!({"ticker": set_t, "event_ticker": set_event, "x_event": {
+            "title": format!("{} {} vs {} {}: Set 1 Winner", p1.0, p1.1, p2.0, p2.1),
+            "product_metadata": {"competition": "ATP Rome", "competition_scope": "Set 1 Winner"}}}),
+        );
+        let full = |(f, l): (&str, &str)| format!("{} {}", f.to_lowercase(), l.to_lowercase());
+        let poly_us = |b: &mut Builder, a: (&str, &str), c: (&str, &str), dd: i64| -> String {
+            let slug = format!("aec-atp-{}-{}-{}", slug_code(a), slug_code(c), iso(dd));
+            b.poly.push(json!({
+                "slug": slug, "venue_variant": "polymarket-us", "x_league": "atp-2026",
+                "events": [{"slug": slug, "title": format!("{} vs. {} {}", full(a), full(c), iso(dd))}],
+            }));
+            slug
+        };
+        // Polymarket lists the players in either order, on the same day or
+        // the day before.
+        let swap = rng.below(2) == 0;
+        let dd = if i % 4 == 3 { day - 1 } else { day };
+        let slug = if swap {
+            poly_us(self, p2, p1, dd)
+        } else {
+            poly_us(self, p1, p2, dd)
+        };
+        let (i1, i2) = if swap { (1, 0) } else { (0, 1) };
+        self.label(&kt[0], &slug, true, Some(i1), None);
+        self.label(&kt[1], &slug, true, Some(i2), None);
+        self.label(&set_t, &slug, false, None, Some("period_mismatch"));
+        let later = poly_us(self, p1, p2, day + 7);
+        let other = poly_us(self, p1, p3, day);
+        for t in &kt {
+            self.label(t, &later, false, None, Some("date_mismatch"));
+            self.label(t, &other, false, None, Some("participant_mismatch"));
+        }
+    }
+
     fn finish(self) -> Generated {
         Generated {
             kalshi_json: json!({"markets": self.kalshi, "cursor": ""}).to_string(),
@@ -626,6 +737,7 @@ pub fn hard_set(cases: usize, seed: u64) -> Generated {
     for i in 0..cases {
         b.crypto(i, &mut rng, base);
         b.game(i, &mut rng, base);
+        b.tennis(i, &mut rng, base);
         if i < 48 {
             b.rates(i, &mut rng);
             b.people(i);
