@@ -413,10 +413,11 @@ async fn polymarket_place_cancel_query_and_fok() {
         .unwrap()
         .unwrap();
     assert_eq!(found.status, OrderStatus::Open);
-    // A resend reuses the same signed payload: the venue knows it already.
+    // A resend reuses the same signed payload: the venue knows it already,
+    // which says the order exists (never "rejected").
     assert!(matches!(
         gw.submit(&prepared).await,
-        Err(GatewayError::Rejected { .. })
+        Err(GatewayError::Duplicate { .. })
     ));
     let c = gw.cancel(&key(&rest, Some(hash))).await.unwrap();
     assert_eq!(c.status, OrderStatus::Cancelled);

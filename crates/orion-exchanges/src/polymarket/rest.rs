@@ -910,6 +910,12 @@ impl PolymarketGateway {
     }
 }
 
+/// The venue already has this order (same hash).
+fn is_duplicate(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("already exists") || m.contains("duplicate")
+}
+
 /// FOK/FAK orders that found nothing to match: killed, not malformed.
 fn is_kill(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
@@ -948,6 +954,12 @@ impl OrderGateway for PolymarketGateway {
         match outcome {
             Ok(report) => Ok(report),
             Err((_, msg)) if is_kill(&msg) => Ok(Self::killed(order, &msg, self.clock.now())),
+            // The same signed payload again: the first attempt reached the
+            // venue. Not a rejection: the order exists; resolve by query.
+            Err((_, msg)) if is_duplicate(&msg) => Err(GatewayError::Duplicate {
+                venue: V,
+                client_order_id: order.request.client_order_id.clone(),
+            }),
             Err((status, msg)) => Err(GatewayError::Rejected {
                 venue: V,
                 code: if msg.contains("order_version_mismatch") {
