@@ -92,6 +92,16 @@ struct ResolveBody {
 }
 
 #[derive(Debug, Deserialize)]
+struct ClockBody {
+    offset_ms: i64,
+}
+
+async fn clock(State(core): State<Arc<VenueCore>>, Json(body): Json<ClockBody>) -> Response {
+    core.ctl.set_clock_offset(body.offset_ms);
+    Json(serde_json::json!({"ok": true, "offset_ms": body.offset_ms})).into_response()
+}
+
+#[derive(Debug, Deserialize)]
 struct DownBody {
     duration_ms: u64,
 }
@@ -106,6 +116,7 @@ pub fn admin_routes(core: Arc<VenueCore>) -> Router {
             get(list_faults).post(add_fault).delete(clear_faults),
         )
         .route("/_sim/down", post(down))
+        .route("/_sim/clock", post(clock))
         .with_state(core)
 }
 

@@ -211,7 +211,7 @@ impl Kalshi {
             return Err(auth_error("INVALID_TIMESTAMP"));
         };
         // A seconds timestamp is ~1000× too small and lands here as stale.
-        if (now_ms() - ts_ms).abs() > self.max_skew_ms {
+        if (self.core.ctl.now_ms() - ts_ms).abs() > self.max_skew_ms {
             return Err((
                 StatusCode::UNAUTHORIZED,
                 axum::Json(json!({"error": {"code": "header_timestamp_expired",

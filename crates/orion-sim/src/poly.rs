@@ -285,7 +285,7 @@ impl Poly {
                 "Invalid L1 Request headers",
             ));
         };
-        if (now_ms() / 1000 - ts_s).abs() > self.max_skew_s {
+        if (self.core.ctl.now_ms() / 1000 - ts_s).abs() > self.max_skew_s {
             return Err(error(
                 StatusCode::UNAUTHORIZED,
                 "Invalid L1 Request headers: timestamp expired",
@@ -334,7 +334,7 @@ impl Poly {
         let Ok(ts_s) = ts.parse::<i64>() else {
             return Err(unauthorized());
         };
-        if (now_ms() / 1000 - ts_s).abs() > self.max_skew_s {
+        if (self.core.ctl.now_ms() / 1000 - ts_s).abs() > self.max_skew_s {
             return Err(unauthorized());
         }
         let Ok(secret) = URL_SAFE.decode(creds.secret.as_bytes()) else {
@@ -522,10 +522,7 @@ pub fn router(p: Arc<Poly>) -> Router {
     Router::new()
         .route("/", get(|| async { axum::Json(json!("OK")) }))
         .route("/ok", get(|| async { axum::Json(json!("OK")) }))
-        .route(
-            "/time",
-            get(|| async { axum::Json(json!(now_ms() / 1000)) }),
-        )
+        .route("/time", get(server_time))
         .route("/version", get(version))
         .route("/book", get(book))
         .route("/books", post(books))
@@ -551,6 +548,11 @@ pub fn router(p: Arc<Poly>) -> Router {
         .route("/balance-allowance", get(balance_allowance))
         .route("/balance-allowance/update", get(balance_allowance))
         .with_state(p)
+}
+
+/// Server time in seconds, on the venue's (possibly skewed) clock.
+async fn server_time(State(p): S) -> Response {
+    axum::Json(json!(p.core.ctl.now_ms() / 1000)).into_response()
 }
 
 async fn version(State(p): S) -> Response {

@@ -42,6 +42,9 @@ pub struct Ctl {
     wake: Notify,
     kill_all: broadcast::Sender<()>,
     shutdown: watch::Receiver<bool>,
+    /// Added to the wall clock wherever the venue judges request timestamps
+    /// (and Polymarket's `/time`), to test clients against a skewed venue.
+    clock_offset_ms: std::sync::atomic::AtomicI64,
 }
 
 impl Ctl {
@@ -54,6 +57,7 @@ impl Ctl {
             wake: Notify::new(),
             kill_all,
             shutdown,
+            clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
         })
     }
 
@@ -64,6 +68,19 @@ impl Ctl {
         let _ = self.kill_all.send(());
         // Several listeners (CLOB and its WebSocket) may share one control.
         self.wake.notify_waiters();
+    }
+
+    /// The venue's clock: wall time plus the configured skew.
+    pub fn now_ms(&self) -> i64 {
+        crate::common::now_ms().saturating_add(
+            self.clock_offset_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    pub fn set_clock_offset(&self, offset_ms: i64) {
+        self.clock_offset_ms
+            .store(offset_ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn is_down(&self) -> bool {

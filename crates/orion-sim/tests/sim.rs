@@ -379,6 +379,50 @@ async fn kalshi_auth_is_checked_exactly() {
     .unwrap();
     assert_eq!(seconds.status, 401);
 
+    // A venue whose clock runs 60 s ahead refuses a correct client clock,
+    // and accepts a client that matches it.
+    let clock = format!("{}/_sim/clock", sim.urls.kalshi_admin);
+    send(
+        Method::POST,
+        &clock,
+        &[],
+        Some(json!({"offset_ms": 60_000}).to_string()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        send(
+            Method::GET,
+            &url,
+            &kalshi_headers("GET", path, now_ms()),
+            None
+        )
+        .await
+        .unwrap()
+        .status,
+        401
+    );
+    assert_eq!(
+        send(
+            Method::GET,
+            &url,
+            &kalshi_headers("GET", path, now_ms() + 60_000),
+            None
+        )
+        .await
+        .unwrap()
+        .status,
+        200
+    );
+    send(
+        Method::POST,
+        &clock,
+        &[],
+        Some(json!({"offset_ms": 0}).to_string()),
+    )
+    .await
+    .unwrap();
+
     // Corrupted signature bytes and an unknown key.
     let mut h = kalshi_headers("GET", path, now_ms());
     h[2].1 = STANDARD.encode([7u8; 256]);
@@ -1195,6 +1239,19 @@ async fn polymarket_public_market_data_and_gamma() {
     assert_eq!(get(&format!("{clob}/ok")).await.body, json!("OK"));
     let t = get(&format!("{clob}/time")).await.body.as_i64().unwrap();
     assert!((t - now_ms() / 1000).abs() < 5);
+    send(
+        Method::POST,
+        &format!("{}/_sim/clock", sim.urls.polymarket_admin),
+        &[],
+        Some(json!({"offset_ms": -3_600_000}).to_string()),
+    )
+    .await
+    .unwrap();
+    let skewed = get(&format!("{clob}/time")).await.body.as_i64().unwrap();
+    assert!(
+        (t - skewed - 3600).abs() < 5,
+        "the venue clock moved back an hour"
+    );
 
     let book = get(&format!("{clob}/book?token_id={P1_YES}")).await.body;
     for f in [
