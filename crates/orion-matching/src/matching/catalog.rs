@@ -685,6 +685,16 @@ mod tests {
     }
 
     #[test]
+    fn kalshi_events_page_with_nested_markets() {
+        let page = r#"{"events":[{"event_ticker":"KXNBAGAME-26JAN09ATLDEN","series_ticker":"KXNBAGAME","title":"Atlanta at Denver","product_metadata":{"competition":"Pro Basketball (M)"},"markets":[{"ticker":"KXNBAGAME-26JAN09ATLDEN-ATL"},{"ticker":"KXNBAGAME-26JAN09ATLDEN-DEN"}]}],"cursor":""}"#;
+        let m = parse_kalshi_markets(page).unwrap_or_default();
+        assert_eq!(m.len(), 2);
+        let ev = m[1].event.clone().unwrap_or_default();
+        assert_eq!(ev.title.as_deref(), Some("Atlanta at Denver"));
+        assert_eq!(ev.competition.as_deref(), Some("Pro Basketball (M)"));
+    }
+
+    #[test]
     fn kalshi_errors_name_the_field() {
         let bad = r#"[{"ticker":"A"},{"ticker":5}]"#;
         match parse_kalshi_markets(bad) {
