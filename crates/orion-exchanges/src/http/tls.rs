@@ -137,16 +137,23 @@ impl ServerCertVerifier for PinnedVerifier {
 /// A client config: webpki roots, pinned when `pins` is non-empty, with
 /// ALPN for HTTP/2 when `http2` (HTTP/1.1 always offered).
 pub fn client_config(pins: &[SpkiPin], alpn: &[&[u8]]) -> Result<ClientConfig, String> {
+    client_config_with_roots(roots(), pins, alpn)
+}
+
+/// [`client_config`] with another root store (tests, private CAs).
+pub fn client_config_with_roots(
+    roots: RootCertStore,
+    pins: &[SpkiPin],
+    alpn: &[&[u8]],
+) -> Result<ClientConfig, String> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS protocol versions: {e}"))?;
     let mut config = if pins.is_empty() {
-        builder
-            .with_root_certificates(roots())
-            .with_no_client_auth()
+        builder.with_root_certificates(roots).with_no_client_auth()
     } else {
-        let verifier = PinnedVerifier::new(roots(), provider, pins.to_vec())?;
+        let verifier = PinnedVerifier::new(roots, provider, pins.to_vec())?;
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
@@ -176,6 +183,112 @@ mod tests {
         assert!(client_config(&[], &[b"h2", b"http/1.1"]).is_ok());
         let c = client_config(&[[7u8; 32]], &[b"http/1.1"]).unwrap();
         assert_eq!(c.alpn_protocols, vec![b"http/1.1".to_vec()]);
+    }
+
+    use rustls::pki_types::PrivateKeyDer;
+    use rustls::pki_types::pem::PemObject;
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name)
+    }
+
+    /// A TLS server on loopback with the test leaf (signed by the test CA);
+    /// returns its port. Accepts connections until the test ends.
+    async fn server() -> u16 {
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(fixture("tls_test_leaf.pem"))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        let key = PrivateKeyDer::from_pem_file(fixture("tls_test_leaf_key.pem")).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let _ = acceptor.accept(tcp).await;
+                });
+            }
+        });
+        port
+    }
+
+    async fn handshake(port: u16, config: ClientConfig) -> Result<(), String> {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn test_roots() -> RootCertStore {
+        let mut roots = RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(fixture("tls_test_ca.pem")).unwrap() {
+            roots.add(c.unwrap()).unwrap();
+        }
+        roots
+    }
+
+    #[tokio::test]
+    async fn pinning_over_a_real_handshake() {
+        let port = server().await;
+        let leaf = CertificateDer::pem_file_iter(fixture("tls_test_leaf.pem"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let pin = spki_sha256(&leaf).unwrap();
+        // Same value as `openssl x509 -pubkey | openssl pkey -pubin -outform der | sha256`.
+        assert_eq!(
+            hex::encode(pin),
+            "269721fd2ec689222afef018068b5751a465aeada1df2a3ef70bd8abaf3f512f"
+        );
+        // Chain only; chain plus the right pin: accepted.
+        handshake(
+            port,
+            client_config_with_roots(test_roots(), &[], &[]).unwrap(),
+        )
+        .await
+        .unwrap();
+        handshake(
+            port,
+            client_config_with_roots(test_roots(), &[[0u8; 32], pin], &[]).unwrap(),
+        )
+        .await
+        .unwrap();
+        // A valid chain with the wrong pin: refused.
+        let e = handshake(
+            port,
+            client_config_with_roots(test_roots(), &[[9u8; 32]], &[]).unwrap(),
+        )
+        .await
+        .unwrap_err();
+        assert!(e.contains("pinned"), "{e}");
+        // The right pin never rescues an untrusted chain (webpki roots only).
+        assert!(
+            handshake(port, client_config(&[pin], &[]).unwrap())
+                .await
+                .is_err()
+        );
+        assert!(
+            handshake(port, client_config(&[], &[]).unwrap())
+                .await
+                .is_err()
+        );
     }
 
     #[test]
