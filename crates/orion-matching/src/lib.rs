@@ -10,4 +10,5 @@
 // Tests assert with unwrap/expect/panic on purpose.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod detection;
 pub mod matching;
