@@ -48,8 +48,10 @@ enum Command {
     },
     /// Run the engine against simulated Kalshi and Polymarket venues
     /// (in-process, loopback only, no credentials).
-    #[command(after_help = "Example:\n  cargo run --locked -p orion-engine -- demo\n\n\
-        Ctrl-C stops it gracefully.")]
+    #[command(
+        after_help = "Example:\n  cargo run --locked -p orion-engine -- demo\n\n\
+        Ctrl-C stops it gracefully."
+    )]
     Demo {
         /// Stop after this many seconds (default: run until Ctrl-C).
         #[arg(long, value_name = "SECS")]
@@ -89,14 +91,22 @@ fn main() -> ExitCode {
                 DemoMode::DryRun => Mode::DryRun,
                 DemoMode::AlertOnly => Mode::AlertOnly,
             };
-            block_on(demo(data_dir, mode, telemetry, duration.map(Duration::from_secs)))
+            block_on(demo(
+                data_dir,
+                mode,
+                telemetry,
+                duration.map(Duration::from_secs),
+            ))
         }
         Command::Run { config } => run(&config),
     }
 }
 
 fn block_on<F: std::future::Future<Output = ExitCode>>(f: F) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt.block_on(f),
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -108,7 +118,9 @@ fn block_on<F: std::future::Future<Output = ExitCode>>(f: F) -> ExitCode {
 fn init_logging(level: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},hyper=warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -173,6 +185,12 @@ async fn until_stopped(engine: EngineHandle, duration: Option<Duration>) -> Engi
     engine.wait().await
 }
 
+/// Milliseconds with microsecond precision, in integers (no float maths).
+fn millis(d: Duration) -> String {
+    let us = d.as_micros();
+    format!("{}.{:03} ms", us / 1000, us % 1000)
+}
+
 fn print_summary(summary: &EngineSummary) {
     let s = &summary.status;
     println!(
@@ -187,9 +205,9 @@ fn print_summary(summary: &EngineSummary) {
     );
     if let (Some(p50), Some(p99)) = (summary.latency_p50, summary.latency_p99) {
         println!(
-            "book event -> both orders sent: p50 {:.3} ms, p99 {:.3} ms over {} executions",
-            p50.as_secs_f64() * 1e3,
-            p99.as_secs_f64() * 1e3,
+            "book event -> both orders sent: p50 {}, p99 {} over {} executions",
+            millis(p50),
+            millis(p99),
             summary.latency_samples
         );
     }
@@ -216,7 +234,9 @@ async fn demo(
     let addr = demo.engine.telemetry_addr();
     println!("simulated Kalshi:     {}", demo.sim.urls.kalshi_rest);
     println!("simulated Polymarket: {}", demo.sim.urls.polymarket_clob);
-    println!("telemetry:            http://{addr}/metrics  http://{addr}/health  http://{addr}/ready");
+    println!(
+        "telemetry:            http://{addr}/metrics  http://{addr}/health  http://{addr}/ready"
+    );
     println!("data directory:       {}", data_dir.display());
     println!(
         "pairs loaded: {}; edges open every 3 s; Ctrl-C stops gracefully",

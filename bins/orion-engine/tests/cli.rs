@@ -57,3 +57,30 @@ fn help_lists_subcommands() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("check-config"));
 }
+
+#[test]
+fn demo_runs_detects_trades_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = engine()
+        .args([
+            "demo",
+            "--duration",
+            "8",
+            "--telemetry",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("telemetry:"), "{stdout}");
+    let all = format!("{stdout}{stderr}");
+    assert!(all.contains("opportunity detected"), "{all}");
+    assert!(all.contains("traded"), "{all}");
+    assert!(stdout.contains("summary:"), "{stdout}");
+    assert!(dir.path().join("orion.db").exists());
+}

@@ -100,11 +100,7 @@ pub fn config_for_sim(
 }
 
 /// Stores the scenario's equivalent markets as operator-confirmed pairs.
-pub fn seed_pairs(
-    db_path: &Path,
-    scenario: &Scenario,
-    clock: &dyn Clock,
-) -> Result<usize, String> {
+pub fn seed_pairs(db_path: &Path, scenario: &Scenario, clock: &dyn Clock) -> Result<usize, String> {
     if let Some(parent) = db_path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
     }

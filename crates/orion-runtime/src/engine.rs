@@ -208,7 +208,12 @@ struct Metered {
 
 impl std::fmt::Debug for Metered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Metered({}, simulated: {})", self.inner.venue(), self.simulated)
+        write!(
+            f,
+            "Metered({}, simulated: {})",
+            self.inner.venue(),
+            self.simulated
+        )
     }
 }
 
@@ -228,7 +233,11 @@ impl OrderGateway for Metered {
                 let latency = t.clock.now().since(t.received_at);
                 metrics::histogram!(LATENCY_METRIC, "simulated" => bool_label(self.simulated))
                     .record(latency.as_secs_f64());
-                let mut samples = t.status.latencies_ns.lock().unwrap_or_else(|e| e.into_inner());
+                let mut samples = t
+                    .status
+                    .latencies_ns
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
                 if samples.len() < MAX_LATENCY_SAMPLES {
                     samples.push(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
                 }
@@ -303,9 +312,10 @@ async fn balances(clients: &VenueClients) -> (PerVenue<Option<Cash>>, PerVenue<O
     let p = OrderGateway::balance(clients.polymarket.as_ref()).await;
     let available = |r: &Result<Balance, GatewayError>| r.as_ref().ok().map(|b| b.available);
     let equity = |r: &Result<Balance, GatewayError>| {
-        r.as_ref()
-            .ok()
-            .map(|b| b.available.saturating_add(b.portfolio_value.unwrap_or(Cash::ZERO)))
+        r.as_ref().ok().map(|b| {
+            b.available
+                .saturating_add(b.portfolio_value.unwrap_or(Cash::ZERO))
+        })
     };
     for (venue, r) in [(Venue::Kalshi, &k), (Venue::Polymarket, &p)] {
         match r {
@@ -419,8 +429,14 @@ impl Engine {
         stop_tx: watch::Sender<bool>,
         stop_rx: watch::Receiver<bool>,
         telemetry_task: JoinHandle<()>,
-    ) -> Result<(mpsc::Sender<Command>, Arc<Status>, JoinHandle<EngineSummary>), EngineError>
-    {
+    ) -> Result<
+        (
+            mpsc::Sender<Command>,
+            Arc<Status>,
+            JoinHandle<EngineSummary>,
+        ),
+        EngineError,
+    > {
         let mode = config.engine.mode;
         let clients = venues::connect(&config, &credentials, clock.clone())
             .await
@@ -447,7 +463,10 @@ impl Engine {
             alerter.alert(trip.alert());
         }
         ready.set_breaker(breaker.state().state_name(), breaker.allows_new_trades());
-        let mut gate = RiskGate::new(breaker, CapitalManager::new(CapitalLimits::from_config(&config.risk)));
+        let mut gate = RiskGate::new(
+            breaker,
+            CapitalManager::new(CapitalLimits::from_config(&config.risk)),
+        );
         gate.set_available(available);
 
         // Executors: real venues only live; dry-run gets paper venues that
@@ -540,7 +559,10 @@ impl Engine {
                 .reconcile(books.as_ref(), &[], ReconcilePolicy::default())
                 .await
             {
-                Ok(report) => (report.ready, "nothing to reconcile (simulated venues)".into()),
+                Ok(report) => (
+                    report.ready,
+                    "nothing to reconcile (simulated venues)".into(),
+                ),
                 Err(e) => (false, format!("failed: {e}")),
             },
             (None, _) => (true, "nothing to reconcile (alert-only)".into()),
@@ -629,7 +651,12 @@ impl Engine {
         let (kalshi_resync, kalshi_resync_rx) = mpsc::unbounded_channel();
         let (poly_resync, poly_resync_rx) = mpsc::unbounded_channel();
         let streams = vec![
-            tokio::spawn(pump(kalshi_ws, md_tx.clone(), kalshi_resync_rx, stop_rx.clone())),
+            tokio::spawn(pump(
+                kalshi_ws,
+                md_tx.clone(),
+                kalshi_resync_rx,
+                stop_rx.clone(),
+            )),
             tokio::spawn(pump(poly_ws, md_tx, poly_resync_rx, stop_rx.clone())),
         ];
 
@@ -640,7 +667,9 @@ impl Engine {
                 "orion",
                 RotationPolicy {
                     max_bytes: config.recording.rotate_mb.saturating_mul(1024 * 1024),
-                    max_age: Duration::from_secs(config.recording.rotate_minutes.saturating_mul(60)),
+                    max_age: Duration::from_secs(
+                        config.recording.rotate_minutes.saturating_mul(60),
+                    ),
                 },
             )?)
         } else {
@@ -698,9 +727,7 @@ impl Engine {
         };
         let (exec_tx, exec_rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
-            let summary = looper
-                .run(md_rx, cmd_rx, exec_tx, exec_rx, stop_rx)
-                .await;
+            let summary = looper.run(md_rx, cmd_rx, exec_tx, exec_rx, stop_rx).await;
             balance_task.abort();
             for s in streams {
                 s.abort();
@@ -833,7 +860,12 @@ impl Loop {
                 self.step(Input::Book(book), Some(trigger), exec_tx, out);
             }
             MarketEvent::BookInvalidated { instrument, reason } => {
-                self.step(Input::BookInvalidated { instrument, reason }, None, exec_tx, out);
+                self.step(
+                    Input::BookInvalidated { instrument, reason },
+                    None,
+                    exec_tx,
+                    out,
+                );
             }
             MarketEvent::Disconnected { venue, reason } => {
                 tracing::warn!(%venue, %reason, "market data disconnected");
@@ -866,7 +898,13 @@ impl Loop {
                     opportunity,
                     quantity,
                     simulated,
-                } => self.execute(opportunity, quantity, simulated, trigger.unwrap_or(now), exec_tx),
+                } => self.execute(
+                    opportunity,
+                    quantity,
+                    simulated,
+                    trigger.unwrap_or(now),
+                    exec_tx,
+                ),
                 Output::Refused { pair_id, reason } => {
                     self.status.refusals.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(pair = %pair_id, %reason, "risk refused the trade");
@@ -908,7 +946,8 @@ impl Loop {
         self.status.opportunities.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("orion_opportunities_total", "pair" => opp.pair_id.to_string())
             .increment(1);
-        metrics::histogram!("orion_opportunity_edge_micros").record(f64::from(opp.average_edge.micros()));
+        metrics::histogram!("orion_opportunity_edge_micros")
+            .record(f64::from(opp.average_edge.micros()));
         tracing::info!(
             pair = %opp.pair_id,
             direction = ?opp.direction,
@@ -980,13 +1019,15 @@ impl Loop {
                 (&spec.polymarket_no, &spec.polymarket_fees),
             ] {
                 if let Some(book) = self.core.book(instrument) {
-                    self.books.put(instrument, book.clone(), fees.clone());
+                    self.books.put(instrument, book.clone(), *fees);
                 }
             }
         }
         self.status.executions.fetch_add(1, Ordering::Relaxed);
         if simulated {
-            self.status.simulated_executions.fetch_add(1, Ordering::Relaxed);
+            self.status
+                .simulated_executions
+                .fetch_add(1, Ordering::Relaxed);
         }
         tracing::info!(
             pair = %pair_id,
@@ -1093,8 +1134,15 @@ impl Loop {
         }
         if breaker_changed {
             let state = self.gate.breaker.state();
-            self.ready.set_breaker(state.state_name(), self.gate.breaker.allows_new_trades());
-            metrics::gauge!("orion_breaker_allows_trades").set(if self.gate.breaker.allows_new_trades() { 1.0 } else { 0.0 });
+            self.ready
+                .set_breaker(state.state_name(), self.gate.breaker.allows_new_trades());
+            metrics::gauge!("orion_breaker_allows_trades").set(
+                if self.gate.breaker.allows_new_trades() {
+                    1.0
+                } else {
+                    0.0
+                },
+            );
             if let Some(record) = breaker_record(state, now)
                 && let Err(e) = self.db.lock().save_breaker(&record, None)
             {
@@ -1125,7 +1173,10 @@ impl Loop {
         mut exec_rx: mpsc::UnboundedReceiver<ExecDone>,
         out: &mut Vec<Output>,
     ) -> EngineSummary {
-        tracing::info!(in_flight = self.in_flight.len(), "shutting down: no new trades");
+        tracing::info!(
+            in_flight = self.in_flight.len(),
+            "shutting down: no new trades"
+        );
         let now = self.clock.now();
         out.clear();
         self.core
@@ -1203,8 +1254,12 @@ impl Loop {
                 Ok(orders) => {
                     for o in orders.iter().filter(|o| o.status == "resting") {
                         match self.clients.kalshi.client().cancel_order(&o.order_id).await {
-                            Ok(_) => tracing::warn!(order = %o.order_id, "cancelled a resting order at shutdown"),
-                            Err(e) => tracing::error!(order = %o.order_id, error = %e, "resting order not cancelled"),
+                            Ok(_) => {
+                                tracing::warn!(order = %o.order_id, "cancelled a resting order at shutdown")
+                            }
+                            Err(e) => {
+                                tracing::error!(order = %o.order_id, error = %e, "resting order not cancelled")
+                            }
                         }
                     }
                 }

@@ -16,8 +16,8 @@
 pub mod demo;
 pub mod engine;
 pub mod gate;
-pub mod paper;
 pub mod pairs;
+pub mod paper;
 pub mod store;
 pub mod telemetry;
 pub mod venues;

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use orion_config::{Mode, PairSource};
+use orion_core::StoreError;
 use orion_core::{FeeSchedule, InstrumentId, MarketId, Quantity, Timestamp, Venue};
 use orion_matching::detection::PairSpec;
-use orion_core::StoreError;
 use orion_storage::{Database, PairRecord, PairStatus};
 
 use crate::venues::VenueClients;
@@ -35,10 +35,7 @@ pub fn eligible(
 /// Builds each pair's specification from the venues. A pair the venues
 /// cannot describe fully is left out (and reported): trading it blind
 /// would mean guessing its fees or tick.
-pub async fn specs(
-    records: &[PairRecord],
-    clients: &VenueClients,
-) -> (Vec<PairSpec>, Vec<String>) {
+pub async fn specs(records: &[PairRecord], clients: &VenueClients) -> (Vec<PairSpec>, Vec<String>) {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     let mut series_fees: HashMap<String, FeeSchedule> = HashMap::new();
@@ -73,7 +70,7 @@ async fn spec(
         .unwrap_or_default()
         .to_string();
     let kalshi_fees = match series_fees.get(&series) {
-        Some(f) => f.clone(),
+        Some(f) => *f,
         None => {
             let f = clients
                 .kalshi
@@ -81,7 +78,7 @@ async fn spec(
                 .series_fee(&series)
                 .await
                 .map_err(|e| format!("Kalshi series {series} fees: {e}"))?;
-            series_fees.insert(series.clone(), f.clone());
+            series_fees.insert(series.clone(), f);
             f
         }
     };
@@ -92,7 +89,6 @@ async fn spec(
         .map_err(|e| format!("Polymarket market {}: {e}", record.polymarket_condition_id))?;
     let polymarket_fees = info
         .fee
-        .clone()
         .ok_or_else(|| "Polymarket fee details unknown: not traded".to_string())?;
     let token = |outcome: &str, stored: &str| -> Result<String, String> {
         let found = info

@@ -197,7 +197,9 @@ impl OrderGateway for PaperGateway {
     }
 
     async fn query(&self, key: &OrderKey) -> Result<Option<OrderReport>, GatewayError> {
-        Ok(lock(&self.orders).get(key.client_order_id.as_str()).cloned())
+        Ok(lock(&self.orders)
+            .get(key.client_order_id.as_str())
+            .cloned())
     }
 
     async fn balance(&self) -> Result<Balance, GatewayError> {

@@ -7,7 +7,9 @@ use std::time::Duration;
 use orion_config::Config;
 use orion_core::Clock;
 use orion_exchanges::kalshi::KalshiSigner;
-use orion_exchanges::kalshi::rest::{KalshiClient, KalshiConfig, KalshiGateway, KalshiRequestSigner};
+use orion_exchanges::kalshi::rest::{
+    KalshiClient, KalshiConfig, KalshiGateway, KalshiRequestSigner,
+};
 use orion_exchanges::kalshi::ws::{KalshiWs, KalshiWsConfig};
 use orion_exchanges::polymarket::rest::{
     L2Signer, PolymarketClient, PolymarketConfig, PolymarketGateway,
@@ -41,7 +43,8 @@ impl Drop for Credentials {
         self.kalshi_private_key_pem.fill(0);
         let n = self.polymarket_private_key.len();
         self.polymarket_private_key.clear();
-        self.polymarket_private_key.extend(std::iter::repeat_n('0', n));
+        self.polymarket_private_key
+            .extend(std::iter::repeat_n('0', n));
     }
 }
 
@@ -106,7 +109,11 @@ pub async fn connect(
         .create_or_derive_api_key(wallet.clone(), 0, clock.clone())
         .await
         .map_err(|e| format!("Polymarket API key: {e}"))?;
-    let l2 = Arc::new(L2Signer::new(creds.clone(), wallet.address(), clock.clone()));
+    let l2 = Arc::new(L2Signer::new(
+        creds.clone(),
+        wallet.address(),
+        clock.clone(),
+    ));
     let client = PolymarketClient::new(&pconfig)
         .map_err(|e| format!("Polymarket client: {e}"))?
         .authenticated(l2);
@@ -140,6 +147,9 @@ pub fn streams(
         clients.kalshi_signer.clone(),
         clock.clone(),
     );
-    let poly = PolymarketWs::start(PolymarketWsConfig::new(config.polymarket.ws_url.clone()), clock);
+    let poly = PolymarketWs::start(
+        PolymarketWsConfig::new(config.polymarket.ws_url.clone()),
+        clock,
+    );
     (kalshi, poly)
 }
