@@ -383,7 +383,17 @@ where
                 );
                 tokio::time::sleep(wait).await;
             }
-            inner.ready().await?.call(req).await
+            let budget = req.endpoint.budget.clone();
+            let result = inner.ready().await?.call(req).await;
+            if let Ok(resp) = &result
+                && resp.status == StatusCode::TOO_MANY_REQUESTS
+            {
+                // The venue's budget is tighter than our model of it (another
+                // process on the key, a lower tier): stop everyone drawing
+                // from these limiters until they refill, submits included.
+                budget.drain();
+            }
+            result
         })
     }
 }

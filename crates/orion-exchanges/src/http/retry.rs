@@ -95,13 +95,6 @@ impl tower::retry::Policy<ApiRequest, ApiResponse, BoxError> for RetryPolicy {
         if !retryable(result) {
             return None;
         }
-        if let Ok(resp) = result
-            && resp.status.as_u16() == 429
-        {
-            // The venue's budget is tighter than ours: stop everyone
-            // drawing from these limiters until they refill.
-            req.endpoint.budget.drain();
-        }
         let delay = self.backoff.delay(self.attempt);
         self.attempt += 1;
         req.attempt = self.attempt;
