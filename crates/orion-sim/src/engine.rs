@@ -376,6 +376,11 @@ pub enum Event {
         market: String,
         resolution: Resolution,
     },
+    /// Trading was halted (`Closed`) or resumed (`Open`).
+    Status {
+        market: String,
+        status: MarketStatus,
+    },
 }
 
 /// What happened to an order in an [`Event::Order`].
@@ -1185,6 +1190,25 @@ impl Exchange {
         for id in due {
             self.cancel_order_internal(&id, now_ms);
         }
+    }
+
+    /// Halt or resume trading in an unsettled market. Resting orders stay.
+    pub fn set_open(&mut self, market: &str, open: bool) -> Result<(), Reject> {
+        let book = self.books.get_mut(market).ok_or(Reject::UnknownMarket)?;
+        if matches!(book.status, MarketStatus::Settled(_)) {
+            return Err(Reject::MarketClosed);
+        }
+        book.status = if open {
+            MarketStatus::Open
+        } else {
+            MarketStatus::Closed
+        };
+        let status = book.status;
+        self.emit(Event::Status {
+            market: market.to_string(),
+            status,
+        });
+        Ok(())
     }
 
     /// Resolve a market: cancel its orders, pay $1 per winning contract, zero the rest.

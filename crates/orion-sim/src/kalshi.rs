@@ -170,10 +170,8 @@ impl Kalshi {
         {
             let mut ex = lock(&core.ex);
             for m in &scenario.kalshi.markets {
-                if parse_time(&m.close_time).is_some_and(|t| t <= now)
-                    && let Some(b) = ex.books.get_mut(&m.ticker)
-                {
-                    b.status = MarketStatus::Closed;
+                if parse_time(&m.close_time).is_some_and(|t| t <= now) {
+                    let _ = ex.set_open(&m.ticker, false);
                 }
             }
         }

@@ -51,6 +51,7 @@ struct Conn {
 }
 
 const CHANNELS: &[&str] = &[
+    "market_lifecycle_v2",
     "orderbook_delta",
     "fill",
     "trade",
@@ -210,6 +211,30 @@ impl Conn {
                         "no_price": cents(t.price.complement()),
                         "count_fp": t.qty.format(2), "count": t.qty.micros() / 1_000_000,
                         "taker_side": taker_side, "ts": t.ts_ms / 1000}}));
+                }
+                ("market_lifecycle_v2", Event::Settled { market, resolution })
+                    if sub.tickers.is_empty() || sub.tickers.contains(market) =>
+                {
+                    let (result, value) = match resolution {
+                        crate::engine::Resolution::Yes => ("yes", "1.0000"),
+                        crate::engine::Resolution::No => ("no", "0.0000"),
+                    };
+                    let ts = crate::common::now_ms() / 1000;
+                    for event_type in ["determined", "settled"] {
+                        self.out
+                            .push(json!({"type": "market_lifecycle_v2", "sid": sid, "msg": {
+                            "event_type": event_type, "market_ticker": market, "result": result,
+                            "determination_ts": ts, "settled_ts": ts, "settlement_value": value}}));
+                    }
+                }
+                ("market_lifecycle_v2", Event::Status { market, status })
+                    if sub.tickers.is_empty() || sub.tickers.contains(market) =>
+                {
+                    let open = *status == crate::engine::MarketStatus::Open;
+                    self.out
+                        .push(json!({"type": "market_lifecycle_v2", "sid": sid, "msg": {
+                        "event_type": if open { "activated" } else { "deactivated" },
+                        "market_ticker": market, "is_deactivated": !open}}));
                 }
                 ("user_orders", Event::Order { order, .. })
                     if order.account == self.account

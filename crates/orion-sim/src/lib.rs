@@ -329,20 +329,9 @@ async fn run_script(
                 }
                 Ok(())
             }
-            ScriptAction::Close | ScriptAction::Open => {
-                let mut ex = lock(&core.ex);
-                match ex.books.get_mut(&step.market) {
-                    Some(b) if !matches!(b.status, engine::MarketStatus::Settled(_)) => {
-                        b.status = if matches!(step.action, ScriptAction::Close) {
-                            engine::MarketStatus::Closed
-                        } else {
-                            engine::MarketStatus::Open
-                        };
-                        Ok(())
-                    }
-                    _ => Err("market unknown or settled".into()),
-                }
-            }
+            ScriptAction::Close | ScriptAction::Open => lock(&core.ex)
+                .set_open(&step.market, matches!(step.action, ScriptAction::Open))
+                .map_err(|e| e.to_string()),
             ScriptAction::Down { duration_ms } => {
                 let ctl = if step.venue == VenueName::Gamma {
                     &gamma

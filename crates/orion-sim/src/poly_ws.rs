@@ -317,7 +317,7 @@ impl Conn {
                         "fee_rate_bps": bps, "timestamp": t.ts_ms.to_string()}));
                 }
             }
-            Event::Settled { .. } | Event::Order { .. } => {}
+            Event::Settled { .. } | Event::Order { .. } | Event::Status { .. } => {}
         }
     }
 

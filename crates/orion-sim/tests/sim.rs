@@ -1052,6 +1052,31 @@ async fn kalshi_websocket_private_and_ticker_channels() {
     let last = &tickers.last().unwrap()["msg"];
     assert_eq!(last["yes_bid_dollars"], "0.4000");
     assert_eq!(last["price_dollars"], "0.4200");
+
+    // Lifecycle: settlement announces determined then settled.
+    ws.send(WsMsg::Text(
+        json!({"id": 2, "cmd": "subscribe", "params": {"channels": ["market_lifecycle_v2"]}})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next_json(&mut ws).await.unwrap()["type"], "subscribed");
+    sim.resolve(VenueName::Kalshi, FED, false).unwrap();
+    let msgs = drain_json(&mut ws, Duration::from_millis(500)).await;
+    let life: Vec<&Value> = msgs
+        .iter()
+        .filter(|m| m["type"] == "market_lifecycle_v2")
+        .collect();
+    assert_eq!(life.len(), 2, "{msgs:?}");
+    assert_eq!(life[0]["msg"]["event_type"], "determined");
+    assert_eq!(life[1]["msg"]["event_type"], "settled");
+    assert_eq!(life[1]["msg"]["result"], "no");
+    // The resting bid was cancelled by settlement and reported as such.
+    assert!(
+        msgs.iter()
+            .any(|m| m["type"] == "user_order" && m["msg"]["status"] == "canceled")
+    );
 }
 
 // ------------------------------------------------------------ Polymarket
