@@ -2,18 +2,22 @@
 //! files, and measure the matcher against labelled pairs.
 //!
 //! All matching is done by `orion-matching`; this module reads files,
-//! parses arguments and prints. Reviewing proposals (list, confirm, reject)
-//! needs the database and is not here yet.
+//! parses arguments and prints. Proposals are imported into the database,
+//! where an operator lists, confirms or rejects them (`orion-storage` keeps
+//! who decided and when, and audits it); live trading uses confirmed pairs only.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use orion_core::{Clock, StoreError, SystemClock, Timestamp};
 use orion_matching::matching::eval::render;
 use orion_matching::matching::{
     KalshiMarket, MatchConfig, PolyMarket, evaluate, match_catalogs, parse_kalshi_markets_lenient,
     parse_labels, parse_polymarket_markets_lenient,
 };
+use orion_matching::matching::{Orientation, Proposal};
+use orion_storage::{Database, PairRecord, PairStatus};
 
 #[derive(Debug, Subcommand)]
 pub enum PairsCommand {
@@ -23,6 +27,67 @@ pub enum PairsCommand {
     /// Print the matcher's precision and recall against labelled pairs.
     #[command(after_help = EVALUATE_EXAMPLE)]
     Evaluate(EvaluateArgs),
+    /// Store proposals (the output of `propose`) in the database for review.
+    #[command(after_help = IMPORT_EXAMPLE)]
+    Import(ImportArgs),
+    /// List stored pairs with their status, score and flags.
+    #[command(after_help = LIST_EXAMPLE)]
+    List(ListArgs),
+    /// Confirm a proposed pair: it may then trade live.
+    #[command(after_help = DECIDE_EXAMPLE)]
+    Confirm(DecideArgs),
+    /// Reject a pair: it never trades.
+    #[command(after_help = DECIDE_EXAMPLE)]
+    Reject(DecideArgs),
+}
+
+const IMPORT_EXAMPLE: &str = "\
+Each proposal becomes a pair with status `proposed` and id KALSHI_TICKER~POLYMARKET_ID.
+Importing again refreshes score, flags and reasons and keeps an earlier decision,
+unless the orientation changed (then the pair needs review again).
+
+Example:
+  orion-admin pairs propose --kalshi k.json --polymarket p.json --out proposals.json
+  orion-admin pairs import --proposals proposals.json --config orion.toml";
+
+const LIST_EXAMPLE: &str = "\
+Example:
+  orion-admin pairs list --config orion.toml --status proposed";
+
+const DECIDE_EXAMPLE: &str = "\
+The decision is recorded with who made it and when, and audited. The engine must
+not hold the database (stop it, or decide through its dashboard).
+
+Example:
+  orion-admin pairs confirm 'KXFED-26DEC-T4.00~0x5f…' --config orion.toml --actor alice";
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Proposals JSON written by `orion-admin pairs propose --out`.
+    #[arg(long, value_name = "FILE")]
+    proposals: PathBuf,
+    #[command(flatten)]
+    location: crate::db::DbLocation,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    location: crate::db::DbLocation,
+    /// Only pairs with this status: proposed, confirmed or rejected.
+    #[arg(long, value_name = "STATUS")]
+    status: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// The pair id, as `pairs list` shows it.
+    pair_id: String,
+    #[command(flatten)]
+    location: crate::db::DbLocation,
+    /// Who decides [default: $USER].
+    #[arg(long)]
+    actor: Option<String>,
 }
 
 const PROPOSE_EXAMPLE: &str = "\
@@ -88,7 +153,149 @@ pub fn run(cmd: PairsCommand) -> Result<(), String> {
     match cmd {
         PairsCommand::Propose(args) => propose(args),
         PairsCommand::Evaluate(args) => evaluate_cmd(args),
+        PairsCommand::Import(args) => import(args),
+        PairsCommand::List(args) => list(args),
+        PairsCommand::Confirm(args) => decide(args, PairStatus::Confirmed),
+        PairsCommand::Reject(args) => decide(args, PairStatus::Rejected),
     }
+}
+
+fn open_for_writing(location: &crate::db::DbLocation) -> Result<Database, String> {
+    let located = location.resolve()?;
+    Database::open(&located.db).map_err(|e| match e {
+        StoreError::Locked(_) => format!(
+            "{} is held by the running engine: stop it, or review pairs through its dashboard",
+            located.db.display()
+        ),
+        other => format!("{}: {other}", located.db.display()),
+    })
+}
+
+/// The stored form of a proposal: tokens aligned with Kalshi's outcomes.
+fn record_of(p: &Proposal, now: Timestamp) -> Result<PairRecord, String> {
+    let id = format!("{}~{}", p.kalshi.symbol, p.polymarket.symbol);
+    let (Some(yes), Some(no)) = (&p.polymarket_yes_token, &p.polymarket_no_token) else {
+        return Err(format!(
+            "{id}: the proposal names no Polymarket tokens; it cannot be traded"
+        ));
+    };
+    let text = |v: serde_json::Value| match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    };
+    Ok(PairRecord {
+        pair_id: id,
+        kalshi_ticker: p.kalshi.symbol.to_string(),
+        polymarket_condition_id: p.polymarket.symbol.to_string(),
+        polymarket_yes_token: yes.symbol.to_string(),
+        polymarket_no_token: no.symbol.to_string(),
+        inverted: p.orientation == Orientation::Inverted,
+        score_bps: u32::from(p.score_bps),
+        flags: p
+            .flags
+            .iter()
+            .map(|f| {
+                serde_json::to_value(f)
+                    .map(text)
+                    .unwrap_or_else(|_| format!("{f:?}"))
+            })
+            .collect(),
+        reasons: p.reasons.clone(),
+        status: PairStatus::Proposed,
+        decided_by: None,
+        decided_at: None,
+        created_at: now,
+    })
+}
+
+fn import(args: ImportArgs) -> Result<(), String> {
+    let text = read(&args.proposals)?;
+    let proposals: Vec<Proposal> = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: not a proposals file (the JSON array `orion-admin pairs propose --out` writes): {e}",
+            args.proposals.display()
+        )
+    })?;
+    let db = open_for_writing(&args.location)?;
+    let now = SystemClock.now();
+    let (mut stored, mut skipped) = (0, 0);
+    for p in &proposals {
+        match record_of(p, now) {
+            Ok(record) => {
+                db.upsert_proposal(&record).map_err(|e| e.to_string())?;
+                stored += 1;
+            }
+            Err(reason) => {
+                eprintln!("warning: skipped {reason}");
+                skipped += 1;
+            }
+        }
+    }
+    println!(
+        "imported {stored} proposals ({skipped} skipped) into {}",
+        db.path().display()
+    );
+    Ok(())
+}
+
+fn list(args: ListArgs) -> Result<(), String> {
+    let status = match args.status.as_deref() {
+        None => None,
+        Some("proposed") => Some(PairStatus::Proposed),
+        Some("confirmed") => Some(PairStatus::Confirmed),
+        Some("rejected") => Some(PairStatus::Rejected),
+        Some(other) => {
+            return Err(format!(
+                "unknown status {other:?}: use proposed, confirmed or rejected"
+            ));
+        }
+    };
+    let located = args.location.resolve()?;
+    crate::db::require_existing(&located.db)?;
+    let db = Database::open_read_only(&located.db)
+        .map_err(|e| format!("{}: {e}", located.db.display()))?;
+    let pairs = db.pairs(status).map_err(|e| e.to_string())?;
+    if pairs.is_empty() {
+        println!("no pairs");
+    }
+    for p in pairs {
+        let decided = match (&p.decided_by, p.decided_at) {
+            (Some(who), Some(at)) => format!(" by {who} at {at}"),
+            _ => String::new(),
+        };
+        println!(
+            "{}  {}{}  score {}  {}{}",
+            p.pair_id,
+            p.status.as_str(),
+            decided,
+            p.score_bps,
+            if p.inverted { "inverted" } else { "direct" },
+            if p.flags.is_empty() {
+                String::new()
+            } else {
+                format!("  flags: {}", p.flags.join(", "))
+            }
+        );
+    }
+    Ok(())
+}
+
+fn decide(args: DecideArgs, status: PairStatus) -> Result<(), String> {
+    let actor = args
+        .actor
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|a| !a.trim().is_empty())
+        .ok_or("who decides? pass --actor NAME")?;
+    let mut db = open_for_writing(&args.location)?;
+    db.set_pair_status(&args.pair_id, status, &actor, SystemClock.now())
+        .map_err(|e| match e {
+            StoreError::NotFound(_) => {
+                format!("no pair {:?}: see `orion-admin pairs list`", args.pair_id)
+            }
+            other => other.to_string(),
+        })?;
+    println!("{} {} by {actor}", args.pair_id, status.as_str());
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<String, String> {
@@ -187,6 +394,83 @@ mod tests {
 
     const KALSHI: &str = r#"{"markets":[{"ticker":"KXBTCD-25DEC31-T100000","title":"Will Bitcoin be above $100k on Dec. 31, 2025?","strike_type":"greater","floor_strike":100000}],"cursor":""}"#;
     const POLY: &str = r#"[{"conditionId":"0xbtc","question":"Bitcoin above 100,000 on December 31, 2025?","outcomes":"[\"No\", \"Yes\"]","clobTokenIds":"[\"22\", \"11\"]"}]"#;
+
+    fn cli(args: &[&str]) -> Result<(), String> {
+        run(Cli::try_parse_from(args).map_err(|e| e.to_string())?.cmd)
+    }
+
+    #[test]
+    fn proposals_are_imported_reviewed_and_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+        fs::write(path("k.json"), KALSHI).unwrap();
+        fs::write(path("p.json"), POLY).unwrap();
+        let db = path("orion.db");
+        // The engine creates the database; here the test does.
+        drop(Database::open(Path::new(&db)).unwrap());
+        cli(&[
+            "pairs",
+            "propose",
+            "--kalshi",
+            &path("k.json"),
+            "--polymarket",
+            &path("p.json"),
+            "--out",
+            &path("out.json"),
+        ])
+        .unwrap();
+        cli(&[
+            "pairs",
+            "import",
+            "--proposals",
+            &path("out.json"),
+            "--db",
+            &db,
+        ])
+        .unwrap();
+        let id = "KXBTCD-25DEC31-T100000~0xbtc";
+        let stored = Database::open_read_only(Path::new(&db))
+            .unwrap()
+            .pairs(None)
+            .unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].pair_id, id);
+        assert_eq!(stored[0].status, PairStatus::Proposed);
+        // Tokens are stored aligned with Kalshi: YES pays with token 11.
+        assert_eq!(stored[0].polymarket_yes_token, "11");
+        assert_eq!(stored[0].polymarket_no_token, "22");
+        cli(&["pairs", "list", "--db", &db, "--status", "proposed"]).unwrap();
+        assert!(
+            cli(&["pairs", "list", "--db", &db, "--status", "maybe"])
+                .unwrap_err()
+                .contains("unknown status")
+        );
+        cli(&["pairs", "confirm", id, "--db", &db, "--actor", "alice"]).unwrap();
+        let err = cli(&["pairs", "reject", "nope", "--db", &db, "--actor", "alice"]).unwrap_err();
+        assert!(err.contains("pairs list"), "{err}");
+        let db = Database::open_read_only(Path::new(&db)).unwrap();
+        let confirmed = db.pairs(Some(PairStatus::Confirmed)).unwrap();
+        assert_eq!(confirmed[0].decided_by.as_deref(), Some("alice"));
+        assert_eq!(db.audit_log(1).unwrap()[0].action, "pair.confirmed");
+    }
+
+    #[test]
+    fn decisions_are_refused_while_the_engine_holds_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("orion.db");
+        let _engine = Database::open(&db).unwrap();
+        let err = cli(&[
+            "pairs",
+            "confirm",
+            "X~Y",
+            "--db",
+            db.to_str().unwrap(),
+            "--actor",
+            "a",
+        ])
+        .unwrap_err();
+        assert!(err.contains("running engine"), "{err}");
+    }
 
     #[test]
     fn propose_writes_proposals_as_json() {

@@ -99,8 +99,13 @@ pub struct PairRecord {
     pub pair_id: String,
     pub kalshi_ticker: String,
     pub polymarket_condition_id: String,
+    /// The Polymarket token that pays exactly when Kalshi YES pays (its
+    /// "No" token when the pair is inverted).
     pub polymarket_yes_token: String,
+    /// The Polymarket token that pays exactly when Kalshi NO pays.
     pub polymarket_no_token: String,
+    /// Whether Kalshi YES corresponds to Polymarket's "No" side (for review;
+    /// the two token fields above are already aligned with Kalshi).
     pub inverted: bool,
     pub score_bps: u32,
     pub flags: Vec<String>,
