@@ -187,6 +187,8 @@ struct Conn {
     assets: BTreeSet<String>,
     out: Vec<Value>,
     close: bool,
+    /// `custom_feature_enabled`: also send `best_bid_ask` and `market_resolved`.
+    custom: bool,
 }
 
 impl Conn {
@@ -281,9 +283,20 @@ impl Conn {
                 }
                 drop(ex);
                 if !changes.is_empty() {
+                    let best: Vec<Value> = changes
+                        .iter()
+                        .map(|c| {
+                            json!({"event_type": "best_bid_ask", "market": market, "asset_id": c["asset_id"],
+                                "best_bid": c["best_bid"], "best_ask": c["best_ask"],
+                                "timestamp": now_ms().to_string()})
+                        })
+                        .collect();
                     self.out
                         .push(json!({"event_type": "price_change", "market": market,
                         "timestamp": now_ms().to_string(), "price_changes": changes}));
+                    if self.custom {
+                        self.out.extend(best);
+                    }
                 }
             }
             Event::Trade(t) => {
@@ -316,6 +329,22 @@ impl Conn {
                         "market": t.market, "price": price.format(0), "side": side, "size": t.qty.format(0),
                         "fee_rate_bps": bps, "timestamp": t.ts_ms.to_string()}));
                 }
+            }
+            Event::Settled { market, resolution } if self.custom => {
+                let Some(m) = self.p.market(market) else {
+                    return;
+                };
+                if !self.assets.contains(&m.yes_token_id) && !self.assets.contains(&m.no_token_id) {
+                    return;
+                }
+                let (winner, outcome) = match resolution {
+                    crate::engine::Resolution::Yes => (&m.yes_token_id, &m.yes_outcome),
+                    crate::engine::Resolution::No => (&m.no_token_id, &m.no_outcome),
+                };
+                self.out
+                    .push(json!({"event_type": "market_resolved", "market": market,
+                    "assets_ids": [m.yes_token_id, m.no_token_id], "winning_asset_id": winner,
+                    "winning_outcome": outcome, "timestamp": now_ms().to_string()}));
             }
             Event::Settled { .. } | Event::Order { .. } | Event::Status { .. } => {}
         }
@@ -351,6 +380,10 @@ impl Conn {
                     .get("initial_dump")
                     .and_then(Value::as_bool)
                     .unwrap_or(true);
+                self.custom = v
+                    .get("custom_feature_enabled")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
                 self.subscribe(ids, dump, rx);
             }
         }
@@ -364,6 +397,7 @@ async fn run(mut socket: WebSocket, p: Arc<Poly>) {
     let mut conn = Conn {
         p: p.clone(),
         assets: BTreeSet::new(),
+        custom: false,
         out: Vec::new(),
         close: false,
     };

@@ -2037,6 +2037,64 @@ async fn polymarket_market_channel() {
     );
     poly(&sim, &c, Method::POST, "/order", Some(b)).await;
     assert!(next_json(&mut ws).await.is_none());
+
+    // A connection with custom features sees best_bid_ask and market_resolved.
+    let (mut custom, _) = tokio_tungstenite::connect_async(sim.urls.polymarket_ws.as_str())
+        .await
+        .unwrap();
+    custom
+        .send(WsMsg::Text(json!({"type": "market", "assets_ids": [P1_YES], "initial_dump": false, "custom_feature_enabled": true}).to_string().into()))
+        .await
+        .unwrap();
+    let (mut plain, _) = tokio_tungstenite::connect_async(sim.urls.polymarket_ws.as_str())
+        .await
+        .unwrap();
+    plain
+        .send(WsMsg::Text(
+            json!({"type": "market", "assets_ids": [P1_YES], "initial_dump": false})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (b, _) = signed_order(
+        &c,
+        &OrderArgs {
+            token: P1_YES,
+            side: 0,
+            maker_amount: 2_750_000,
+            taker_amount: 5_000_000,
+            exchange: EXCHANGE_V2,
+            salt: 7,
+        },
+        "GTC",
+    );
+    assert_eq!(
+        poly(&sim, &c, Method::POST, "/order", Some(b)).await.body["status"],
+        "live"
+    );
+    let got = drain_json(&mut custom, Duration::from_millis(400)).await;
+    let bba = got
+        .iter()
+        .find(|m| m["event_type"] == "best_bid_ask")
+        .expect("best_bid_ask");
+    assert_eq!(bba["best_bid"], "0.55");
+    sim.resolve(VenueName::Polymarket, P1, true).unwrap();
+    let got = drain_json(&mut custom, Duration::from_millis(400)).await;
+    let resolved = got
+        .iter()
+        .find(|m| m["event_type"] == "market_resolved")
+        .expect("market_resolved");
+    assert_eq!(resolved["winning_asset_id"], P1_YES);
+    assert_eq!(resolved["winning_outcome"], "Yes");
+    // Without custom features neither message is sent.
+    let seen = drain_json(&mut plain, Duration::from_millis(300)).await;
+    assert!(seen.iter().any(|m| m["event_type"] == "price_change"));
+    assert!(
+        seen.iter()
+            .all(|m| m["event_type"] != "best_bid_ask" && m["event_type"] != "market_resolved")
+    );
 }
 
 #[tokio::test]
