@@ -4,9 +4,10 @@
 //! /trade-api/ws/v2`), subscribes each market on its own subscription (so a
 //! subscription's `seq` is that market's sequence and the consumer's
 //! `OrderBook` can check continuity too), forwards snapshots and deltas as
-//! YES-quoted [`BookEvent`]s, and checks `seq` per `sid`: on a gap the book
-//! is invalidated and a fresh snapshot requested with `get_snapshot`;
-//! deltas are dropped until it arrives. Server pings are answered. When the
+//! YES-quoted [`BookEvent`]s, and checks `seq` per `sid` against its own
+//! copy of each book ([`BookTracker`]): on a gap, or a delta that would take
+//! a level negative, the book is invalidated and a fresh snapshot requested
+//! with `get_snapshot`; deltas are dropped until it arrives. Server pings are answered. When the
 //! stream dies (close, error, no message for `stale_after`) every book is
 //! stale ([`MarketEvent::Disconnected`]) and the task reconnects with
 //! jittered backoff and resubscribes; new snapshots follow.
@@ -18,7 +19,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::{SinkExt, StreamExt};
 use orion_core::{
-    BookEvent, BookEventKind, Clock, InstrumentId, MarketData, MarketDataError, MarketEvent, Venue,
+    BookEvent, BookEventKind, Clock, InstrumentId, MarketData, MarketDataError, MarketEvent,
+    OrderBook, Timestamp, Venue,
 };
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -207,11 +209,123 @@ struct Session {
     next_id: i64,
     /// subscribe command id → ticker
     pending: HashMap<i64, String>,
-    ticker_of: HashMap<u64, String>,
-    sid_of: HashMap<String, u64>,
-    last_seq: HashMap<u64, u64>,
+    books: BookTracker,
+}
+
+/// What one book message did.
+#[derive(Debug, Default)]
+pub struct Step {
+    pub events: Vec<MarketEvent>,
+    /// Ask the venue for a fresh snapshot of this subscription.
+    pub resnapshot: Option<u64>,
+}
+
+/// Per-subscription sequence checking and a local copy of each book, so a
+/// gap *or* an impossible delta (a level going negative) both lead to an
+/// invalidation and a fresh snapshot. Public for tests and benchmarks.
+#[derive(Debug, Default)]
+pub struct BookTracker {
+    books: HashMap<u64, OrderBook>,
     /// sids whose book is invalid until the next snapshot
     awaiting: HashSet<u64>,
+}
+
+impl BookTracker {
+    pub fn new() -> BookTracker {
+        BookTracker::default()
+    }
+
+    /// A new subscription: deltas wait for its snapshot.
+    pub fn expect_snapshot(&mut self, sid: u64) {
+        self.awaiting.insert(sid);
+    }
+
+    pub fn book(&self, sid: u64) -> Option<&OrderBook> {
+        self.books.get(&sid)
+    }
+
+    fn invalidate(&mut self, sid: u64, instrument: InstrumentId, reason: String, step: &mut Step) {
+        metrics::counter!("orion_ws_book_resyncs_total", "venue" => V.as_str()).increment(1);
+        tracing::warn!(%reason, %instrument, "kalshi ws: resyncing");
+        self.awaiting.insert(sid);
+        if let Some(b) = self.books.get_mut(&sid) {
+            b.invalidate();
+        }
+        step.events
+            .push(MarketEvent::BookInvalidated { instrument, reason });
+        step.resnapshot = Some(sid);
+    }
+
+    /// Handles a snapshot or delta (other messages are ignored).
+    pub fn on_book_message(&mut self, msg: WsMessage, received_at: Timestamp) -> Step {
+        let mut step = Step::default();
+        match msg {
+            WsMessage::Snapshot {
+                sid,
+                seq,
+                ticker,
+                book,
+            } => {
+                let local = self.books.entry(sid).or_default();
+                match local.apply_snapshot(
+                    book.bids.iter().copied(),
+                    book.asks.iter().copied(),
+                    Some(seq),
+                    None,
+                    received_at,
+                ) {
+                    Ok(()) => {
+                        self.awaiting.remove(&sid);
+                        step.events.push(MarketEvent::Book(BookEvent {
+                            instrument: ticker,
+                            kind: BookEventKind::Snapshot {
+                                bids: book.bids,
+                                asks: book.asks,
+                            },
+                            seq: Some(seq),
+                            exchange_ts: None,
+                            received_at,
+                        }));
+                    }
+                    Err(e) => self.invalidate(sid, ticker, format!("bad snapshot: {e}"), &mut step),
+                }
+            }
+            WsMessage::Delta {
+                sid,
+                seq,
+                ticker,
+                update,
+                ts,
+            } => {
+                if self.awaiting.contains(&sid) {
+                    return step;
+                }
+                let Some(local) = self.books.get_mut(&sid) else {
+                    return step;
+                };
+                match local.apply_delta(&[update], Some(seq), ts, received_at) {
+                    Ok(()) => step.events.push(MarketEvent::Book(BookEvent {
+                        instrument: ticker,
+                        kind: BookEventKind::Delta {
+                            updates: vec![update],
+                        },
+                        seq: Some(seq),
+                        exchange_ts: ts,
+                        received_at,
+                    })),
+                    Err(e) => {
+                        if matches!(e, orion_core::BookError::SequenceGap { .. }) {
+                            metrics::counter!("orion_ws_seq_gaps_total", "venue" => V.as_str())
+                                .increment(1);
+                        }
+                        self.invalidate(sid, ticker, format!("sid {sid}: {e}"), &mut step);
+                    }
+                }
+            }
+            _ => {}
+        }
+        step
+    }
 }
 
 impl Session {
@@ -304,57 +418,23 @@ async fn session(
                         if channel != "orderbook_delta" {
                             continue;
                         }
-                        if let Some(t) = id.and_then(|i| s.pending.remove(&i)) {
-                            s.sid_of.insert(t.clone(), sid);
-                            s.ticker_of.insert(sid, t);
-                            s.awaiting.insert(sid);
+                        if id.and_then(|i| s.pending.remove(&i)).is_some() {
+                            s.books.expect_snapshot(sid);
                         }
                     }
-                    WsMessage::Snapshot { sid, seq, ticker, book } => {
-                        s.ticker_of.entry(sid).or_insert_with(|| ticker.symbol.to_string());
-                        s.last_seq.insert(sid, seq);
-                        s.awaiting.remove(&sid);
-                        let ev = MarketEvent::Book(BookEvent {
-                            instrument: ticker,
-                            kind: BookEventKind::Snapshot { bids: book.bids, asks: book.asks },
-                            seq: Some(seq),
-                            exchange_ts: None,
-                            received_at,
-                        });
-                        if emit(ev).await.is_err() {
-                            return End::Stop;
-                        }
-                    }
-                    WsMessage::Delta { sid, seq, ticker, update, ts } => {
-                        if s.awaiting.contains(&sid) {
-                            continue;
-                        }
-                        let expected = s.last_seq.get(&sid).map(|l| l.wrapping_add(1));
-                        if expected != Some(seq) {
-                            metrics::counter!("orion_ws_seq_gaps_total", "venue" => V.as_str()).increment(1);
-                            let reason = format!("sequence gap on sid {sid}: expected {expected:?}, got {seq}");
-                            tracing::warn!(%reason, ticker = %ticker, "kalshi ws: resyncing");
-                            s.awaiting.insert(sid);
-                            if emit(MarketEvent::BookInvalidated { instrument: ticker, reason }).await.is_err() {
+                    m @ (WsMessage::Snapshot { .. } | WsMessage::Delta { .. }) => {
+                        let step = s.books.on_book_message(m, received_at);
+                        for ev in step.events {
+                            if emit(ev).await.is_err() {
                                 return End::Stop;
                             }
+                        }
+                        if let Some(sid) = step.resnapshot {
                             let id = s.id();
                             if let Err(e) = send_json(&mut ws, json!({"id": id, "cmd": "update_subscription",
                                 "params": {"sid": sid, "action": "get_snapshot"}})).await {
                                 return End::Lost(e);
                             }
-                            continue;
-                        }
-                        s.last_seq.insert(sid, seq);
-                        let ev = MarketEvent::Book(BookEvent {
-                            instrument: ticker,
-                            kind: BookEventKind::Delta { updates: vec![update] },
-                            seq: Some(seq),
-                            exchange_ts: ts,
-                            received_at,
-                        });
-                        if emit(ev).await.is_err() {
-                            return End::Stop;
                         }
                     }
                     WsMessage::Error { id, code, msg } => {
@@ -376,5 +456,82 @@ async fn session(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use orion_core::{BookSide, Level, LevelChange, LevelUpdate, Price, Quantity};
+
+    fn snap(sid: u64, seq: u64) -> WsMessage {
+        WsMessage::Snapshot {
+            sid,
+            seq,
+            ticker: InstrumentId::new(V, "T").unwrap(),
+            book: types::YesBook {
+                bids: vec![Level::new(
+                    Price::parse("0.40").unwrap(),
+                    Quantity::parse("10").unwrap(),
+                )],
+                asks: vec![Level::new(
+                    Price::parse("0.42").unwrap(),
+                    Quantity::parse("5").unwrap(),
+                )],
+            },
+        }
+    }
+
+    fn delta(sid: u64, seq: u64, contracts: i64) -> WsMessage {
+        WsMessage::Delta {
+            sid,
+            seq,
+            ticker: InstrumentId::new(V, "T").unwrap(),
+            update: LevelUpdate {
+                side: BookSide::Bid,
+                price: Price::parse("0.40").unwrap(),
+                change: LevelChange::Add(contracts * 1_000_000),
+            },
+            ts: None,
+        }
+    }
+
+    #[test]
+    fn gaps_and_impossible_deltas_resync() {
+        let mut t = BookTracker::new();
+        t.expect_snapshot(1);
+        assert!(
+            t.on_book_message(delta(1, 1, 1), Timestamp::ZERO)
+                .events
+                .is_empty(),
+            "no book yet"
+        );
+        let s = t.on_book_message(snap(1, 1), Timestamp::ZERO);
+        assert!(matches!(s.events[0], MarketEvent::Book(_)));
+        let s = t.on_book_message(delta(1, 2, -4), Timestamp::ZERO);
+        assert!(matches!(s.events[0], MarketEvent::Book(_)) && s.resnapshot.is_none());
+        assert_eq!(
+            t.book(1).unwrap().best_bid().unwrap().qty,
+            Quantity::parse("6").unwrap()
+        );
+        // seq 3 lost.
+        let s = t.on_book_message(delta(1, 4, 1), Timestamp::ZERO);
+        assert!(matches!(s.events[0], MarketEvent::BookInvalidated { .. }));
+        assert_eq!(s.resnapshot, Some(1));
+        // Deltas are dropped until the snapshot.
+        assert!(
+            t.on_book_message(delta(1, 5, 1), Timestamp::ZERO)
+                .events
+                .is_empty()
+        );
+        assert!(matches!(
+            t.on_book_message(snap(1, 6), Timestamp::ZERO).events[0],
+            MarketEvent::Book(_)
+        ));
+        // A level going negative is as bad as a gap.
+        let s = t.on_book_message(delta(1, 7, -11), Timestamp::ZERO);
+        assert!(matches!(s.events[0], MarketEvent::BookInvalidated { .. }));
+        assert_eq!(s.resnapshot, Some(1));
     }
 }
