@@ -407,6 +407,18 @@ impl<S: Store> Executor<S> {
         lock(&self.halted).contains(pair_id)
     }
 
+    /// Re-applies halts recorded elsewhere (at start-up: pairs whose last
+    /// intent ended `NeedsAttention`, or the operator's list). The halt set
+    /// itself is not persisted by this crate.
+    pub fn restore_halts<'a>(&self, pairs: impl IntoIterator<Item = &'a str>) {
+        lock(&self.halted).extend(pairs.into_iter().map(str::to_string));
+    }
+
+    /// Lifts a halt: an operator's decision, after the exposure was dealt with.
+    pub fn resume_pair(&self, pair_id: &str) -> bool {
+        lock(&self.halted).remove(pair_id)
+    }
+
     /// Gives the journal back (shutdown, tests).
     pub fn into_store(self) -> S {
         self.store.into_inner().unwrap_or_else(|e| e.into_inner())
@@ -523,14 +535,19 @@ impl<S: Store> Executor<S> {
                                 self.journal(intent_id, &coid, &LegEvent::Report(report.clone()));
                             let _ = leg.on_report(&report);
                         }
+                        // A refusal of a *resend* may be the venue's
+                        // duplicate check (Polymarket refuses a signed order
+                        // it already has): the first attempt may exist after
+                        // all, so only a query may settle it.
                         Ok(Err(e))
-                            if matches!(
-                                e,
-                                GatewayError::Rejected { .. }
-                                    | GatewayError::Auth { .. }
-                                    | GatewayError::InvalidOrder { .. }
-                                    | GatewayError::NotFound { .. }
-                            ) =>
+                            if attempt == 1
+                                && matches!(
+                                    e,
+                                    GatewayError::Rejected { .. }
+                                        | GatewayError::Auth { .. }
+                                        | GatewayError::InvalidOrder { .. }
+                                        | GatewayError::NotFound { .. }
+                                ) =>
                         {
                             let reason = e.to_string();
                             let report = synthetic_rejection(

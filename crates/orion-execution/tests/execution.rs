@@ -340,6 +340,12 @@ struct VenueModel {
     script: VecDeque<Step>,
     /// The next this many queries fail with a 503.
     query_failures: u32,
+    /// The next this many queries answer "no such order" even when it
+    /// exists (a venue's indexing lag).
+    query_hides: u32,
+    /// Refuse a known client id as a business error (Polymarket's answer to
+    /// a signed order it already has) instead of a 409.
+    duplicate_as_rejection: bool,
     /// Net contracts held per instrument and outcome, in micro-contracts.
     positions: BTreeMap<(InstrumentId, Outcome), i128>,
 }
@@ -428,6 +434,13 @@ impl OrderGateway for ScriptedVenue {
         };
         let venue = self.venue;
         let Some(step) = step else {
+            if self.model.lock().unwrap().duplicate_as_rejection {
+                return Err(GatewayError::Rejected {
+                    venue,
+                    code: "400".into(),
+                    message: "order already exists".into(),
+                });
+            }
             return Err(GatewayError::Duplicate {
                 venue,
                 client_order_id: coid,
@@ -502,6 +515,10 @@ impl OrderGateway for ScriptedVenue {
                 status: 503,
                 detail: "unavailable".into(),
             });
+        }
+        if m.query_hides > 0 {
+            m.query_hides -= 1;
+            return Ok(None);
         }
         Ok(m.orders.get(&key.client_order_id).cloned())
     }
@@ -960,6 +977,30 @@ async fn submit_timeout_never_arrived_resends_the_same_bytes_once() {
         ["sending1", "unknown", "sending2", "report:filled"]
     );
     assert_protocol(&proc.trace.lock().unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resend_refused_as_a_duplicate_is_settled_by_query_not_taken_as_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    // The order filled, but the venue's index lagged: two "no such order"
+    // answers, a resend of the same bytes refused as already known.
+    world.script(Venue::Polymarket, &[Step::TimeoutAfterFill]);
+    {
+        let mut m = world.poly.lock().unwrap();
+        m.query_hides = 2;
+        m.duplicate_as_rejection = true;
+    }
+    let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 14).await;
+    let report = run(&proc, q(10), &StaticView::default_books()).await;
+    assert!(
+        matches!(report.legs[1].end, LegEnd::Filled(_)),
+        "{report:?}"
+    );
+    assert_eq!(report.outcome, Some(IntentOutcome::Completed));
+    assert!(report.repairs.is_empty(), "no repair of a leg that filled");
+    assert_eq!(world.submits_of(&report.legs[1].client_order_id).len(), 2);
+    assert_eq!(world.imbalance(), 0);
 }
 
 #[tokio::test(start_paused = true)]
