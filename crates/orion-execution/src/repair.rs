@@ -298,3 +298,125 @@ impl RepairDecision {
             .or_else(|| self.chosen.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orion_core::{KalshiFeeType, Rate, Timestamp};
+
+    fn p(s: &str) -> Price {
+        Price::parse(s).unwrap()
+    }
+
+    fn q(n: u64) -> Quantity {
+        Quantity::from_contracts(n).unwrap()
+    }
+
+    fn book(bids: &[(&str, u64)], asks: &[(&str, u64)]) -> OrderBook {
+        let mut b = OrderBook::new();
+        b.apply_snapshot(
+            bids.iter().map(|(x, n)| Level::new(p(x), q(*n))),
+            asks.iter().map(|(x, n)| Level::new(p(x), q(*n))),
+            None,
+            None,
+            Timestamp::ZERO,
+        )
+        .unwrap();
+        b
+    }
+
+    fn leg(venue: Venue, outcome: Outcome, cost: &str) -> RepairLeg {
+        RepairLeg {
+            market: MarketId::new(venue, "M").unwrap(),
+            instrument: InstrumentId::new(venue, "M").unwrap(),
+            outcome,
+            cost_price: p(cost),
+        }
+    }
+
+    const NO_FEES: FeeSchedule = FeeSchedule::Polymarket {
+        rate: Rate::ZERO,
+        exponent: 1,
+    };
+
+    #[test]
+    fn kalshi_no_trades_on_the_complement_of_the_yes_book() {
+        let b = book(&[("0.40", 5)], &[("0.43", 7)]);
+        let buy_no = tradable_levels(&b, Venue::Kalshi, Outcome::No, Side::Buy);
+        assert_eq!(buy_no, vec![Level::new(p("0.60"), q(5))]);
+        let sell_no = tradable_levels(&b, Venue::Kalshi, Outcome::No, Side::Sell);
+        assert_eq!(sell_no, vec![Level::new(p("0.57"), q(7))]);
+        let buy_yes_poly = tradable_levels(&b, Venue::Polymarket, Outcome::No, Side::Buy);
+        assert_eq!(buy_yes_poly, vec![Level::new(p("0.43"), q(7))]);
+    }
+
+    #[test]
+    fn picks_the_smaller_loss_within_the_budget_and_walks_depth() {
+        // Long Kalshi YES at 0.42; short Polymarket NO.
+        let long = leg(Venue::Kalshi, Outcome::Yes, "0.42");
+        let short = leg(Venue::Polymarket, Outcome::No, "0.55");
+        let kalshi_book = book(&[("0.41", 4), ("0.30", 100)], &[("0.43", 100)]);
+        let poly_book = book(&[("0.50", 100)], &[("0.59", 3), ("0.61", 100)]);
+        let kalshi_fees = FeeSchedule::Kalshi {
+            fee_type: KalshiFeeType::Quadratic,
+            multiplier: Rate::ONE,
+        };
+        let input = RepairInput {
+            long: &long,
+            short: &short,
+            excess: q(5),
+            long_book: Some(&kalshi_book),
+            short_book: Some(&poly_book),
+            long_fees: Some(kalshi_fees),
+            short_fees: Some(NO_FEES),
+            loss_budget: Cash::from_micros(5_000_000),
+        };
+        let d = choose_repair(&input);
+        // Complete: 3 at 0.59 + 2 at 0.61 = 2.99; 5 × (1 − 0.42) = 2.90: −0.09.
+        let c = d.complete.clone().unwrap();
+        assert_eq!(c.limit_price, p("0.61"));
+        assert_eq!(c.expected_pnl, Cash::from_micros(-90_000));
+        // Unwind: 4 at 0.41 + 1 at 0.30 = 1.94 vs 2.10 paid, plus fees.
+        let u = d.unwind.clone().unwrap();
+        assert_eq!(u.limit_price, p("0.30"));
+        assert!(u.expected_pnl < Cash::from_micros(-160_000));
+        assert_eq!(d.chosen.unwrap().action, RepairAction::Complete);
+        // A tighter budget leaves nothing feasible.
+        let tight = RepairInput {
+            loss_budget: Cash::from_micros(50_000),
+            ..input.clone()
+        };
+        let d = choose_repair(&tight);
+        assert!(matches!(d.complete, Err(Infeasible::OverBudget { .. })));
+        assert!(d.chosen.is_none());
+        // A thin book is not used for more than it holds.
+        let thin = book(&[("0.50", 1)], &[("0.59", 2)]);
+        let d = choose_repair(&RepairInput {
+            short_book: Some(&thin),
+            ..input
+        });
+        assert_eq!(d.complete, Err(Infeasible::TooThin { available: q(2) }));
+        assert_eq!(d.chosen.unwrap().action, RepairAction::Unwind);
+    }
+
+    #[test]
+    fn a_stale_book_is_not_priced() {
+        let long = leg(Venue::Kalshi, Outcome::Yes, "0.42");
+        let short = leg(Venue::Polymarket, Outcome::No, "0.55");
+        let mut stale = book(&[("0.41", 100)], &[("0.43", 100)]);
+        stale.invalidate();
+        let d = choose_repair(&RepairInput {
+            long: &long,
+            short: &short,
+            excess: q(1),
+            long_book: Some(&stale),
+            short_book: None,
+            long_fees: Some(NO_FEES),
+            short_fees: Some(NO_FEES),
+            loss_budget: Cash::from_micros(5_000_000),
+        });
+        assert_eq!(d.unwind, Err(Infeasible::BookStale));
+        assert_eq!(d.complete, Err(Infeasible::NoBook));
+        assert!(d.chosen.is_none());
+    }
+}

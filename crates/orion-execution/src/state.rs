@@ -254,3 +254,81 @@ impl LegOrder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orion_core::{
+        Cash, ClientOrderId, InstrumentId, MarketId, OrderRequest, Outcome, Price, Side,
+        TimeInForce, Timestamp, Venue,
+    };
+
+    fn prepared() -> PreparedOrder {
+        PreparedOrder {
+            request: OrderRequest {
+                client_order_id: ClientOrderId::new("c-1").unwrap(),
+                market: MarketId::new(Venue::Kalshi, "K").unwrap(),
+                instrument: InstrumentId::new(Venue::Kalshi, "K").unwrap(),
+                outcome: Outcome::Yes,
+                side: Side::Buy,
+                limit_price: Price::from_micros_clamped(420_000),
+                quantity: Quantity::from_micros(10_000_000),
+                time_in_force: TimeInForce::FillOrKill,
+            },
+            venue_order_id: None,
+            body: b"signed".to_vec(),
+        }
+    }
+
+    fn report(status: OrderStatus, filled: u64) -> OrderReport {
+        OrderReport {
+            client_order_id: ClientOrderId::new("c-1").unwrap(),
+            venue_order_id: None,
+            status,
+            filled: Quantity::from_micros(filled),
+            average_price: None,
+            fees: Cash::ZERO,
+            reason: None,
+            updated_at: Timestamp::ZERO,
+        }
+    }
+
+    #[test]
+    fn unknown_is_only_left_by_query_answers_or_a_proven_absence() {
+        let mut leg = LegOrder::new(prepared());
+        assert_eq!(leg.begin_send(), Ok(1));
+        leg.on_unknown().unwrap();
+        // No second send while the first attempt's fate is unknown.
+        assert!(leg.begin_send().is_err());
+        assert_eq!(leg.on_query_failed(), Ok(1));
+        leg.on_confirmed_absent().unwrap();
+        // Proven absent: the same prepared order may go again.
+        assert_eq!(leg.begin_send(), Ok(2));
+        leg.on_report(&report(OrderStatus::Filled, 10_000_000))
+            .unwrap();
+        assert!(matches!(leg.end(), Some(LegEnd::Filled(_))));
+        assert!(leg.begin_send().is_err(), "a finished leg is never resent");
+        assert!(leg.on_report(&report(OrderStatus::Filled, 1)).is_err());
+    }
+
+    #[test]
+    fn final_reports_map_to_ends() {
+        let cancelled_part = LegEnd::from_final_report(&report(OrderStatus::Cancelled, 3));
+        assert_eq!(cancelled_part.filled(), Some(Quantity::from_micros(3)));
+        assert!(matches!(cancelled_part, LegEnd::PartiallyFilled(_)));
+        let killed = LegEnd::from_final_report(&report(OrderStatus::Cancelled, 0));
+        assert_eq!(killed.filled(), Some(Quantity::ZERO));
+        assert_eq!(
+            LegEnd::Unknown {
+                detail: String::new()
+            }
+            .filled(),
+            None
+        );
+        // An open (resting) answer is not an end: the leg must cancel.
+        let mut leg = LegOrder::new(prepared());
+        leg.begin_send().unwrap();
+        leg.on_report(&report(OrderStatus::Open, 0)).unwrap();
+        assert!(matches!(leg.phase(), LegPhase::Resting { attempt: 1 }));
+    }
+}
