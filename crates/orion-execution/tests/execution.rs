@@ -1471,6 +1471,95 @@ fn an_opportunity_becomes_two_equal_limit_orders() {
     assert_ne!(a.client_order_id, b.client_order_id);
 }
 
+// ------------------------------------------------------------ settlement
+
+#[test]
+fn settlement_closes_positions_and_records_pnl_per_pair() {
+    use orion_execution::{HeldLeg, settle_pair};
+    use orion_storage::{PositionRecord, SettlementRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(&dir.path().join("orion.db")).unwrap();
+    let kalshi_market = MarketId::new(Venue::Kalshi, "KXTEST-26DEC31").unwrap();
+    let poly_market = MarketId::new(Venue::Polymarket, "0xcond").unwrap();
+    let legs = [
+        HeldLeg {
+            market: kalshi_market.clone(),
+            instrument: kalshi_instr(),
+            outcome: Outcome::Yes,
+            quantity: q(10),
+            cost: Cash::from_micros(4_368_000),
+        },
+        HeldLeg {
+            market: poly_market.clone(),
+            instrument: poly_no_instr(),
+            outcome: Outcome::No,
+            quantity: q(10),
+            cost: Cash::from_micros(5_500_000),
+        },
+    ];
+    for leg in &legs {
+        db.upsert_position(&PositionRecord {
+            venue: leg.instrument.venue,
+            instrument: leg.instrument.symbol.to_string(),
+            market: leg.market.symbol.to_string(),
+            outcome: leg.outcome,
+            pair_id: Some("pair-1".into()),
+            quantity: leg.quantity,
+            cost: leg.cost,
+            simulated: false,
+            updated_at: Timestamp::from_secs(1),
+        })
+        .unwrap();
+    }
+    assert_eq!(db.positions(false).unwrap().len(), 2);
+
+    // Kalshi resolves NO first: its leg closes at $0; Polymarket's stays open.
+    let first = settle_pair("pair-1", &legs, |m| {
+        (m == &kalshi_market).then_some(Outcome::No)
+    })
+    .unwrap();
+    assert_eq!(first.settled.len(), 1);
+    assert_eq!(first.open.len(), 1);
+    assert_eq!(first.realized_pnl, Cash::from_micros(-4_368_000));
+    // Then Polymarket: NO wins there too, the pair made 10 − 9.868.
+    let all = settle_pair("pair-1", &legs, |_| Some(Outcome::No)).unwrap();
+    assert!(all.is_complete());
+    assert_eq!(all.realized_pnl, Cash::from_micros(132_000));
+    for s in &all.settled {
+        db.record_settlement(&SettlementRecord {
+            pair_id: Some("pair-1".into()),
+            venue: s.leg.instrument.venue,
+            market: s.leg.market.symbol.to_string(),
+            winning_outcome: s.winning_outcome,
+            quantity: s.leg.quantity,
+            payout: s.payout,
+            cost: s.leg.cost,
+            realized_pnl: s.realized_pnl,
+            simulated: false,
+            settled_at: Timestamp::from_secs(2),
+        })
+        .unwrap();
+        db.upsert_position(&PositionRecord {
+            venue: s.leg.instrument.venue,
+            instrument: s.leg.instrument.symbol.to_string(),
+            market: s.leg.market.symbol.to_string(),
+            outcome: s.leg.outcome,
+            pair_id: Some("pair-1".into()),
+            quantity: Quantity::ZERO,
+            cost: Cash::ZERO,
+            simulated: false,
+            updated_at: Timestamp::from_secs(2),
+        })
+        .unwrap();
+    }
+    assert!(db.positions(false).unwrap().is_empty(), "positions closed");
+    assert_eq!(
+        db.realized_pnl_by_pair().unwrap(),
+        vec![("pair-1".to_string(), Cash::from_micros(132_000))]
+    );
+    assert_eq!(db.settlements(Some("pair-1")).unwrap().len(), 2);
+}
+
 // ------------------------------------------------------------ real clients
 
 mod against_the_simulator {
