@@ -611,7 +611,82 @@ fn ws_levels(n: &Node<'_>, key: &str) -> Result<Vec<Level>, DecodeError> {
     Ok(n.with_opt(key, |s| s.each(fp_level))?.unwrap_or_default())
 }
 
+/// The hot message, read without building a `serde_json::Value`: any
+/// surprise (escapes, a bad field, another shape) returns `None` and the
+/// message goes through the path-aware decoder, which names the fault.
+#[derive(serde::Deserialize)]
+struct FastDelta<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    sid: u64,
+    seq: u64,
+    #[serde(borrow)]
+    msg: FastDeltaMsg<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct FastDeltaMsg<'a> {
+    market_ticker: &'a str,
+    price_dollars: &'a str,
+    delta_fp: &'a str,
+    side: &'a str,
+    ts_ms: Option<i64>,
+}
+
+fn fast_delta(text: &[u8]) -> Option<WsMessage> {
+    let d: FastDelta<'_> = serde_json::from_slice(text).ok()?;
+    // Without `ts_ms` the slow path reads the RFC 3339 `ts`.
+    d.msg.ts_ms?;
+    if d.kind != "orderbook_delta"
+        || d.msg.market_ticker.len() > crate::decode::MAX_ID
+        || !d.msg.market_ticker.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return None;
+    }
+    let ticker = InstrumentId::new(V, d.msg.market_ticker).ok()?;
+    let price = Price::parse(d.msg.price_dollars).ok()?;
+    if price == Price::ZERO || price == Price::ONE {
+        return None;
+    }
+    let (neg, digits) = match d.msg.delta_fp.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, d.msg.delta_fp),
+    };
+    if !digits.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let q = Quantity::parse(digits).ok()?;
+    if q > Quantity::MAX {
+        return None;
+    }
+    let m = i64::try_from(q.micros()).ok()?;
+    let (side, price) = match d.msg.side {
+        "yes" => (BookSide::Bid, price),
+        "no" => (BookSide::Ask, price.complement()),
+        _ => return None,
+    };
+    Some(WsMessage::Delta {
+        sid: d.sid,
+        seq: d.seq,
+        ticker,
+        update: LevelUpdate {
+            side,
+            price,
+            change: LevelChange::Add(if neg { -m } else { m }),
+        },
+        ts: d.msg.ts_ms.map(Timestamp::from_millis),
+    })
+}
+
 pub fn ws_message(text: &[u8]) -> Result<WsMessage, DecodeError> {
+    match fast_delta(text) {
+        Some(m) => Ok(m),
+        None => ws_message_slow(text),
+    }
+}
+
+/// The path-aware decoder for every message shape.
+fn ws_message_slow(text: &[u8]) -> Result<WsMessage, DecodeError> {
     let v = root(text)?;
     let n = Node::root(V, &v);
     let kind = n.with("type", |c| c.id().map(str::to_string))?;
@@ -694,4 +769,34 @@ pub fn client_order_id(text: &str) -> Option<ClientOrderId> {
 /// The notional of a fill in dollars (for reconciliation).
 pub fn fill_notional(f: &KalshiFill) -> Notional {
     f.price.notional(f.count)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod fast_path_tests {
+    use super::*;
+
+    #[test]
+    fn fast_and_slow_delta_decoders_agree() {
+        let texts = [
+            r#"{"type":"orderbook_delta","sid":2,"seq":3,"msg":{"market_ticker":"FED","price_dollars":"0.9600","delta_fp":"-54.00","side":"yes","ts_ms":1669149841000}}"#,
+            r#"{"type":"orderbook_delta","sid":2,"seq":4,"msg":{"market_ticker":"FED","price_dollars":"0.0100","delta_fp":"3.25","side":"no","ts_ms":1}}"#,
+        ];
+        for t in texts {
+            let fast = fast_delta(t.as_bytes()).expect("fast path taken");
+            let slow = ws_message_slow(t.as_bytes()).unwrap();
+            assert_eq!(fast, slow);
+        }
+        // Escaped strings, numbers as prices, RFC 3339 ts: fall back, still decode.
+        for t in [
+            r#"{"type":"orderbook_delta","sid":2,"seq":3,"msg":{"market_ticker":"F\u0045D","price_dollars":"0.96","delta_fp":"1","side":"yes","ts_ms":1}}"#,
+            r#"{"type":"orderbook_delta","sid":2,"seq":3,"msg":{"market_ticker":"FED","price_dollars":"0.96","delta_fp":"1","side":"yes","ts":"2025-03-01T18:26:53Z"}}"#,
+        ] {
+            assert!(fast_delta(t.as_bytes()).is_none());
+            assert!(matches!(
+                ws_message(t.as_bytes()).unwrap(),
+                WsMessage::Delta { .. }
+            ));
+        }
+    }
 }

@@ -599,7 +599,84 @@ fn ws_event(n: Node<'_>, out: &mut Vec<WsEvent>) -> Result<(), DecodeError> {
 
 /// A market-channel frame: one event or an array of them. `PONG` and other
 /// bare words are not events (empty result).
+/// The hot `price_change` form, read without a `serde_json::Value`; any
+/// surprise returns `None` and the path-aware decoder takes over.
+#[derive(serde::Deserialize)]
+struct FastPriceChange<'a> {
+    event_type: &'a str,
+    timestamp: Option<&'a str>,
+    #[serde(borrow)]
+    price_changes: Vec<FastChange<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FastChange<'a> {
+    asset_id: &'a str,
+    price: &'a str,
+    size: &'a str,
+    side: &'a str,
+}
+
+fn fast_price_change(text: &[u8]) -> Option<Vec<WsEvent>> {
+    let pc: FastPriceChange<'_> = serde_json::from_slice(text).ok()?;
+    if pc.event_type != "price_change" {
+        return None;
+    }
+    let ts = match pc.timestamp {
+        Some(t) => Some(Timestamp::from_millis(
+            t.parse::<i64>().ok().filter(|ms| *ms >= 0)?,
+        )),
+        None => None,
+    };
+    let mut out: Vec<WsEvent> = Vec::new();
+    for c in pc.price_changes {
+        if c.asset_id.is_empty()
+            || c.asset_id.len() > crate::decode::MAX_ID
+            || !c.asset_id.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return None;
+        }
+        let price = Price::parse(c.price).ok()?;
+        if price == Price::ZERO || price == Price::ONE {
+            return None;
+        }
+        let size = Quantity::parse(c.size).ok()?;
+        if size > Quantity::MAX {
+            return None;
+        }
+        let side = match c.side {
+            "BUY" | "buy" => BookSide::Bid,
+            "SELL" | "sell" => BookSide::Ask,
+            _ => return None,
+        };
+        let update = LevelUpdate {
+            side,
+            price,
+            change: LevelChange::Set(size),
+        };
+        match out.last_mut() {
+            Some(WsEvent::PriceChange {
+                asset_id, updates, ..
+            }) if &*asset_id.symbol == c.asset_id => updates.push(update),
+            _ => out.push(WsEvent::PriceChange {
+                asset_id: InstrumentId::new(V, c.asset_id).ok()?,
+                updates: vec![update],
+                ts,
+            }),
+        }
+    }
+    Some(out)
+}
+
 pub fn ws_events(text: &[u8]) -> Result<Vec<WsEvent>, DecodeError> {
+    match fast_price_change(text) {
+        Some(events) => Ok(events),
+        None => ws_events_slow(text),
+    }
+}
+
+/// The path-aware decoder for every event shape.
+fn ws_events_slow(text: &[u8]) -> Result<Vec<WsEvent>, DecodeError> {
     let trimmed = text.trim_ascii();
     let v = match root(trimmed) {
         Ok(v) => v,
@@ -619,4 +696,25 @@ pub fn ws_events(text: &[u8]) -> Result<Vec<WsEvent>, DecodeError> {
         _ => return Err(n.err("expected an event object or an array of them")),
     }
     Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod fast_path_tests {
+    use super::*;
+
+    #[test]
+    fn fast_and_slow_price_change_decoders_agree() {
+        let t = r#"{"event_type":"price_change","market":"0x1","timestamp":"1723967931411","price_changes":[{"asset_id":"7","price":"0.6","side":"BUY","size":"3300","hash":"h","best_bid":"0.6","best_ask":"0.7"},{"asset_id":"7","price":"0.7","side":"SELL","size":"0"},{"asset_id":"8","price":"0.3","side":"SELL","size":"1.5"}]}"#;
+        let fast = fast_price_change(t.as_bytes()).expect("fast path taken");
+        assert_eq!(fast, ws_events_slow(t.as_bytes()).unwrap());
+        assert_eq!(fast.len(), 2, "grouped by asset");
+        // Anything unusual falls back to the path-aware decoder.
+        let numeric_ts = t.replace(r#""1723967931411""#, "1723967931411");
+        assert!(fast_price_change(numeric_ts.as_bytes()).is_none());
+        assert_eq!(ws_events(numeric_ts.as_bytes()).unwrap(), fast);
+        let bad = t.replace(r#""0.6","side":"BUY""#, r#""1.6","side":"BUY""#);
+        let e = ws_events(bad.as_bytes()).unwrap_err();
+        assert_eq!(e.field, "price_changes[0].price");
+    }
 }
