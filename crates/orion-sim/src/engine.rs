@@ -226,6 +226,22 @@ pub struct Trade {
     pub ts_ms: i64,
 }
 
+/// What an account held and received when a market resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settlement {
+    pub account: String,
+    pub market: String,
+    pub resolution: Resolution,
+    pub yes: Quantity,
+    pub no: Quantity,
+    /// Net cash paid for the position still held.
+    pub cost_basis: Cash,
+    pub payout: Cash,
+    /// Fees paid in the market over its life.
+    pub fees: Cash,
+    pub ts_ms: i64,
+}
+
 /// Holdings of one account in one market.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Holding {
@@ -411,6 +427,8 @@ pub struct Exchange {
     /// Order ids in creation order, for listings.
     pub order_log: Vec<String>,
     pub trades: Vec<Trade>,
+    /// One record per account holding (or having traded) a market when it resolved.
+    pub settlements: Vec<Settlement>,
     client_ids: HashMap<(String, String), String>,
     next_id: u64,
     id_prefix: String,
@@ -427,6 +445,7 @@ impl Exchange {
             orders: HashMap::new(),
             order_log: Vec::new(),
             trades: Vec::new(),
+            settlements: Vec::new(),
             client_ids: HashMap::new(),
             next_id: 1,
             id_prefix: id_prefix.to_string(),
@@ -1218,8 +1237,11 @@ impl Exchange {
         resolution: Resolution,
         now_ms: i64,
     ) -> Result<(), Reject> {
-        if !self.books.contains_key(market) {
-            return Err(Reject::UnknownMarket);
+        match self.books.get(market).map(|b| b.status) {
+            None => return Err(Reject::UnknownMarket),
+            // Settlement is final; a second resolution is refused.
+            Some(MarketStatus::Settled(_)) => return Err(Reject::MarketClosed),
+            Some(_) => {}
         }
         let resting: Vec<String> = self
             .orders
@@ -1237,6 +1259,19 @@ impl Exchange {
                     Resolution::No => h.no,
                 };
                 let payout = Cash::from_micros(i64::try_from(winners.micros()).unwrap_or(i64::MAX));
+                if !h.yes.is_zero() || !h.no.is_zero() || h.fees_paid != Cash::ZERO {
+                    self.settlements.push(Settlement {
+                        account: acct.name.clone(),
+                        market: market.to_string(),
+                        resolution,
+                        yes: h.yes,
+                        no: h.no,
+                        cost_basis: h.cost_basis,
+                        payout,
+                        fees: h.fees_paid,
+                        ts_ms: now_ms,
+                    });
+                }
                 acct.cash = acct.cash.saturating_add(payout);
                 h.realized_pnl = h
                     .realized_pnl

@@ -384,6 +384,7 @@ pub fn router(k: Arc<Kalshi>) -> Router {
         .route(&p("/portfolio/balance"), get(balance))
         .route(&p("/portfolio/positions"), get(positions))
         .route(&p("/portfolio/fills"), get(fills))
+        .route(&p("/portfolio/settlements"), get(settlements))
         .route(
             &p("/portfolio/orders"),
             get(list_orders).post(legacy_create),
@@ -860,6 +861,54 @@ async fn fills(State(k): S, Query(q): Query<PortfolioQuery>, req: Request) -> Re
     let (items, next) = page(&out, q.cursor.as_deref().filter(|c| !c.is_empty()), limit);
     axum::Json(json!({"fills": items, "cursor": next.map(|n| n.to_string()).unwrap_or_default()}))
         .into_response()
+}
+
+/// `GET /portfolio/settlements`: one record per settled market held.
+async fn settlements(State(k): S, Query(q): Query<PortfolioQuery>, req: Request) -> Response {
+    let account = match auth(&k, &req) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let ex = lock(&k.core.ex);
+    let out: Vec<Value> = ex
+        .settlements
+        .iter()
+        .rev()
+        .filter(|st| st.account == account)
+        .filter(|st| q.ticker.as_ref().is_none_or(|t| *t == st.market))
+        .map(|st| {
+            let event = k
+                .market_spec(&st.market)
+                .map(|m| m.event_ticker.clone())
+                .unwrap_or_default();
+            let (yes_cost, no_cost) = if st.yes >= st.no {
+                (st.cost_basis, Cash::ZERO)
+            } else {
+                (Cash::ZERO, st.cost_basis)
+            };
+            let (result, value) = match st.resolution {
+                Resolution::Yes => ("yes", 100),
+                Resolution::No => ("no", 0),
+            };
+            json!({
+                "ticker": st.market, "event_ticker": event, "exchange_index": 0,
+                "market_result": result,
+                "yes_count_fp": count_fp(st.yes), "no_count_fp": count_fp(st.no),
+                "yes_total_cost_dollars": cash_dollars(yes_cost.max(Cash::ZERO)),
+                "no_total_cost_dollars": cash_dollars(no_cost.max(Cash::ZERO)),
+                "revenue": st.payout.micros() / 10_000,
+                "settled_time": rfc3339_millis(Timestamp::from_millis(st.ts_ms)),
+                "fee_cost": cash_dollars(st.fees),
+                "value": value,
+            })
+        })
+        .collect();
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let (items, next) = page(&out, q.cursor.as_deref().filter(|c| !c.is_empty()), limit);
+    axum::Json(
+        json!({"settlements": items, "cursor": next.map(|n| n.to_string()).unwrap_or_default()}),
+    )
+    .into_response()
 }
 
 fn order_status(o: &Order) -> &'static str {

@@ -640,6 +640,24 @@ async fn kalshi_orders_fills_fees_and_settlement() {
             .body["balance_dollars"],
     );
     assert_eq!(after - before, 250_000_000);
+    let st = kalshi(&sim, Method::GET, "/portfolio/settlements", None)
+        .await
+        .body;
+    let st = &st["settlements"][0];
+    assert_eq!(st["ticker"], FED);
+    assert_eq!(st["market_result"], "yes");
+    assert_eq!(st["yes_count_fp"], "250.00");
+    assert_eq!(st["revenue"], 25_000);
+    // Settling twice is refused.
+    let again = send(
+        Method::POST,
+        &format!("{}/_sim/resolve", sim.urls.kalshi_admin),
+        &[],
+        Some(json!({"market": FED, "result": "no"}).to_string()),
+    )
+    .await
+    .unwrap();
+    assert_ne!(again.status, 200);
     let m = get(&format!("{}/markets/{FED}", sim.urls.kalshi_rest))
         .await
         .body;

@@ -6,8 +6,10 @@ ORION_SIM_KALSHI_REST, KALSHI_KEY_ID, KALSHI_PRIVATE_KEY_FILE.
 Exits non-zero on the first mismatch.
 """
 
+import json
 import os
 import sys
+import urllib.request
 import uuid
 
 import kalshi_python_sync
@@ -90,6 +92,22 @@ def main() -> int:
     positions = client.get_positions(ticker=TICKER)
     assert positions.market_positions[0].position_fp == "2.00", positions
     print(f"kalshi: balance {before.balance_dollars} -> {after.balance_dollars}; order placed, cancelled, filled")
+
+    # Resolve the market through the simulator's admin endpoint, then read
+    # the settlement back through the SDK's own model.
+    admin = os.environ["ORION_SIM_KALSHI_REST"].removesuffix("/trade-api/v2")
+    req = urllib.request.Request(
+        f"{admin}/_sim/resolve",
+        data=json.dumps({"market": TICKER, "result": "yes"}).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 200
+    settled = client.get_settlements().settlements
+    assert settled and settled[0].ticker == TICKER and settled[0].market_result == "yes", settled
+    assert client.get_market(TICKER).market.status == "finalized"
+    print(f"kalshi: settled {TICKER}: revenue {settled[0].revenue} cents")
     print(f"kalshi_python_sync {kalshi_python_sync.__version__}: OK")
     return 0
 
