@@ -1181,6 +1181,18 @@ async fn reconciliation_reports_position_differences_and_stays_not_ready() {
 /// Runs `steps` with the process killed at `crash`, restarts on the same
 /// database and venues, reconciles, and checks nothing was lost or doubled.
 async fn crash_and_recover(crash: Arc<Crash>, kalshi: &[Step], poly: &[Step], seed: u64) -> bool {
+    crash_twice_and_recover(crash, None, kalshi, poly, seed).await
+}
+
+/// As [`crash_and_recover`], and when `in_reconcile` is given the first
+/// restart dies too, part-way through its reconciliation.
+async fn crash_twice_and_recover(
+    crash: Arc<Crash>,
+    in_reconcile: Option<Arc<Crash>>,
+    kalshi: &[Step],
+    poly: &[Step],
+    seed: u64,
+) -> bool {
     let dir = tempfile::tempdir().unwrap();
     let world = World::default();
     world.script(Venue::Kalshi, kalshi);
@@ -1207,6 +1219,21 @@ async fn crash_and_recover(crash: Arc<Crash>, kalshi: &[Step], poly: &[Step], se
     drop(proc);
 
     let submits_before = world.submit_counts();
+    if let Some(second) = &in_reconcile {
+        let proc = start(
+            dir.path(),
+            &world,
+            second.clone(),
+            cfg.clone(),
+            seed + 3_000,
+        );
+        let view = StaticView::default_books();
+        tokio::select! {
+            r = proc.executor.reconcile(&view, &[], ReconcilePolicy::default()) => { r.unwrap(); }
+            () = second.notify.notified() => {}
+        }
+        assert_protocol(&proc.trace.lock().unwrap());
+    }
     let parent_id = trace.iter().find_map(|t| match t {
         Trace::Intent(id) => Some(id.clone()),
         _ => None,
@@ -1287,6 +1314,33 @@ async fn crash_after_every_journal_write_recovers() {
             "kill point {k} reached"
         );
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_during_reconciliation_is_recovered_by_the_next_one() {
+    // Killed with both legs sent (one refused, so reconciliation repairs),
+    // then killed again after each write of that reconciliation.
+    let mut reached = 0;
+    for first in [3, 4, 5] {
+        for second in 1..=8 {
+            let again = Crash::after_writes(second);
+            crash_twice_and_recover(
+                Crash::after_writes(first),
+                Some(again.clone()),
+                &[],
+                &[Step::Reject],
+                (600 + first * 10 + second) as u64,
+            )
+            .await;
+            if again.is_dead() {
+                reached += 1;
+            }
+        }
+    }
+    assert!(
+        reached >= 9,
+        "reconciliation kill points reached: {reached}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
