@@ -94,6 +94,15 @@ pub fn config_for_sim(
     // The scenario's markets resolve years out so the demo keeps working.
     config.risk.max_days_to_resolution = 3650;
     config.detection.horizon_days = 3650;
+    // Room for ten minutes of demo trades before the per-pair and per-event
+    // exposure limits (which the demo otherwise shows refusing trades).
+    if let (Ok(pair), Ok(event)) = (
+        orion_core::Cash::parse("2000.00"),
+        orion_core::Cash::parse("4000.00"),
+    ) {
+        config.risk.max_exposure_per_pair = pair;
+        config.risk.max_exposure_per_event = event;
+    }
     // Whole cents: both simulated books trade on a cent grid.
     config.detection.slippage = Price::from_micros(10_000).unwrap_or(config.detection.slippage);
     Ok(config)

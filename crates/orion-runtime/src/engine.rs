@@ -105,7 +105,10 @@ pub struct EngineSummary {
 
 enum Command {
     Control(Control),
-    Balances(PerVenue<Option<Cash>>),
+    Balances {
+        available: PerVenue<Option<Cash>>,
+        equity: PerVenue<Option<Cash>>,
+    },
 }
 
 /// A running engine.
@@ -123,7 +126,7 @@ impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Command::Control(c) => write!(f, "Control({c:?})"),
-            Command::Balances(_) => f.write_str("Balances"),
+            Command::Balances { .. } => f.write_str("Balances"),
         }
     }
 }
@@ -689,8 +692,8 @@ impl Engine {
                     tokio::select! {
                         _ = crate::stopped(&mut stop) => break,
                         _ = every.tick() => {
-                            let (available, _) = balances(&clients).await;
-                            if cmd.send(Command::Balances(available)).await.is_err() {
+                            let (available, equity) = balances(&clients).await;
+                            if cmd.send(Command::Balances { available, equity }).await.is_err() {
                                 break;
                             }
                         }
@@ -825,11 +828,14 @@ impl Loop {
                         tracing::info!(control = ?c, "operator control");
                         self.step(Input::Control(c), None, &exec_tx, &mut out);
                     }
-                    Command::Balances(available) => {
+                    Command::Balances { available, equity } => {
                         for venue in Venue::ALL {
-                            self.ready.venue(venue).store(available.get(venue).is_some(), Ordering::Release);
+                            self.ready
+                                .venue(venue)
+                                .store(available.get(venue).is_some(), Ordering::Release);
                         }
                         self.gate.set_available(available);
+                        self.observe_equity(&equity);
                     }
                 },
                 _ = tick.tick() => self.step(Input::Tick, None, &exec_tx, &mut out),
@@ -837,6 +843,30 @@ impl Loop {
             }
         }
         self.shutdown(exec_rx, &mut out).await
+    }
+
+    /// A fresh equity reading: the breaker checks daily loss and drawdown.
+    fn observe_equity(&mut self, equity: &PerVenue<Option<Cash>>) {
+        let now = self.clock.now();
+        let observation = self.gate.breaker.observe_equity(equity, now);
+        if let Some(trip) = observation.trip {
+            tracing::error!(trip = %trip.description(), "circuit breaker tripped");
+            self.alerter.alert(trip.alert());
+        }
+        self.breaker_changed(now);
+    }
+
+    /// Publishes and persists the breaker's state.
+    fn breaker_changed(&mut self, now: Timestamp) {
+        let allows = self.gate.breaker.allows_new_trades();
+        let state = self.gate.breaker.state();
+        self.ready.set_breaker(state.state_name(), allows);
+        metrics::gauge!("orion_breaker_allows_trades").set(if allows { 1.0 } else { 0.0 });
+        if let Some(record) = breaker_record(state, now)
+            && let Err(e) = self.db.lock().save_breaker(&record, None)
+        {
+            tracing::error!(error = %e, "breaker state not saved");
+        }
     }
 
     fn on_market(
@@ -1133,21 +1163,7 @@ impl Loop {
             }
         }
         if breaker_changed {
-            let state = self.gate.breaker.state();
-            self.ready
-                .set_breaker(state.state_name(), self.gate.breaker.allows_new_trades());
-            metrics::gauge!("orion_breaker_allows_trades").set(
-                if self.gate.breaker.allows_new_trades() {
-                    1.0
-                } else {
-                    0.0
-                },
-            );
-            if let Some(record) = breaker_record(state, now)
-                && let Err(e) = self.db.lock().save_breaker(&record, None)
-            {
-                tracing::error!(error = %e, "breaker state not saved");
-            }
+            self.breaker_changed(now);
         }
         self.gate.finish(&done.pair_id, position_cost);
         // The next edge on this pair is a new opportunity, not a standing one.
@@ -1209,17 +1225,7 @@ impl Loop {
                 Err(e) => tracing::error!(error = %e, "recording not flushed"),
             }
         }
-        {
-            let db = self.db.lock();
-            if let Some(record) = breaker_record(self.gate.breaker.state(), self.clock.now())
-                && let Err(e) = {
-                    drop(db);
-                    self.db.lock().save_breaker(&record, None)
-                }
-            {
-                tracing::error!(error = %e, "breaker state not saved");
-            }
-        }
+        self.breaker_changed(self.clock.now());
         if let Err(e) = self
             .db
             .lock()
