@@ -99,6 +99,9 @@ pub struct ExecutionSettings {
     pub max_resends: u32,
     /// Cancels of an order that unexpectedly rests, before resolving by query.
     pub max_cancels: u32,
+    /// After a restart, how long after its last `Sending` an order must be
+    /// before "not found" proves it never arrived.
+    pub absent_grace: Duration,
 }
 
 impl ExecutionSettings {
@@ -111,6 +114,7 @@ impl ExecutionSettings {
             absent_confirmations: 2,
             max_resends: 1,
             max_cancels: 2,
+            absent_grace: Duration::from_millis(config.leg_timeout_ms.saturating_mul(2)),
         }
     }
 
@@ -1021,11 +1025,13 @@ impl<S: Store> Executor<S> {
         let coid = &prepared.request.client_order_id;
         let mut attempts = 0u32;
         let mut last_report: Option<&OrderReport> = None;
-        for (_, event, _) in events.iter().filter(|(c, _, _)| c == coid) {
+        let mut last_sent_at = None;
+        for (_, event, at) in events.iter().filter(|(c, _, _)| c == coid) {
             match event {
                 LegEvent::Sending { attempt } => {
                     attempts = attempts.max(*attempt);
                     last_report = None;
+                    last_sent_at = Some(*at);
                 }
                 LegEvent::Report(r) => last_report = Some(r),
                 LegEvent::Unknown { .. } => {}
@@ -1045,6 +1051,15 @@ impl<S: Store> Executor<S> {
         let mut leg = LegOrder::resume_unknown(prepared.clone(), attempts);
         if let Some(report) = last_report.filter(|r| r.status.is_final()) {
             let _ = leg.on_report(report);
+        } else if let Some(sent) = last_sent_at {
+            // A request written by a process that died can still reach the
+            // venue a little later: "absent" only counts once that window
+            // has passed.
+            let settled_at = sent.saturating_add(self.settings.absent_grace);
+            let wait = settled_at.since(self.clock.now());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
         }
         let end = self.drive_leg(intent_id, &mut leg, false).await;
         Self::summary(intent_id, &leg, end)

@@ -330,6 +330,10 @@ enum Step {
     DuplicateAfterFill,
     /// Refused before sending (connect failure).
     NotSent,
+    /// The request is slow on the wire: it reaches the venue (and fills)
+    /// this many milliseconds later, whatever became of the sender; no
+    /// answer comes.
+    ArrivesLate(u64),
 }
 
 #[derive(Debug, Default)]
@@ -446,6 +450,19 @@ impl OrderGateway for ScriptedVenue {
                 client_order_id: coid,
             });
         };
+        if let Step::ArrivesLate(ms) = step {
+            let model = self.model.clone();
+            let order = order.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                let filled = order.request.quantity;
+                ScriptedVenue::fill(&mut model.lock().unwrap(), &order, filled);
+            });
+            if Crash::tick(&self.crash.submits_left) {
+                self.crash.kill();
+            }
+            self.dead_forever().await;
+        }
         let arrived = !matches!(
             step,
             Step::Reject | Step::TimeoutBeforeArrival | Step::NotSent
@@ -1277,6 +1294,8 @@ async fn crash_twice_and_recover(
     assert!(db_open.unfinished_intents().unwrap().is_empty());
     drop(db_open);
 
+    // Anything still on the wire has landed by now.
+    tokio::time::sleep(Duration::from_secs(30)).await;
     // Reconciliation never sent a journaled parent leg again.
     for coid in &parent_coids {
         assert_eq!(
@@ -1340,6 +1359,22 @@ async fn a_crash_during_reconciliation_is_recovered_by_the_next_one() {
     assert!(
         reached >= 9,
         "reconciliation kill points reached: {reached}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_order_landing_after_the_crash_is_not_declared_absent_too_early() {
+    // The Kalshi request is still on the wire when the process dies and
+    // lands a second later; the Polymarket leg never leaves. Reconciliation
+    // must wait out the window before believing "not found".
+    assert!(
+        crash_and_recover(
+            Crash::after_submits(1),
+            &[Step::ArrivesLate(1_000)],
+            &[],
+            700
+        )
+        .await
     );
 }
 
