@@ -84,3 +84,49 @@ fn demo_runs_detects_trades_and_exits_cleanly() {
     assert!(stdout.contains("summary:"), "{stdout}");
     assert!(dir.path().join("orion.db").exists());
 }
+
+#[test]
+fn run_refuses_live_without_acknowledgement() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("live.toml");
+    std::fs::write(&config, "[engine]\nmode = \"live\"\nauto_execute = true\n").unwrap();
+    let out = engine()
+        .args(["run", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("live_acknowledged"), "{stderr}");
+}
+
+#[test]
+fn sigint_stops_the_demo_gracefully() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = engine()
+        .args(["demo", "--telemetry", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Running: the telemetry line is printed once everything has started.
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("telemetry:") {
+            break;
+        }
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}: {rest:?}");
+    assert!(rest.iter().any(|l| l.starts_with("stopping:")), "{rest:?}");
+    assert!(rest.iter().any(|l| l.starts_with("summary:")), "{rest:?}");
+}

@@ -1274,3 +1274,20 @@ impl Loop {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::percentile;
+    use std::time::Duration;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        assert_eq!(percentile(&[], 50), None);
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50), Some(Duration::from_nanos(50)));
+        assert_eq!(percentile(&v, 99), Some(Duration::from_nanos(99)));
+        assert_eq!(percentile(&[7], 99), Some(Duration::from_nanos(7)));
+        assert_eq!(percentile(&[1, 2, 3], 50), Some(Duration::from_nanos(2)));
+    }
+}

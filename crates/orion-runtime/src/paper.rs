@@ -219,3 +219,157 @@ impl OrderGateway for PaperGateway {
         Ok(Vec::new())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use orion_core::{
+        ClientOrderId, KalshiFeeType, Level, MarketId, Outcome, Price, Rate, SystemClock,
+        TimeInForce,
+    };
+
+    fn p(s: &str) -> Price {
+        Price::parse(s).unwrap()
+    }
+
+    fn q(s: &str) -> Quantity {
+        Quantity::parse(s).unwrap()
+    }
+
+    fn gateway(
+        venue: Venue,
+        bids: &[(&str, &str)],
+        asks: &[(&str, &str)],
+    ) -> (PaperGateway, InstrumentId) {
+        let instrument = InstrumentId::new(venue, "X").unwrap();
+        let mut book = OrderBook::new();
+        let level = |(price, qty): &(&str, &str)| Level {
+            price: p(price),
+            qty: q(qty),
+        };
+        book.apply_snapshot(
+            bids.iter().map(level),
+            asks.iter().map(level),
+            None,
+            None,
+            Timestamp::from_secs(1),
+        )
+        .unwrap();
+        let books = Arc::new(BookCopies::default());
+        books.put(
+            &instrument,
+            book,
+            FeeSchedule::Kalshi {
+                fee_type: KalshiFeeType::Quadratic,
+                multiplier: Rate::ONE,
+            },
+        );
+        (
+            PaperGateway::new(venue, books, Cash::ZERO, Arc::new(SystemClock)),
+            instrument,
+        )
+    }
+
+    fn order(
+        instrument: &InstrumentId,
+        outcome: Outcome,
+        limit: &str,
+        qty: &str,
+        tif: TimeInForce,
+    ) -> PreparedOrder {
+        PreparedOrder {
+            request: OrderRequest {
+                client_order_id: ClientOrderId::new(&format!("c-{limit}-{qty}-{tif:?}")).unwrap(),
+                market: MarketId::new(instrument.venue, "M").unwrap(),
+                instrument: instrument.clone(),
+                outcome,
+                side: Side::Buy,
+                limit_price: p(limit),
+                quantity: q(qty),
+                time_in_force: tif,
+            },
+            venue_order_id: None,
+            body: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn fill_or_kill_fills_all_within_the_limit_or_nothing() {
+        let (gw, x) = gateway(Venue::Polymarket, &[], &[("0.40", "10"), ("0.42", "10")]);
+        let all = gw
+            .submit(&order(
+                &x,
+                Outcome::Yes,
+                "0.42",
+                "15",
+                TimeInForce::FillOrKill,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(all.status, OrderStatus::Filled);
+        assert_eq!(all.filled, q("15"));
+        // (10 × 0.40 + 5 × 0.42) / 15 = 0.406666… rounds up.
+        assert_eq!(all.average_price, Some(p("0.406667")));
+        assert!(all.fees > Cash::ZERO);
+        let none = gw
+            .submit(&order(
+                &x,
+                Outcome::Yes,
+                "0.40",
+                "15",
+                TimeInForce::FillOrKill,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(none.status, OrderStatus::Cancelled);
+        assert!(none.filled.is_zero());
+        let some = gw
+            .submit(&order(
+                &x,
+                Outcome::Yes,
+                "0.40",
+                "15",
+                TimeInForce::ImmediateOrCancel,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(some.status, OrderStatus::PartiallyFilled);
+        assert_eq!(some.filled, q("10"));
+    }
+
+    #[tokio::test]
+    async fn kalshi_no_is_bought_on_the_complement_of_yes_bids() {
+        let (gw, x) = gateway(Venue::Kalshi, &[("0.41", "5")], &[("0.44", "5")]);
+        let r = gw
+            .submit(&order(
+                &x,
+                Outcome::No,
+                "0.59",
+                "5",
+                TimeInForce::FillOrKill,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(r.status, OrderStatus::Filled);
+        assert_eq!(r.average_price, Some(p("0.59")));
+    }
+
+    #[tokio::test]
+    async fn a_resubmitted_order_is_a_duplicate_and_query_finds_it() {
+        let (gw, x) = gateway(Venue::Polymarket, &[], &[("0.40", "10")]);
+        let o = order(&x, Outcome::Yes, "0.40", "1", TimeInForce::FillOrKill);
+        gw.submit(&o).await.unwrap();
+        assert!(matches!(
+            gw.submit(&o).await,
+            Err(GatewayError::Duplicate { .. })
+        ));
+        let key = OrderKey {
+            client_order_id: o.request.client_order_id.clone(),
+            venue_order_id: None,
+            instrument: x,
+        };
+        assert_eq!(gw.query(&key).await.unwrap().unwrap().filled, q("1"));
+        assert!(PaperIds.next_id().starts_with(PAPER_PREFIX));
+    }
+}
