@@ -479,7 +479,13 @@ impl<S: Store> Executor<S> {
     /// Drives one leg until it ends. `resend_allowed` is false during
     /// reconciliation: an order proven absent after a restart is stale and is
     /// abandoned rather than resent.
-    async fn drive_leg(&self, intent_id: &str, leg: &mut LegOrder, resend_allowed: bool) -> LegEnd {
+    async fn drive_leg(
+        &self,
+        intent_id: &str,
+        leg: &mut LegOrder,
+        resend_allowed: bool,
+        mut sent_at: Option<orion_core::Timestamp>,
+    ) -> LegEnd {
         let gateway = self
             .venues
             .get(leg.prepared().request.instrument.venue)
@@ -521,6 +527,7 @@ impl<S: Store> Executor<S> {
                         let _ = leg.give_up("state machine refused a send".into());
                         continue;
                     };
+                    sent_at = Some(self.clock.now());
                     if self
                         .journal(intent_id, &coid, &LegEvent::Sending { attempt })
                         .is_err()
@@ -644,6 +651,18 @@ impl<S: Store> Executor<S> {
                             let _ = leg.on_report(&report);
                         }
                         Ok(Ok(None)) => {
+                            // A slow request may still land: "not found"
+                            // only counts once the window since sending has
+                            // passed.
+                            let wait = sent_at
+                                .map(|t| t.saturating_add(self.settings.absent_grace))
+                                .map_or(Duration::ZERO, |t| t.since(self.clock.now()));
+                            if !wait.is_zero() {
+                                tokio::time::sleep(wait).await;
+                                absent_in_a_row = 0;
+                                let _ = leg.on_query_failed();
+                                continue;
+                            }
                             absent_in_a_row += 1;
                             if absent_in_a_row >= self.settings.absent_confirmations {
                                 absent_in_a_row = 0;
@@ -719,8 +738,8 @@ impl<S: Store> Executor<S> {
         let mut leg_a = LegOrder::new(prepared_a.clone());
         let mut leg_b = LegOrder::new(prepared_b.clone());
         let (end_a, end_b) = tokio::join!(
-            self.drive_leg(&intent_id, &mut leg_a, true),
-            self.drive_leg(&intent_id, &mut leg_b, true)
+            self.drive_leg(&intent_id, &mut leg_a, true, None),
+            self.drive_leg(&intent_id, &mut leg_b, true, None)
         );
         let mut family = Family {
             parent_id: intent_id.clone(),
@@ -939,7 +958,7 @@ impl<S: Store> Executor<S> {
             return Err(RepairSendError::NotSent(e.to_string()));
         }
         let mut leg = LegOrder::new(prepared);
-        let end = self.drive_leg(&child_id, &mut leg, true).await;
+        let end = self.drive_leg(&child_id, &mut leg, true, None).await;
         let summary = Self::summary(&child_id, &leg, end.clone());
         self.account_repair(
             family,
@@ -1045,23 +1064,19 @@ impl<S: Store> Executor<S> {
             let _ = self.journal(intent_id, coid, &LegEvent::Report(report));
             let mut leg = LegOrder::new(prepared.clone());
             let _ = leg.on_refused(reason);
-            let end = self.drive_leg(intent_id, &mut leg, false).await;
+            let end = self.drive_leg(intent_id, &mut leg, false, None).await;
             return Self::summary(intent_id, &leg, end);
         }
         let mut leg = LegOrder::resume_unknown(prepared.clone(), attempts);
         if let Some(report) = last_report.filter(|r| r.status.is_final()) {
             let _ = leg.on_report(report);
-        } else if let Some(sent) = last_sent_at {
-            // A request written by a process that died can still reach the
-            // venue a little later: "absent" only counts once that window
-            // has passed.
-            let settled_at = sent.saturating_add(self.settings.absent_grace);
-            let wait = settled_at.since(self.clock.now());
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
-            }
         }
-        let end = self.drive_leg(intent_id, &mut leg, false).await;
+        // A request written by a process that died can still reach the
+        // venue a little later: `drive_leg` counts "not found" only once
+        // the window since the journaled send has passed.
+        let end = self
+            .drive_leg(intent_id, &mut leg, false, last_sent_at)
+            .await;
         Self::summary(intent_id, &leg, end)
     }
 

@@ -1000,12 +1000,14 @@ async fn submit_timeout_never_arrived_resends_the_same_bytes_once() {
 async fn a_resend_refused_as_a_duplicate_is_settled_by_query_not_taken_as_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let world = World::default();
-    // The order filled, but the venue's index lagged: two "no such order"
-    // answers, a resend of the same bytes refused as already known.
+    // The order filled, but the venue's index lagged: "no such order" until
+    // absence looks proven, then a resend of the same bytes is refused as
+    // already known.
     world.script(Venue::Polymarket, &[Step::TimeoutAfterFill]);
     {
         let mut m = world.poly.lock().unwrap();
-        m.query_hides = 2;
+        // One answer inside the grace window, then two that count.
+        m.query_hides = 3;
         m.duplicate_as_rejection = true;
     }
     let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 14).await;
