@@ -44,13 +44,17 @@ fn main() {
         ..GeneratorConfig::default()
     };
     let before = rss_kib().unwrap_or(0);
-    // First pass: the pair specifications only (events discarded).
+    // First pass: the pair specifications and each book's opening snapshot.
+    let mut snapshots = Vec::new();
     let pairs = generate::<()>(
         &GeneratorConfig {
             events: 0,
             ..config.clone()
         },
-        |_| Ok(()),
+        |e| {
+            snapshots.push(e.clone());
+            Ok(())
+        },
     )
     .unwrap()
     .pairs;
@@ -69,12 +73,19 @@ fn main() {
         max_book_age_kalshi: Duration::from_secs(3600),
         max_book_age_polymarket: Duration::from_secs(3600),
     };
+    let with_specs = rss_kib().unwrap_or(0);
     let mut core = DecisionCore::new(settings, pairs);
+    let mut gate = Refuse;
+    let mut out = Vec::new();
+    for event in snapshots.drain(..) {
+        out.clear();
+        let at = event.received_at;
+        core.process(Input::Book(event), at, &mut gate, &mut out);
+    }
+    drop(snapshots);
     let loaded = rss_kib().unwrap_or(0);
     // Second pass: the same recording streamed through the core, so every
     // book holds a populated ladder.
-    let mut gate = Refuse;
-    let mut out = Vec::new();
     let mut detected = 0u64;
     generate::<()>(&config, |event| {
         out.clear();
@@ -108,11 +119,12 @@ fn main() {
         core.stats().events
     );
     println!("RSS before: {before} KiB");
-    println!("RSS with 10k pairs loaded (empty books): {loaded} KiB");
-    println!("RSS with every book populated: {populated} KiB");
+    println!("RSS with 10k pair specs and their opening snapshots in memory: {with_specs} KiB");
+    println!("RSS with the decision core loaded, every book snapshotted: {loaded} KiB");
+    println!("RSS after 300k more book events (generator running alongside): {populated} KiB");
     println!(
-        "core + specs + books: {} KiB ({} bytes per pair)",
-        populated.saturating_sub(before),
-        populated.saturating_sub(before) * 1024 / PAIRS as u64
+        "loaded engine state (specs, core, snapshotted books; upper bound: freed generator memory may stay resident): {} KiB ({} bytes per pair)",
+        loaded.saturating_sub(before),
+        loaded.saturating_sub(before) * 1024 / PAIRS as u64
     );
 }
