@@ -20,7 +20,7 @@ use orion_core::{Clock, NullAlerter, Price, SystemClock};
 use orion_sim::{Scenario, Sim, SimHandle};
 use orion_storage::{Database, PairRecord, PairStatus};
 
-use crate::engine::{Engine, EngineHandle, EngineOptions};
+use crate::engine::{Engine, EngineError, EngineHandle, EngineOptions};
 use crate::venues::Credentials;
 
 /// The bundled scenario and the simulator's copy of the test key.
@@ -158,14 +158,28 @@ pub async fn start(data_dir: &Path, mode: Mode, telemetry: SocketAddr) -> Result
         .map_err(|e| format!("simulator: {e}"))?;
     let config = config_for_sim(&sim, data_dir, mode, telemetry)?;
     seed_pairs(&config.database_path(), &scenario, clock.as_ref())?;
-    let engine = Engine::start(EngineOptions {
+    let options = |config: Config| EngineOptions {
         config,
         credentials: credentials(),
-        clock,
+        clock: clock.clone(),
         alerter: Arc::new(NullAlerter),
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+    };
+    let engine = match Engine::start(options(config.clone())).await {
+        Ok(engine) => engine,
+        // The default telemetry port may be taken (another demo, a real
+        // engine): the demo then picks a free one rather than failing.
+        Err(EngineError::Io(e))
+            if e.kind() == std::io::ErrorKind::AddrInUse && telemetry.port() != 0 =>
+        {
+            tracing::warn!(%telemetry, "telemetry address in use; choosing a free port");
+            let mut config = config;
+            config.telemetry.listen = SocketAddr::new(telemetry.ip(), 0);
+            Engine::start(options(config))
+                .await
+                .map_err(|e| e.to_string())?
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     Ok(Demo {
         sim,
         engine,
