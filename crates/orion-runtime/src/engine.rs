@@ -707,6 +707,7 @@ impl Engine {
             .enumerate()
             .map(|(i, p)| (p.pair_id.clone(), i))
             .collect();
+        let (writes, writer) = db_writer(db.clone());
         let looper = Loop {
             mode,
             core,
@@ -726,6 +727,9 @@ impl Engine {
             clients,
             last_detected: HashMap::new(),
             in_flight: JoinSet::new(),
+            acted: HashMap::new(),
+            writes: Some(writes),
+            writer: Some(writer),
             _stop_tx: stop_tx,
         };
         let (exec_tx, exec_rx) = mpsc::unbounded_channel();
@@ -772,6 +776,34 @@ async fn pump<M: MarketData + 'static>(
     }
 }
 
+/// A database write the loop hands off: SQLite commits wait for the disk
+/// (`synchronous = FULL`), and the decision core must never wait for it.
+#[derive(Debug)]
+enum DbWrite {
+    Opportunity(OpportunityRecord),
+    Simulated(String),
+    Breaker(BreakerRecord),
+}
+
+/// Applies writes in order on a blocking thread until every sender is gone.
+fn db_writer(db: SharedDb) -> (mpsc::UnboundedSender<DbWrite>, JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<DbWrite>();
+    let task = tokio::task::spawn_blocking(move || {
+        while let Some(write) = rx.blocking_recv() {
+            let mut guard = db.lock();
+            let result = match &write {
+                DbWrite::Opportunity(o) => guard.record_opportunity(o).map(|_| ()),
+                DbWrite::Simulated(id) => guard.set_intent_simulated(id, true),
+                DbWrite::Breaker(b) => guard.save_breaker(b, None),
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, ?write, "database write failed");
+            }
+        }
+    });
+    (tx, task)
+}
+
 /// What an execution task sends back.
 struct ExecDone {
     pair_id: Arc<str>,
@@ -800,6 +832,10 @@ struct Loop {
     /// standing edge is reported once, not on every book event.
     last_detected: HashMap<Arc<str>, Timestamp>,
     in_flight: JoinSet<()>,
+    /// Records of executed opportunities, written when the execution ends.
+    acted: HashMap<Arc<str>, OpportunityRecord>,
+    writes: Option<mpsc::UnboundedSender<DbWrite>>,
+    writer: Option<JoinHandle<()>>,
     _stop_tx: watch::Sender<bool>,
 }
 
@@ -845,6 +881,14 @@ impl Loop {
         self.shutdown(exec_rx, &mut out).await
     }
 
+    fn write(&self, write: DbWrite) {
+        if let Some(tx) = &self.writes
+            && tx.send(write).is_err()
+        {
+            tracing::error!("database writer gone; write dropped");
+        }
+    }
+
     /// A fresh equity reading: the breaker checks daily loss and drawdown.
     fn observe_equity(&mut self, equity: &PerVenue<Option<Cash>>) {
         let now = self.clock.now();
@@ -862,10 +906,8 @@ impl Loop {
         let state = self.gate.breaker.state();
         self.ready.set_breaker(state.state_name(), allows);
         metrics::gauge!("orion_breaker_allows_trades").set(if allows { 1.0 } else { 0.0 });
-        if let Some(record) = breaker_record(state, now)
-            && let Err(e) = self.db.lock().save_breaker(&record, None)
-        {
-            tracing::error!(error = %e, "breaker state not saved");
+        if let Some(record) = breaker_record(state, now) {
+            self.write(DbWrite::Breaker(record));
         }
     }
 
@@ -921,20 +963,39 @@ impl Loop {
         let now = self.clock.now();
         out.clear();
         self.core.process(input, now, &mut self.gate, out);
+        // The opportunity just reported, not yet written: if it is executed
+        // its record waits for the execution's end (marked acted), so the
+        // journal's first write never queues behind it on the database.
+        let mut pending: Option<OpportunityRecord> = None;
         for output in out.drain(..) {
             match output {
-                Output::Detected(opp) => self.on_detected(&opp, now),
+                Output::Detected(opp) => {
+                    if let Some(record) = pending.take() {
+                        self.write(DbWrite::Opportunity(record));
+                    }
+                    pending = self.on_detected(&opp, now);
+                }
                 Output::Execute {
                     opportunity,
                     quantity,
                     simulated,
-                } => self.execute(
-                    opportunity,
-                    quantity,
-                    simulated,
-                    trigger.unwrap_or(now),
-                    exec_tx,
-                ),
+                } => {
+                    if let Some(mut record) = pending.take() {
+                        if record.pair_id == opportunity.pair_id.as_ref() {
+                            record.acted = true;
+                            self.acted.insert(opportunity.pair_id.clone(), record);
+                        } else {
+                            self.write(DbWrite::Opportunity(record));
+                        }
+                    }
+                    self.execute(
+                        opportunity,
+                        quantity,
+                        simulated,
+                        trigger.unwrap_or(now),
+                        exec_tx,
+                    );
+                }
                 Output::Refused { pair_id, reason } => {
                     self.status.refusals.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(pair = %pair_id, %reason, "risk refused the trade");
@@ -958,19 +1019,23 @@ impl Loop {
                 }
             }
         }
+        if let Some(record) = pending {
+            self.write(DbWrite::Opportunity(record));
+        }
         let suspended = self.core.suspended().count() as u64;
         self.status.suspended.store(suspended, Ordering::Relaxed);
         metrics::gauge!("orion_stale_pairs").set(suspended as f64);
     }
 
-    fn on_detected(&mut self, opp: &Opportunity, now: Timestamp) {
+    /// Logs and counts a fresh opportunity; returns its database record.
+    fn on_detected(&mut self, opp: &Opportunity, now: Timestamp) -> Option<OpportunityRecord> {
         let fresh = self
             .last_detected
             .get(&opp.pair_id)
             .is_none_or(|&t| now.since(t) >= REDETECT_AFTER);
         metrics::counter!("orion_opportunity_evaluations_total").increment(1);
         if !fresh {
-            return;
+            return None;
         }
         self.last_detected.insert(opp.pair_id.clone(), now);
         self.status.opportunities.fetch_add(1, Ordering::Relaxed);
@@ -1003,9 +1068,7 @@ impl Loop {
             }))
             .unwrap_or_default(),
         };
-        if let Err(e) = self.db.lock().record_opportunity(&record) {
-            tracing::warn!(error = %e, "opportunity not stored");
-        }
+        Some(record)
     }
 
     fn execute(
@@ -1092,10 +1155,8 @@ impl Loop {
         let mut breaker_changed = false;
         match &done.result {
             Ok(report) => {
-                if done.simulated
-                    && let Err(e) = self.db.lock().set_intent_simulated(&report.intent_id, true)
-                {
-                    tracing::warn!(error = %e, "simulated flag not stored");
+                if done.simulated {
+                    self.write(DbWrite::Simulated(report.intent_id.clone()));
                 }
                 let mut cost = Cash::ZERO;
                 let mut filled = Vec::new();
@@ -1165,6 +1226,9 @@ impl Loop {
         if breaker_changed {
             self.breaker_changed(now);
         }
+        if let Some(record) = self.acted.remove(&done.pair_id) {
+            self.write(DbWrite::Opportunity(record));
+        }
         self.gate.finish(&done.pair_id, position_cost);
         // The next edge on this pair is a new opportunity, not a standing one.
         self.last_detected.remove(&done.pair_id);
@@ -1226,6 +1290,11 @@ impl Loop {
             }
         }
         self.breaker_changed(self.clock.now());
+        // Every queued write lands before the WAL checkpoint.
+        self.writes = None;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.await;
+        }
         if let Err(e) = self
             .db
             .lock()

@@ -206,6 +206,13 @@ async fn dry_run_simulates_trades_and_never_sends_an_order() {
         .unwrap();
     assert!(simulated >= 1);
     assert_eq!(real, 0);
+    let acted: i64 = db
+        .connection()
+        .query_row("SELECT COUNT(*) FROM opportunities WHERE acted = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(acted >= 1, "executed opportunities are stored as acted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
