@@ -1986,6 +1986,7 @@ mod against_the_simulator {
     /// What one seeded run showed.
     #[derive(Debug)]
     struct RunResult {
+        seed: u64,
         labels: Vec<String>,
         outcome: String,
     }
@@ -2028,6 +2029,9 @@ mod against_the_simulator {
             assert!(alerter.critical() >= 1, "seed {seed}: halted without alert");
         }
         let mut outcome = format!("{:?}", report.outcome);
+        if std::env::var("ORION_SOAK_VERBOSE").is_ok() {
+            println!("seed {seed} {labels:?}: {report:#?}");
+        }
         drop(executor);
 
         // Let outages end, then a restart resolves whatever is open.
@@ -2129,7 +2133,11 @@ mod against_the_simulator {
                 );
             }
         }
-        RunResult { labels, outcome }
+        RunResult {
+            seed,
+            labels,
+            outcome,
+        }
     }
 
     /// Seeded fault injection against orion-sim: 200 runs by default
@@ -2168,6 +2176,12 @@ mod against_the_simulator {
             }
         }
         println!("soak: {} runs", results.len());
+        let halted: Vec<u64> = results
+            .iter()
+            .filter(|r| r.outcome.contains("halted"))
+            .map(|r| r.seed)
+            .collect();
+        println!("  halted seeds (ORION_SOAK_FIRST_SEED=<seed> ORION_SOAK_RUNS=1): {halted:?}");
         for (fault, outcomes) in &matrix {
             println!("  {fault:<22} {outcomes:?}");
         }
