@@ -133,7 +133,7 @@ impl Database {
             .find(|r| r.journal.intent.intent_id == intent_id))
     }
 
-    fn journal_of(
+    pub(crate) fn journal_of(
         &self,
         intent_id: &str,
         pair_id: String,

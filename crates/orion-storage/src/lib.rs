@@ -19,8 +19,8 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use orion_core::{
-    ClientOrderId, IntentOutcome, JournaledIntent, LegEvent, OrderRequest, PreparedOrder, Store,
-    StoreError, Timestamp, TradeIntent,
+    ClientOrderId, IntentOutcome, JournaledIntent, LegEvent, OrderRequest, Store, StoreError,
+    Timestamp, TradeIntent,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -690,11 +690,14 @@ impl Store for Database {
     }
 
     fn unfinished_intents(&self) -> Result<Vec<JournaledIntent>, StoreError> {
-        let mut intents_stmt = self
+        let mut heads_stmt = self
             .conn
-            .prepare("SELECT intent_id, pair_id, expected_profit_micros, created_at_ns FROM intents WHERE finished_at_ns IS NULL ORDER BY created_at_ns, intent_id")
+            .prepare(
+                "SELECT intent_id, pair_id, expected_profit_micros, created_at_ns FROM intents
+                 WHERE finished_at_ns IS NULL ORDER BY created_at_ns, intent_id",
+            )
             .map_err(sql_err)?;
-        let heads = intents_stmt
+        let heads = heads_stmt
             .query_map([], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
@@ -706,65 +709,11 @@ impl Store for Database {
             .map_err(sql_err)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(sql_err)?;
-        let mut legs_stmt = self
-            .conn
-            .prepare("SELECT request, venue_order_id, body FROM orders WHERE intent_id = ?1 ORDER BY leg_index")
-            .map_err(sql_err)?;
-        let mut events_stmt = self
-            .conn
-            .prepare("SELECT client_order_id, event, at_ns FROM order_events WHERE intent_id = ?1 ORDER BY id")
-            .map_err(sql_err)?;
-        let mut out = Vec::with_capacity(heads.len());
-        for (intent_id, pair_id, profit, created) in heads {
-            let legs = legs_stmt
-                .query_map(params![intent_id], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Vec<u8>>(2)?,
-                    ))
-                })
-                .map_err(sql_err)?
-                .map(|row| {
-                    let (request, venue_order_id, body) = row.map_err(sql_err)?;
-                    Ok(PreparedOrder {
-                        request: serde_json::from_str(&request).map_err(json_err)?,
-                        venue_order_id,
-                        body,
-                    })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            let events = events_stmt
-                .query_map(params![intent_id], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                })
-                .map_err(sql_err)?
-                .map(|row| {
-                    let (coid, event, at) = row.map_err(sql_err)?;
-                    let coid = ClientOrderId::new(&coid)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    Ok((
-                        coid,
-                        serde_json::from_str(&event).map_err(json_err)?,
-                        Timestamp::from_nanos(at),
-                    ))
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            out.push(JournaledIntent {
-                intent: TradeIntent {
-                    intent_id,
-                    pair_id,
-                    legs,
-                    expected_profit: orion_core::Cash::from_micros(profit),
-                    created_at: Timestamp::from_nanos(created),
-                },
-                events,
-            });
-        }
-        Ok(out)
+        heads
+            .into_iter()
+            .map(|(intent_id, pair_id, profit, created)| {
+                self.journal_of(&intent_id, pair_id, profit, created)
+            })
+            .collect()
     }
 }
