@@ -308,18 +308,11 @@ fn percentile(sorted: &[u64], pct: usize) -> Option<Duration> {
 
 // ------------------------------------------------------------ start-up
 
-/// Reads both balances (cash + portfolio value as equity); `None` where a
-/// venue did not answer.
-async fn balances(clients: &VenueClients) -> (PerVenue<Option<Cash>>, PerVenue<Option<Cash>>) {
+/// Reads both venues' cash; `None` where a venue did not answer.
+async fn balances(clients: &VenueClients) -> PerVenue<Option<Cash>> {
     let k = OrderGateway::balance(clients.kalshi.as_ref()).await;
     let p = OrderGateway::balance(clients.polymarket.as_ref()).await;
     let available = |r: &Result<Balance, GatewayError>| r.as_ref().ok().map(|b| b.available);
-    let equity = |r: &Result<Balance, GatewayError>| {
-        r.as_ref().ok().map(|b| {
-            b.available
-                .saturating_add(b.portfolio_value.unwrap_or(Cash::ZERO))
-        })
-    };
     for (venue, r) in [(Venue::Kalshi, &k), (Venue::Polymarket, &p)] {
         match r {
             Ok(b) => {
@@ -329,9 +322,52 @@ async fn balances(clients: &VenueClients) -> (PerVenue<Option<Cash>>, PerVenue<O
             Err(e) => tracing::warn!(%venue, error = %e, "balance not read"),
         }
     }
-    (
-        PerVenue::new(available(&k), available(&p)),
-        PerVenue::new(equity(&k), equity(&p)),
+    PerVenue::new(available(&k), available(&p))
+}
+
+/// Equity for the circuit breaker, valued as an arbitrage book held to
+/// settlement: each venue's cash, plus $1 for every contract hedged across a
+/// pair (Kalshi YES with the Polymarket token paying on Kalshi NO, or the
+/// reverse), which pays exactly that whichever way the event resolves.
+/// Unhedged holdings count for nothing, so a legged trade reads as the loss
+/// it risks. Venue-reported portfolio values are not used: they mark
+/// positions to market, which would count a hedged pair's price swings as
+/// gains and losses. A venue whose positions cannot be read gives `None`
+/// (the breaker then reports not-ready; it never trips on a missing reading).
+async fn equity(
+    clients: &VenueClients,
+    pairs: &[PairSpec],
+    cash: PerVenue<Option<Cash>>,
+) -> PerVenue<Option<Cash>> {
+    let k = OrderGateway::positions(clients.kalshi.as_ref()).await;
+    let p = OrderGateway::positions(clients.polymarket.as_ref()).await;
+    let (Ok(k), Ok(p)) = (k, p) else {
+        tracing::warn!("positions not read: equity unknown");
+        return PerVenue::new(None, None);
+    };
+    let held = |list: &[Position], instrument: &InstrumentId, outcome: orion_core::Outcome| {
+        list.iter()
+            .filter(|x| &x.instrument == instrument && x.outcome == outcome)
+            .fold(Quantity::ZERO, |sum, x| {
+                sum.checked_add(x.quantity).unwrap_or(sum)
+            })
+    };
+    let mut hedged = Cash::ZERO;
+    for pair in pairs {
+        for kalshi_outcome in [orion_core::Outcome::Yes, orion_core::Outcome::No] {
+            let on_kalshi = held(&k, &pair.kalshi_instrument, kalshi_outcome);
+            let (token, outcome) = pair.polymarket_token_for(kalshi_outcome.opposite());
+            let on_poly = held(&p, token, outcome);
+            let both = on_kalshi.min(on_poly);
+            // Quantity micros × $1 = cash micros.
+            hedged = hedged.saturating_add(Cash::from_micros(
+                i64::try_from(both.micros()).unwrap_or(i64::MAX),
+            ));
+        }
+    }
+    PerVenue::new(
+        cash.kalshi.map(|c| c.saturating_add(hedged)),
+        cash.polymarket,
     )
 }
 
@@ -447,7 +483,7 @@ impl Engine {
         drop(credentials);
 
         // Balances and the breaker.
-        let (available, equity) = balances(&clients).await;
+        let available = balances(&clients).await;
         for venue in Venue::ALL {
             ready
                 .venue(venue)
@@ -461,10 +497,9 @@ impl Engine {
             }),
             None => BreakerState::new(),
         };
-        let mut breaker = CircuitBreaker::new(BreakerLimits::from_config(&config.risk), state);
-        if let Some(trip) = breaker.observe_equity(&equity, now).trip {
-            alerter.alert(trip.alert());
-        }
+        // Equity is observed once the pairs are known (hedged pairs count at
+        // their settlement value); until then the breaker is not ready.
+        let breaker = CircuitBreaker::new(BreakerLimits::from_config(&config.risk), state);
         ready.set_breaker(breaker.state().state_name(), breaker.allows_new_trades());
         let mut gate = RiskGate::new(
             breaker,
@@ -600,6 +635,16 @@ impl Engine {
         }
         tracing::info!(pairs = pairs.len(), mode = %mode, auto_execute = config.engine.auto_execute, "pairs loaded");
 
+        let reading = equity(&clients, &pairs, available).await;
+        if let Some(trip) = gate.breaker.observe_equity(&reading, clock.now()).trip {
+            tracing::error!(trip = %trip.description(), "circuit breaker tripped");
+            alerter.alert(trip.alert());
+        }
+        ready.set_breaker(
+            gate.breaker.state().state_name(),
+            gate.breaker.allows_new_trades(),
+        );
+
         let status = Arc::new(Status::default());
         status.pairs.store(pairs.len() as u64, Ordering::Relaxed);
         let settings = CoreSettings {
@@ -683,6 +728,7 @@ impl Engine {
         let (cmd_tx, cmd_rx) = mpsc::channel::<Command>(64);
         let balance_task = {
             let clients = clients.clone();
+            let pairs = pairs.clone();
             let cmd = cmd_tx.clone();
             let mut stop = stop_rx.clone();
             tokio::spawn(async move {
@@ -692,7 +738,8 @@ impl Engine {
                     tokio::select! {
                         _ = crate::stopped(&mut stop) => break,
                         _ = every.tick() => {
-                            let (available, equity) = balances(&clients).await;
+                            let available = balances(&clients).await;
+                            let equity = equity(&clients, &pairs, available).await;
                             if cmd.send(Command::Balances { available, equity }).await.is_err() {
                                 break;
                             }

@@ -208,9 +208,11 @@ async fn dry_run_simulates_trades_and_never_sends_an_order() {
     assert_eq!(real, 0);
     let acted: i64 = db
         .connection()
-        .query_row("SELECT COUNT(*) FROM opportunities WHERE acted = 1", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT COUNT(*) FROM opportunities WHERE acted = 1",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(acted >= 1, "executed opportunities are stored as acted");
 }
