@@ -556,6 +556,23 @@ impl Engine {
             Mode::AlertOnly => None,
         };
 
+        // Pairs first: loading them registers the Polymarket tokens and the
+        // Kalshi price grids that reconciliation's queries and repairs use.
+        let records = {
+            let guard = db.lock();
+            crate::pairs::eligible(
+                &guard,
+                mode,
+                config.engine.pairs,
+                config.engine.proposal_min_score_bps,
+            )?
+        };
+        let (pairs, problems) = crate::pairs::specs(&records, &clients).await;
+        for p in &problems {
+            tracing::warn!(problem = %p, "pair left out");
+        }
+        tracing::info!(pairs = pairs.len(), mode = %mode, auto_execute = config.engine.auto_execute, "pairs loaded");
+
         // Reconciliation: trading stays off until it succeeds.
         let real_unfinished = close_paper_intents(&db, now)?;
         let (reconciled, detail) = match (&executor, mode) {
@@ -618,22 +635,6 @@ impl Engine {
                 at: now,
             });
         }
-
-        // Pairs.
-        let records = {
-            let guard = db.lock();
-            crate::pairs::eligible(
-                &guard,
-                mode,
-                config.engine.pairs,
-                config.engine.proposal_min_score_bps,
-            )?
-        };
-        let (pairs, problems) = crate::pairs::specs(&records, &clients).await;
-        for p in &problems {
-            tracing::warn!(problem = %p, "pair left out");
-        }
-        tracing::info!(pairs = pairs.len(), mode = %mode, auto_execute = config.engine.auto_execute, "pairs loaded");
 
         let reading = equity(&clients, &pairs, available).await;
         if let Some(trip) = gate.breaker.observe_equity(&reading, clock.now()).trip {
