@@ -348,3 +348,61 @@ async fn graceful_shutdown_finishes_a_leg_in_flight() {
         assert!(is_empty(&acct["open_orders"]), "{venue:?}: {acct}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unfinished_real_trade_keeps_dry_run_from_trading() {
+    use orion_core::{
+        ClientOrderId, InstrumentId, MarketId, OrderRequest, Outcome, PreparedOrder, Price,
+        Quantity, Side, TimeInForce, TradeIntent, Venue,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // A real intent journaled by an earlier live run that died mid-trade.
+    {
+        let mut db = orion_storage::Database::open(&dir.path().join("orion.db")).unwrap();
+        let leg = |venue: Venue, symbol: &str, id: &str| PreparedOrder {
+            request: OrderRequest {
+                client_order_id: ClientOrderId::new(id).unwrap(),
+                market: MarketId::new(venue, symbol).unwrap(),
+                instrument: InstrumentId::new(venue, symbol).unwrap(),
+                outcome: Outcome::Yes,
+                side: Side::Buy,
+                limit_price: Price::parse("0.50").unwrap(),
+                quantity: Quantity::parse("1").unwrap(),
+                time_in_force: TimeInForce::FillOrKill,
+            },
+            venue_order_id: None,
+            body: b"{}".to_vec(),
+        };
+        db.record_intent(&TradeIntent {
+            intent_id: "crashed-live-intent".into(),
+            pair_id: "p".into(),
+            legs: vec![
+                leg(Venue::Kalshi, "KXFEDDECISION-29DEC-C25", "c-1"),
+                leg(Venue::Polymarket, "1", "c-2"),
+            ],
+            expected_profit: orion_core::Cash::ZERO,
+            created_at: orion_core::Timestamp::from_secs(1),
+        })
+        .unwrap();
+    }
+    let (sim, engine) = start(dir.path(), Mode::DryRun, |_| {}, |sim| probe_orders(sim, 0)).await;
+    let (ok, report) = engine.ready();
+    assert!(!ok);
+    assert_eq!(
+        report["checks"]["reconciliation_done"]["ok"], false,
+        "{report}"
+    );
+    // Detection goes on; trading does not.
+    wait_for(&engine, "an opportunity", |s| s.opportunities >= 1).await;
+    engine.shutdown();
+    let summary = engine.wait().await;
+    assert_eq!(summary.status.executions, 0);
+    assert_eq!(orders_seen(&sim.urls.kalshi_admin, KALSHI_ORDERS).await, 0);
+    assert_eq!(
+        orders_seen(&sim.urls.polymarket_admin, POLY_ORDERS).await,
+        0
+    );
+    // Still there for a live reconciliation.
+    let db = orion_storage::Database::open(&dir.path().join("orion.db")).unwrap();
+    assert_eq!(db.unfinished_intents().unwrap().len(), 1);
+}
