@@ -406,3 +406,34 @@ async fn an_unfinished_real_trade_keeps_dry_run_from_trading() {
     let db = orion_storage::Database::open(&dir.path().join("orion.db")).unwrap();
     assert_eq!(db.unfinished_intents().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_stops_new_trades_and_resume_restarts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, engine) = start(dir.path(), Mode::DryRun, |_| {}, |_| {}).await;
+    wait_for(&engine, "a first trade", |s| s.simulated_executions >= 1).await;
+    engine.control(orion_decision::Control::Pause).await;
+    // Let anything already decided drain, then watch new edges go untraded.
+    let seen = engine.status().opportunities;
+    wait_for(&engine, "edges after the pause", |s| {
+        s.opportunities >= seen + 1
+    })
+    .await;
+    let paused_at = engine.status();
+    wait_for(&engine, "more edges while paused", |s| {
+        s.opportunities >= paused_at.opportunities + 2
+    })
+    .await;
+    assert_eq!(
+        engine.status().executions,
+        paused_at.executions,
+        "no trade while paused"
+    );
+    engine.control(orion_decision::Control::Resume).await;
+    wait_for(&engine, "a trade after resuming", |s| {
+        s.executions > paused_at.executions
+    })
+    .await;
+    engine.shutdown();
+    engine.wait().await;
+}
