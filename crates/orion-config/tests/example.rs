@@ -69,3 +69,52 @@ fn missing_file_is_a_clear_error() {
     let err = Config::load(&repo_file("config/does-not-exist.toml")).unwrap_err();
     assert!(err.to_string().contains("cannot read the file"), "{err}");
 }
+
+/// Every metric the shipped Grafana dashboard and Prometheus alert rules use
+/// is one the code exports (a renamed metric must not silently blank a panel
+/// or disarm an alert).
+#[test]
+fn monitoring_files_use_exported_metrics() {
+    let mut sources = String::new();
+    let mut stack = vec![repo_file("crates")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && path.components().any(|c| c.as_os_str() == "src")
+            {
+                sources.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let dashboard =
+        std::fs::read_to_string(repo_file("config/monitoring/grafana-dashboard.json")).unwrap();
+    let _: serde_json::Value =
+        serde_json::from_str(&dashboard).expect("the dashboard is valid JSON");
+    let alerts =
+        std::fs::read_to_string(repo_file("config/monitoring/prometheus-alerts.yml")).unwrap();
+    let mut checked = 0;
+    for text in [&dashboard, &alerts] {
+        for (start, _) in text.match_indices("orion_") {
+            let name: String = text[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .unwrap_or(&name);
+            if base.starts_with("orion_engine") {
+                continue; // the scrape job's name, not a metric
+            }
+            assert!(
+                sources.contains(&format!("\"{base}\"")),
+                "{base} is not exported by any crate"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} metric references found");
+}
