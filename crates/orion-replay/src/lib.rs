@@ -8,6 +8,7 @@
 //! the same replay loop.
 
 pub mod generate;
+pub mod report;
 pub mod scan;
 
 pub use generate::{Generated, GeneratorConfig, Planted, generate};
