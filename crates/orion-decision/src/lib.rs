@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use orion_config::Mode;
 use orion_core::{
-    Alert, BookEvent, BookEventKind, InstrumentId, OrderBook, Quantity, Severity, Timestamp, Venue,
+    Alert, BookEvent, BookEventKind, InstrumentId, Level, LevelUpdate, OrderBook, Quantity,
+    Severity, Timestamp, Venue,
 };
 use orion_matching::detection::{
     DetectionError, DetectionParams, Opportunity, PairSpec, evaluate_pair,
@@ -107,6 +108,38 @@ pub enum Output {
     Alert(Alert),
 }
 
+/// What changed in one book, borrowed from wherever it was decoded (a
+/// recording reader's reused buffers), so a replay feeds the core without
+/// allocating or cloning per event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookChange<'a> {
+    /// The whole book: replaces what was there.
+    Snapshot {
+        bids: &'a [Level],
+        asks: &'a [Level],
+    },
+    /// Changes to some levels.
+    Delta { updates: &'a [LevelUpdate] },
+}
+
+/// The core's number for a paired instrument, from [`DecisionCore::slot`]:
+/// look it up once (per recording file, say) rather than hashing the
+/// identifier on every event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InstrumentSlot(usize);
+
+/// A book event addressed by slot, with borrowed levels: the replay hot
+/// path's form of [`Input::Book`]. Handled exactly as the equivalent
+/// [`BookEvent`] would be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookUpdate<'a> {
+    pub slot: InstrumentSlot,
+    pub change: BookChange<'a>,
+    pub seq: Option<u64>,
+    pub exchange_ts: Option<Timestamp>,
+    pub received_at: Timestamp,
+}
+
 /// Settings the core needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoreSettings {
@@ -156,6 +189,10 @@ pub struct DecisionCore {
     instrument_index: FxHashMap<InstrumentId, usize>,
     instruments: Vec<InstrumentId>,
     books: Vec<OrderBook>,
+    /// For each instrument, its venue's staleness limit in nanoseconds
+    /// (saturated): the stale guard runs for every evaluated pair and every
+    /// pair on each tick, so it compares integers instead of `Duration`s.
+    max_age_nanos: Vec<u64>,
     /// For each instrument, the pairs it belongs to.
     pairs_of: Vec<Vec<usize>>,
     /// For each pair, its Kalshi, Polymarket YES and Polymarket NO books.
@@ -199,6 +236,10 @@ impl DecisionCore {
             books_of.push(slots);
         }
         let books = instruments.iter().map(|_| OrderBook::new()).collect();
+        let max_age_nanos = instruments
+            .iter()
+            .map(|i| u64::try_from(settings.max_age(i.venue).as_nanos()).unwrap_or(u64::MAX))
+            .collect();
         let suspended = pairs
             .iter()
             .map(|_| Some("no data yet".to_string()))
@@ -209,6 +250,7 @@ impl DecisionCore {
             instrument_index,
             instruments,
             books,
+            max_age_nanos,
             pairs_of,
             books_of,
             suspended,
@@ -227,6 +269,28 @@ impl DecisionCore {
         self.instrument_index
             .get(instrument)
             .map(|&i| &self.books[i])
+    }
+
+    /// The slot of a paired instrument; `None` for one no pair uses (its
+    /// events would be ignored).
+    pub fn slot(&self, instrument: &InstrumentId) -> Option<InstrumentSlot> {
+        self.instrument_index
+            .get(instrument)
+            .copied()
+            .map(InstrumentSlot)
+    }
+
+    /// Handles one book event given by slot, as [`Self::process`] handles
+    /// the equivalent [`Input::Book`].
+    pub fn process_book(
+        &mut self,
+        update: BookUpdate<'_>,
+        now: Timestamp,
+        gate: &mut dyn TradeGate,
+        out: &mut Vec<Output>,
+    ) {
+        self.stats.events += 1;
+        self.on_book_at(update, now, gate, out);
     }
 
     pub fn pairs(&self) -> &[PairSpec] {
@@ -316,15 +380,18 @@ impl DecisionCore {
     }
 
     /// Why pair `p` cannot be trusted right now, if it cannot.
+    #[inline]
     fn pair_problem(&self, p: usize, now: Timestamp) -> Option<Problem> {
         for index in self.books_of[p] {
             let book = &self.books[index];
             if !book.is_synced() {
                 return Some(Problem::NotSynced(index));
             }
-            let age = now.since(book.received_at());
-            if age > self.settings.max_age(self.instruments[index].venue) {
-                return Some(Problem::Stale(index, age));
+            // `now.since(received) > max_age` in integers: a book received
+            // at or after `now` has age zero, never stale.
+            let delta = now.nanos().saturating_sub(book.received_at().nanos());
+            if delta > 0 && delta.unsigned_abs() > self.max_age_nanos[index] {
+                return Some(Problem::Stale(index, now.since(book.received_at())));
             }
         }
         None
@@ -380,22 +447,46 @@ impl DecisionCore {
         let Some(&index) = self.instrument_index.get(&event.instrument) else {
             return; // not part of any pair
         };
-        let book = &mut self.books[index];
-        let applied = match &event.kind {
-            BookEventKind::Snapshot { bids, asks } => book.apply_snapshot(
+        let change = match &event.kind {
+            BookEventKind::Snapshot { bids, asks } => BookChange::Snapshot { bids, asks },
+            BookEventKind::Delta { updates } => BookChange::Delta { updates },
+        };
+        let update = BookUpdate {
+            slot: InstrumentSlot(index),
+            change,
+            seq: event.seq,
+            exchange_ts: event.exchange_ts,
+            received_at: event.received_at,
+        };
+        self.on_book_at(update, now, gate, out);
+    }
+
+    fn on_book_at(
+        &mut self,
+        update: BookUpdate<'_>,
+        now: Timestamp,
+        gate: &mut dyn TradeGate,
+        out: &mut Vec<Output>,
+    ) {
+        let index = update.slot.0;
+        let Some(book) = self.books.get_mut(index) else {
+            return; // a slot from another core: not part of any pair here
+        };
+        let applied = match update.change {
+            BookChange::Snapshot { bids, asks } => book.apply_snapshot(
                 bids.iter().copied(),
                 asks.iter().copied(),
-                event.seq,
-                event.exchange_ts,
-                event.received_at,
+                update.seq,
+                update.exchange_ts,
+                update.received_at,
             ),
-            BookEventKind::Delta { updates } => {
-                book.apply_delta(updates, event.seq, event.exchange_ts, event.received_at)
+            BookChange::Delta { updates } => {
+                book.apply_delta(updates, update.seq, update.exchange_ts, update.received_at)
             }
         };
         if let Err(e) = applied {
             self.stats.resyncs += 1;
-            out.push(Output::Resync(event.instrument));
+            out.push(Output::Resync(self.instruments[index].clone()));
             self.suspend_pairs_of(index, &e.to_string(), out);
             return;
         }

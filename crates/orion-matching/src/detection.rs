@@ -317,6 +317,60 @@ pub fn evaluate_pair(
             pair: pair.pair_id.to_string(),
         });
     }
+    if !may_have_edge(pair, kalshi, polymarket_yes, polymarket_no, params) {
+        return Ok(None);
+    }
+    evaluate_directions(pair, kalshi, polymarket_yes, polymarket_no, params, now)
+}
+
+/// False when neither direction can have an edge even at the lower of the
+/// two edge thresholds: the best asks alone (fees are never negative) cost
+/// too much. Nearly every book event ends here, so this avoids the per-direction
+/// set-up (days to resolution, a division) that [`evaluate_direction`] needs.
+/// [`evaluate_direction`] repeats the check with the exact threshold, so
+/// passing it changes nothing about the result.
+#[inline]
+fn may_have_edge(
+    pair: &PairSpec,
+    kalshi: &OrderBook,
+    polymarket_yes: &OrderBook,
+    polymarket_no: &OrderBook,
+    params: &DetectionParams,
+) -> bool {
+    let min_edge = u64::from(
+        params
+            .min_edge
+            .micros()
+            .min(params.min_edge_beyond_horizon.micros()),
+    );
+    Direction::BOTH.into_iter().any(|direction| {
+        let kalshi_outcome = direction.kalshi_outcome();
+        let (_, poly_outcome) = pair.polymarket_token_for(kalshi_outcome.opposite());
+        let poly_book = match poly_outcome {
+            Outcome::Yes => polymarket_yes,
+            Outcome::No => polymarket_no,
+        };
+        match (
+            KalshiBuyLevels::new(kalshi, kalshi_outcome).next(),
+            poly_book.asks().levels().first(),
+        ) {
+            (Some(k), Some(p)) => {
+                u64::from(k.price.micros()) + u64::from(p.price.micros()) + min_edge <= 1_000_000
+            }
+            _ => false,
+        }
+    })
+}
+
+/// Both directions, fully evaluated; the better opportunity, if any.
+fn evaluate_directions(
+    pair: &PairSpec,
+    kalshi: &OrderBook,
+    polymarket_yes: &OrderBook,
+    polymarket_no: &OrderBook,
+    params: &DetectionParams,
+    now: Timestamp,
+) -> Result<Option<Opportunity>, DetectionError> {
     let mut best: Option<Opportunity> = None;
     for direction in Direction::BOTH {
         let found = evaluate_direction(
@@ -976,8 +1030,48 @@ mod tests {
         prop::collection::btree_map(1u32..100, 1u64..30, 0..8).prop_map(|m| m.into_iter().collect())
     }
 
+    fn levels_of(l: &[(u32, u64)]) -> Vec<Level> {
+        l.iter()
+            .map(|&(c, n)| {
+                Level::new(
+                    Price::from_micros(c * 10_000).unwrap(),
+                    Quantity::from_contracts(n).unwrap(),
+                )
+            })
+            .collect()
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// The quick rejection in `evaluate_pair` (best asks against the
+        /// lower of the two thresholds) never changes the answer: it equals
+        /// evaluating both directions in full, for either orientation, both
+        /// thresholds, books with and without edges, and any time to resolution.
+        #[test]
+        fn quick_rejection_gives_the_full_evaluation(
+            k_bids in ladder(), k_asks in ladder(), yes_asks in ladder(), no_asks in ladder(),
+            inverted in any::<bool>(),
+            edge_cents in 0u32..6, beyond_cents in 0u32..6, horizon_days in 0u32..60,
+            days_left in 1i64..120, fee_ppm in 0u64..100_000,
+        ) {
+            let pair = pair(inverted, FeeSchedule::Polymarket { rate: Rate::from_ppm(fee_ppm), exponent: 1 }, TickSize::Hundredth);
+            let k = kalshi(&levels_of(&k_bids), &levels_of(&k_asks));
+            let yes = token(&[], &levels_of(&yes_asks));
+            let no = token(&[], &levels_of(&no_asks));
+            let prm = DetectionParams {
+                min_edge: Price::from_micros(edge_cents * 10_000).unwrap(),
+                min_edge_beyond_horizon: Price::from_micros(beyond_cents * 10_000).unwrap(),
+                horizon_days,
+                min_profit: Cash::ZERO,
+                slippage: Price::ZERO,
+                max_size: q("1000000"),
+            };
+            let now = Timestamp::from_secs(30 * DAY - days_left * DAY / 2);
+            let quick = evaluate_pair(&pair, &k, &yes, &no, &prm, now);
+            let full = evaluate_directions(&pair, &k, &yes, &no, &prm, now);
+            prop_assert_eq!(quick, full);
+        }
 
         /// Equal contracts on both legs; profit adds up; and the size is the
         /// largest lot multiple whose marginal contract clears the threshold

@@ -198,6 +198,34 @@ impl<W: Write> BinaryWriter<W> {
     }
 }
 
+/// The checksum of a record: CRC-32 (IEEE) over its tag and payload.
+#[inline]
+fn checksum(tag: u8, payload: &[u8]) -> u32 {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&[tag]);
+    crc.update(payload);
+    crc.finalize()
+}
+
+/// One event decoded into buffers that are reused from one read to the next
+/// (see [`BinaryReader::read_into`]), so a replay loop allocates nothing per
+/// event. `instrument` is the file's number for it: an index into
+/// [`BinaryReader::instruments`], which the caller can map once per file
+/// instead of hashing an identifier per event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecodedEvent {
+    pub instrument: usize,
+    /// True for a snapshot (`bids` and `asks` hold the whole book), false for
+    /// a delta (`updates` holds the changes). Buffers of the other kind are empty.
+    pub snapshot: bool,
+    pub bids: Vec<Level>,
+    pub asks: Vec<Level>,
+    pub updates: Vec<LevelUpdate>,
+    pub seq: Option<u64>,
+    pub exchange_ts: Option<Timestamp>,
+    pub received_at: Timestamp,
+}
+
 /// A cursor over one record's payload that never reads past its end.
 struct Payload<'a> {
     bytes: &'a [u8],
@@ -206,6 +234,7 @@ struct Payload<'a> {
 }
 
 impl Payload<'_> {
+    #[cold]
     fn corrupt(&self, what: &str) -> RecordingError {
         RecordingError::Corrupt {
             offset: self.offset,
@@ -213,44 +242,66 @@ impl Payload<'_> {
         }
     }
 
+    #[inline]
     fn byte(&mut self, what: &str) -> Result<u8, RecordingError> {
-        let b = *self.bytes.get(self.pos).ok_or_else(|| self.corrupt(what))?;
-        self.pos += 1;
-        Ok(b)
+        match self.bytes.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
+            }
+            None => Err(self.corrupt(what)),
+        }
     }
 
+    /// A LEB128 varint of at most ten bytes (the tenth may carry only the
+    /// top bit of a `u64`). Works on the remaining slice directly: this runs
+    /// several times per event.
+    #[inline]
     fn varint(&mut self, what: &str) -> Result<u64, RecordingError> {
+        let rest = self.bytes.get(self.pos..).unwrap_or(&[]);
+        if let Some(&b) = rest.first()
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
         let mut value: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte(what)?;
+        for (i, &b) in rest.iter().take(10).enumerate() {
             let bits = u64::from(b & 0x7f);
-            if shift == 63 && bits > 1 {
+            if i == 9 && bits > 1 {
                 return Err(self.corrupt(what));
             }
-            value |= bits << shift;
+            value |= bits << (7 * i);
             if b & 0x80 == 0 {
+                self.pos += i + 1;
                 return Ok(value);
             }
         }
         Err(self.corrupt(what))
     }
 
+    #[inline]
     fn count(&mut self, what: &str, max: usize) -> Result<usize, RecordingError> {
         let n = self.varint(what)?;
-        usize::try_from(n)
-            .ok()
-            .filter(|&n| n <= max)
-            .ok_or_else(|| self.corrupt(what))
+        match usize::try_from(n) {
+            Ok(n) if n <= max => Ok(n),
+            _ => Err(self.corrupt(what)),
+        }
     }
 
+    #[inline]
     fn price(&mut self) -> Result<Price, RecordingError> {
         let v = self.varint("price")?;
-        u32::try_from(v)
+        match u32::try_from(v)
             .ok()
             .and_then(|m| Price::from_micros(m).ok())
-            .ok_or_else(|| self.corrupt("price above $1"))
+        {
+            Some(price) => Ok(price),
+            None => Err(self.corrupt("price above $1")),
+        }
     }
 
+    #[inline]
     fn qty(&mut self) -> Result<Quantity, RecordingError> {
         let v = self.varint("quantity")?;
         if v > Quantity::MAX.micros() {
@@ -265,6 +316,150 @@ impl Payload<'_> {
         } else {
             Err(self.corrupt("trailing bytes in record"))
         }
+    }
+}
+
+/// Where a whole, intact record sits at the start of `bytes`: its tag, header
+/// length and payload length. `None` when part of it is not in `bytes` yet,
+/// or anything about it is off — the careful path then reads it again and
+/// reports the problem with its offset.
+#[inline]
+fn whole_record(bytes: &[u8]) -> Option<(u8, usize, usize)> {
+    let (&tag, rest) = bytes.split_first()?;
+    let mut len: usize = 0;
+    let mut header = 1usize;
+    for (i, &b) in rest.iter().take(4).enumerate() {
+        len |= usize::from(b & 0x7f) << (7 * i);
+        header += 1;
+        if b & 0x80 == 0 {
+            break;
+        }
+        if i == 3 {
+            return None;
+        }
+    }
+    if header == 1 || len > MAX_RECORD_LEN || bytes.len() < header + len + 4 {
+        return None;
+    }
+    let payload = &bytes[header..header + len];
+    let crc = &bytes[header + len..header + len + 4];
+    if checksum(tag, payload) != u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]) {
+        return None;
+    }
+    Some((tag, header, len))
+}
+
+/// Decodes one record's payload. An instrument definition extends
+/// `instruments` and gives `Ok(false)`; an event fills `event` and gives
+/// `Ok(true)`. `last_received` moves only when an event decodes whole.
+fn decode_record(
+    tag: u8,
+    payload: &[u8],
+    offset: u64,
+    instruments: &mut Vec<InstrumentId>,
+    last_received: &mut i64,
+    event: &mut DecodedEvent,
+) -> Result<bool, RecordingError> {
+    let mut p = Payload {
+        bytes: payload,
+        pos: 0,
+        offset,
+    };
+    match tag {
+        TAG_INSTRUMENT => {
+            let n = p.varint("instrument number")?;
+            if n != instruments.len() as u64 || instruments.len() >= MAX_INSTRUMENTS {
+                return Err(p.corrupt("instrument numbers out of order"));
+            }
+            let venue = match p.byte("venue")? {
+                0 => Venue::Kalshi,
+                1 => Venue::Polymarket,
+                _ => return Err(p.corrupt("unknown venue")),
+            };
+            let len = p.count("symbol length", orion_core::ids::MAX_ID_LEN)?;
+            let end = p.pos + len;
+            let bytes = p.bytes.get(p.pos..end).ok_or_else(|| p.corrupt("symbol"))?;
+            let symbol =
+                std::str::from_utf8(bytes).map_err(|_| p.corrupt("symbol is not UTF-8"))?;
+            let id = InstrumentId::new(venue, symbol).map_err(|e| p.corrupt(&e.to_string()))?;
+            p.pos = end;
+            p.finish()?;
+            instruments.push(id);
+            Ok(false)
+        }
+        TAG_SNAPSHOT | TAG_DELTA => {
+            let n = p.count("instrument number", instruments.len().saturating_sub(1))?;
+            if n >= instruments.len() {
+                return Err(p.corrupt("undefined instrument"));
+            }
+            let flags = p.byte("flags")?;
+            if flags & !(FLAG_SEQ | FLAG_EXCHANGE_TS) != 0 {
+                return Err(p.corrupt("unknown flags"));
+            }
+            let seq = if flags & FLAG_SEQ != 0 {
+                Some(p.varint("seq")?)
+            } else {
+                None
+            };
+            let received = last_received.wrapping_add(unzigzag(p.varint("received timestamp")?));
+            let exchange_ts = if flags & FLAG_EXCHANGE_TS != 0 {
+                Some(Timestamp::from_nanos(
+                    received.wrapping_add(unzigzag(p.varint("exchange timestamp")?)),
+                ))
+            } else {
+                None
+            };
+            event.bids.clear();
+            event.asks.clear();
+            event.updates.clear();
+            if tag == TAG_SNAPSHOT {
+                for side in [&mut event.bids, &mut event.asks] {
+                    let count = p.count("level count", MAX_LEVELS)?;
+                    // Each level takes at least two bytes: bound the allocation by the payload.
+                    side.reserve(count.min(p.bytes.len() / 2));
+                    for _ in 0..count {
+                        let price = p.price()?;
+                        let qty = p.qty()?;
+                        side.push(Level::new(price, qty));
+                    }
+                }
+            } else {
+                let count = p.count("update count", MAX_LEVELS)?;
+                // Each update takes at least three bytes.
+                event.updates.reserve(count.min(p.bytes.len() / 3));
+                for _ in 0..count {
+                    let kind = p.byte("update kind")?;
+                    if kind > 3 {
+                        return Err(p.corrupt("unknown update kind"));
+                    }
+                    let side = if kind & 1 == 0 {
+                        BookSide::Bid
+                    } else {
+                        BookSide::Ask
+                    };
+                    let price = p.price()?;
+                    let change = if kind & 2 == 0 {
+                        LevelChange::Set(p.qty()?)
+                    } else {
+                        LevelChange::Add(unzigzag(p.varint("level change")?))
+                    };
+                    event.updates.push(LevelUpdate {
+                        side,
+                        price,
+                        change,
+                    });
+                }
+            }
+            p.finish()?;
+            *last_received = received;
+            event.instrument = n;
+            event.snapshot = tag == TAG_SNAPSHOT;
+            event.seq = seq;
+            event.exchange_ts = exchange_ts;
+            event.received_at = Timestamp::from_nanos(received);
+            Ok(true)
+        }
+        other => Err(p.corrupt(&format!("unknown record tag {other}"))),
     }
 }
 
@@ -316,51 +511,71 @@ impl<R: BufRead> BinaryReader<R> {
         self.events_read
     }
 
-    /// Reads the next record; `Ok(None)` at a clean end of file.
-    /// The whole record when it already sits in the reader's buffer: one
-    /// copy instead of a read call per header byte.
-    fn buffered_record(&mut self) -> Option<(u8, u64)> {
-        let available = self.input.fill_buf().ok()?;
-        let (&tag, rest) = available.split_first()?;
-        let mut len: usize = 0;
-        let mut header = 1usize;
-        for (i, &b) in rest.iter().take(4).enumerate() {
-            len |= usize::from(b & 0x7f) << (7 * i);
-            header += 1;
-            if b & 0x80 == 0 {
-                break;
-            }
-            if i == 3 {
-                return None;
-            }
-        }
-        if len > MAX_RECORD_LEN || available.len() < header + len + 4 {
-            return None;
-        }
-        let payload = &available[header..header + len];
-        let crc_bytes = &available[header + len..header + len + 4];
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&[tag]);
-        crc.update(payload);
-        if crc.finalize()
-            != u32::from_le_bytes([crc_bytes[0], crc_bytes[1], crc_bytes[2], crc_bytes[3]])
-        {
-            // Let the careful path report it with its offset.
-            return None;
-        }
-        self.buf.clear();
-        self.buf
-            .extend_from_slice(&available[header..header + len + 4]);
-        self.input.consume(header + len + 4);
-        let start = self.offset;
-        self.offset += (header + len + 4) as u64;
-        Some((tag, start))
+    /// The instruments defined so far, in definition order: index `n` is the
+    /// file's instrument number `n` ([`DecodedEvent::instrument`]).
+    pub fn instruments(&self) -> &[InstrumentId] {
+        &self.instruments
     }
 
-    fn next_record(&mut self) -> Result<Option<(u8, u64)>, RecordingError> {
-        if let Some(record) = self.buffered_record() {
-            return Ok(Some(record));
+    /// Reads the next event into `event`, reusing its buffers: `Ok(true)`
+    /// when one was read, `Ok(false)` at a clean end of file. After an error
+    /// the reader stops (later calls give `Ok(false)`), as the iterator does.
+    pub fn read_into(&mut self, event: &mut DecodedEvent) -> Result<bool, RecordingError> {
+        if self.failed {
+            return Ok(false);
         }
+        let result = self.read_next(event);
+        if result.is_err() {
+            self.failed = true;
+        }
+        result
+    }
+
+    fn read_next(&mut self, event: &mut DecodedEvent) -> Result<bool, RecordingError> {
+        loop {
+            // Fast path: the whole record already sits in the reader's
+            // buffer; decode it in place, without copying it out.
+            if let Ok(available) = self.input.fill_buf()
+                && let Some((tag, header, len)) = whole_record(available)
+            {
+                let start = self.offset;
+                let decoded = decode_record(
+                    tag,
+                    &available[header..header + len],
+                    start,
+                    &mut self.instruments,
+                    &mut self.last_received,
+                    event,
+                );
+                let total = header + len + 4;
+                self.input.consume(total);
+                self.offset += total as u64;
+                if decoded? {
+                    self.events_read += 1;
+                    return Ok(true);
+                }
+                continue;
+            }
+            let Some((tag, start, len)) = self.next_record()? else {
+                return Ok(false);
+            };
+            if decode_record(
+                tag,
+                &self.buf[..len],
+                start,
+                &mut self.instruments,
+                &mut self.last_received,
+                event,
+            )? {
+                self.events_read += 1;
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Reads the next record into `buf` a piece at a time, checking each
+    /// piece: (tag, offset, payload length), or `None` at a clean end of file.
+    fn next_record(&mut self) -> Result<Option<(u8, u64, usize)>, RecordingError> {
         let start = self.offset;
         let mut tag = [0u8; 1];
         match self.input.read(&mut tag) {
@@ -407,136 +622,15 @@ impl<R: BufRead> BinaryReader<R> {
             }
         })?;
         let (payload, crc_bytes) = self.buf.split_at(len);
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&tag);
-        crc.update(payload);
         let expected = u32::from_le_bytes([crc_bytes[0], crc_bytes[1], crc_bytes[2], crc_bytes[3]]);
-        if crc.finalize() != expected {
+        if checksum(tag[0], payload) != expected {
             return Err(RecordingError::Corrupt {
                 offset: start,
                 reason: "checksum mismatch".into(),
             });
         }
         self.offset = start + header_len + len as u64 + 4;
-        Ok(Some((tag[0], start)))
-    }
-
-    fn decode(&mut self, tag: u8, offset: u64) -> Result<Option<BookEvent>, RecordingError> {
-        let mut p = Payload {
-            bytes: &self.buf[..self.buf.len() - 4],
-            pos: 0,
-            offset,
-        };
-        match tag {
-            TAG_INSTRUMENT => {
-                let n = p.varint("instrument number")?;
-                if n != self.instruments.len() as u64 || self.instruments.len() >= MAX_INSTRUMENTS {
-                    return Err(p.corrupt("instrument numbers out of order"));
-                }
-                let venue = match p.byte("venue")? {
-                    0 => Venue::Kalshi,
-                    1 => Venue::Polymarket,
-                    _ => return Err(p.corrupt("unknown venue")),
-                };
-                let len = p.count("symbol length", orion_core::ids::MAX_ID_LEN)?;
-                let end = p.pos + len;
-                let bytes = p.bytes.get(p.pos..end).ok_or_else(|| p.corrupt("symbol"))?;
-                let symbol =
-                    std::str::from_utf8(bytes).map_err(|_| p.corrupt("symbol is not UTF-8"))?;
-                let id = InstrumentId::new(venue, symbol).map_err(|e| p.corrupt(&e.to_string()))?;
-                p.pos = end;
-                p.finish()?;
-                self.instruments.push(id);
-                Ok(None)
-            }
-            TAG_SNAPSHOT | TAG_DELTA => {
-                let n = p.count(
-                    "instrument number",
-                    self.instruments.len().saturating_sub(1),
-                )?;
-                let instrument = self
-                    .instruments
-                    .get(n)
-                    .cloned()
-                    .ok_or_else(|| p.corrupt("undefined instrument"))?;
-                let flags = p.byte("flags")?;
-                if flags & !(FLAG_SEQ | FLAG_EXCHANGE_TS) != 0 {
-                    return Err(p.corrupt("unknown flags"));
-                }
-                let seq = if flags & FLAG_SEQ != 0 {
-                    Some(p.varint("seq")?)
-                } else {
-                    None
-                };
-                let received = self
-                    .last_received
-                    .wrapping_add(unzigzag(p.varint("received timestamp")?));
-                let exchange_ts = if flags & FLAG_EXCHANGE_TS != 0 {
-                    Some(Timestamp::from_nanos(
-                        received.wrapping_add(unzigzag(p.varint("exchange timestamp")?)),
-                    ))
-                } else {
-                    None
-                };
-                let kind = if tag == TAG_SNAPSHOT {
-                    let mut sides = [Vec::new(), Vec::new()];
-                    for side in &mut sides {
-                        let count = p.count("level count", MAX_LEVELS)?;
-                        // Each level takes at least two bytes: bound the allocation by the payload.
-                        side.reserve_exact(count.min(p.bytes.len() / 2));
-                        for _ in 0..count {
-                            let price = p.price()?;
-                            let qty = p.qty()?;
-                            side.push(Level::new(price, qty));
-                        }
-                    }
-                    let [bids, asks] = sides;
-                    BookEventKind::Snapshot { bids, asks }
-                } else {
-                    let count = p.count("update count", MAX_LEVELS)?;
-                    let mut updates = Vec::with_capacity(count.min(p.bytes.len() / 3));
-                    for _ in 0..count {
-                        let kind = p.byte("update kind")?;
-                        if kind > 3 {
-                            return Err(p.corrupt("unknown update kind"));
-                        }
-                        let side = if kind & 1 == 0 {
-                            BookSide::Bid
-                        } else {
-                            BookSide::Ask
-                        };
-                        let price = p.price()?;
-                        let change = if kind & 2 == 0 {
-                            LevelChange::Set(p.qty()?)
-                        } else {
-                            LevelChange::Add(unzigzag(p.varint("level change")?))
-                        };
-                        updates.push(LevelUpdate {
-                            side,
-                            price,
-                            change,
-                        });
-                    }
-                    BookEventKind::Delta { updates }
-                };
-                p.finish()?;
-                self.last_received = received;
-                self.events_read += 1;
-                Ok(Some(BookEvent {
-                    instrument,
-                    kind,
-                    seq,
-                    exchange_ts,
-                    received_at: Timestamp::from_nanos(received),
-                }))
-            }
-            other => Err(p.corrupt(&format!("unknown record tag {other}"))),
-        }
-    }
-
-    /// The instruments defined so far, in definition order.
-    pub fn instruments(&self) -> &[InstrumentId] {
-        &self.instruments
+        Ok(Some((tag[0], start, len)))
     }
 }
 
@@ -544,25 +638,37 @@ impl<R: BufRead> Iterator for BinaryReader<R> {
     type Item = Result<BookEvent, RecordingError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        loop {
-            let (tag, offset) = match self.next_record() {
-                Ok(None) => return None,
-                Ok(Some(record)) => record,
-                Err(e) => {
+        // Fresh buffers: each yielded event owns its levels.
+        let mut event = DecodedEvent::default();
+        match self.read_into(&mut event) {
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
+            Ok(true) => {
+                // decode_record checked the number against the definitions.
+                let Some(instrument) = self.instruments.get(event.instrument).cloned() else {
                     self.failed = true;
-                    return Some(Err(e));
-                }
-            };
-            match self.decode(tag, offset) {
-                Ok(Some(event)) => return Some(Ok(event)),
-                Ok(None) => continue,
-                Err(e) => {
-                    self.failed = true;
-                    return Some(Err(e));
-                }
+                    return Some(Err(RecordingError::Corrupt {
+                        offset: self.offset,
+                        reason: "undefined instrument".into(),
+                    }));
+                };
+                let kind = if event.snapshot {
+                    BookEventKind::Snapshot {
+                        bids: event.bids,
+                        asks: event.asks,
+                    }
+                } else {
+                    BookEventKind::Delta {
+                        updates: event.updates,
+                    }
+                };
+                Some(Ok(BookEvent {
+                    instrument,
+                    kind,
+                    seq: event.seq,
+                    exchange_ts: event.exchange_ts,
+                    received_at: event.received_at,
+                }))
             }
         }
     }

@@ -18,7 +18,7 @@ use std::io::{self, BufRead, Write};
 use orion_core::Timestamp;
 use thiserror::Error;
 
-pub use binary::{BinaryReader, BinaryWriter};
+pub use binary::{BinaryReader, BinaryWriter, DecodedEvent};
 pub use jsonl::{JsonlReader, format_line, parse_line};
 pub use rotate::{RotatingRecorder, RotationPolicy, recording_files};
 
