@@ -6,7 +6,7 @@ use orion_core::{
     Cash, ClientOrderId, IntentOutcome, JournaledIntent, Outcome, PreparedOrder, Quantity,
     StoreError, Timestamp, TradeIntent, Venue,
 };
-use rusqlite::params;
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::{Database, json_err, sql_err};
@@ -140,95 +140,13 @@ impl Database {
         profit: i64,
         created: i64,
     ) -> Result<JournaledIntent, StoreError> {
-        let conn = self.connection();
-        let mut legs_stmt = conn
-            .prepare("SELECT request, venue_order_id, body FROM orders WHERE intent_id = ?1 ORDER BY leg_index")
-            .map_err(sql_err)?;
-        let legs = legs_stmt
-            .query_map(params![intent_id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                ))
-            })
-            .map_err(sql_err)?
-            .map(|row| {
-                let (request, venue_order_id, body) = row.map_err(sql_err)?;
-                Ok(PreparedOrder {
-                    request: serde_json::from_str(&request).map_err(json_err)?,
-                    venue_order_id,
-                    body,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let mut events_stmt = conn
-            .prepare("SELECT client_order_id, event, at_ns FROM order_events WHERE intent_id = ?1 ORDER BY id")
-            .map_err(sql_err)?;
-        let events = events_stmt
-            .query_map(params![intent_id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })
-            .map_err(sql_err)?
-            .map(|row| {
-                let (coid, event, at) = row.map_err(sql_err)?;
-                let coid =
-                    ClientOrderId::new(&coid).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                Ok((
-                    coid,
-                    serde_json::from_str(&event).map_err(json_err)?,
-                    Timestamp::from_nanos(at),
-                ))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(JournaledIntent {
-            intent: TradeIntent {
-                intent_id: intent_id.to_string(),
-                pair_id,
-                legs,
-                expected_profit: Cash::from_micros(profit),
-                created_at: Timestamp::from_nanos(created),
-            },
-            events,
-        })
+        journal_of(self.connection(), intent_id, pair_id, profit, created)
     }
 
     /// Sets a holding (replacing the previous row for its venue, instrument
     /// and simulated flag); a zero quantity removes it.
     pub fn upsert_position(&self, p: &PositionRecord) -> Result<(), StoreError> {
-        let conn = self.connection();
-        if p.quantity.is_zero() {
-            conn.execute(
-                "DELETE FROM positions WHERE venue = ?1 AND instrument = ?2 AND simulated = ?3",
-                params![p.venue.as_str(), p.instrument, p.simulated],
-            )
-            .map_err(sql_err)?;
-            return Ok(());
-        }
-        conn.execute(
-            "INSERT INTO positions (venue, instrument, market, outcome, pair_id, quantity_micros, cost_micros, simulated, updated_at_ns)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (venue, instrument, simulated) DO UPDATE SET market = excluded.market, outcome = excluded.outcome,
-                pair_id = excluded.pair_id, quantity_micros = excluded.quantity_micros, cost_micros = excluded.cost_micros,
-                updated_at_ns = excluded.updated_at_ns",
-            params![
-                p.venue.as_str(),
-                p.instrument,
-                p.market,
-                p.outcome.as_str(),
-                p.pair_id,
-                qty_to_sql(p.quantity)?,
-                p.cost.micros(),
-                p.simulated,
-                p.updated_at.nanos()
-            ],
-        )
-        .map_err(sql_err)?;
-        Ok(())
+        upsert_position(self.connection(), p)
     }
 
     /// Every holding, real or simulated.
@@ -365,5 +283,286 @@ impl Database {
             .into_iter()
             .map(|(p, v)| (p, Cash::from_micros(v)))
             .collect())
+    }
+}
+
+/// One intent's journal read through `conn` (the connection or an open
+/// transaction).
+pub(crate) fn journal_of(
+    conn: &Connection,
+    intent_id: &str,
+    pair_id: String,
+    profit: i64,
+    created: i64,
+) -> Result<JournaledIntent, StoreError> {
+    let mut legs_stmt = conn
+        .prepare("SELECT request, venue_order_id, body FROM orders WHERE intent_id = ?1 ORDER BY leg_index")
+        .map_err(sql_err)?;
+    let legs = legs_stmt
+        .query_map(params![intent_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })
+        .map_err(sql_err)?
+        .map(|row| {
+            let (request, venue_order_id, body) = row.map_err(sql_err)?;
+            Ok(PreparedOrder {
+                request: serde_json::from_str(&request).map_err(json_err)?,
+                venue_order_id,
+                body,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut events_stmt = conn
+        .prepare("SELECT client_order_id, event, at_ns FROM order_events WHERE intent_id = ?1 ORDER BY id")
+        .map_err(sql_err)?;
+    let events = events_stmt
+        .query_map(params![intent_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .map_err(sql_err)?
+        .map(|row| {
+            let (coid, event, at) = row.map_err(sql_err)?;
+            let coid = ClientOrderId::new(&coid).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok((
+                coid,
+                serde_json::from_str(&event).map_err(json_err)?,
+                Timestamp::from_nanos(at),
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(JournaledIntent {
+        intent: TradeIntent {
+            intent_id: intent_id.to_string(),
+            pair_id,
+            legs,
+            expected_profit: Cash::from_micros(profit),
+            created_at: Timestamp::from_nanos(created),
+        },
+        events,
+    })
+}
+
+fn upsert_position(conn: &Connection, p: &PositionRecord) -> Result<(), StoreError> {
+    if p.quantity.is_zero() {
+        conn.execute(
+            "DELETE FROM positions WHERE venue = ?1 AND instrument = ?2 AND simulated = ?3",
+            params![p.venue.as_str(), p.instrument, p.simulated],
+        )
+        .map_err(sql_err)?;
+        return Ok(());
+    }
+    conn.execute(
+        "INSERT INTO positions (venue, instrument, market, outcome, pair_id, quantity_micros, cost_micros, simulated, updated_at_ns)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (venue, instrument, simulated) DO UPDATE SET market = excluded.market, outcome = excluded.outcome,
+            pair_id = excluded.pair_id, quantity_micros = excluded.quantity_micros, cost_micros = excluded.cost_micros,
+            updated_at_ns = excluded.updated_at_ns",
+        params![
+            p.venue.as_str(),
+            p.instrument,
+            p.market,
+            p.outcome.as_str(),
+            p.pair_id,
+            qty_to_sql(p.quantity)?,
+            p.cost.micros(),
+            p.simulated,
+            p.updated_at.nanos()
+        ],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+fn position_of(
+    conn: &Connection,
+    venue: Venue,
+    instrument: &str,
+    simulated: bool,
+) -> Result<Option<(Quantity, Cash)>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT quantity_micros, cost_micros FROM positions WHERE venue = ?1 AND instrument = ?2 AND simulated = ?3",
+            params![venue.as_str(), instrument, simulated],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )
+        .optional()
+        .map_err(sql_err)?;
+    row.map(|(q, c)| Ok((qty_from_sql(q)?, Cash::from_micros(c))))
+        .transpose()
+}
+
+fn overflow(what: &str) -> StoreError {
+    StoreError::Conflict(format!("{what} overflowed"))
+}
+
+/// Applies what one intent's orders filled to the positions, through `conn`
+/// (the caller's transaction, which also marks the intent finished, so the
+/// journal and the holdings can never disagree after a crash).
+///
+/// Each order counts its last final report in the journal (fills are
+/// cumulative per order); an order without one filled nothing. A buy adds
+/// its contracts and what they cost (price rounded up, plus fees); a sale
+/// removes contracts and takes its proceeds (rounded down, less fees) off
+/// the cost, so `cost` stays "everything paid, net of sales" as settlement
+/// expects. A holding sold down to zero is removed.
+pub(crate) fn apply_intent_positions(
+    conn: &Connection,
+    intent_id: &str,
+    simulated: bool,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let (pair_id, profit, created): (String, i64, i64) = conn
+        .query_row(
+            "SELECT pair_id, expected_profit_micros, created_at_ns FROM intents WHERE intent_id = ?1",
+            params![intent_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map_err(sql_err)?;
+    let journal = journal_of(conn, intent_id, pair_id, profit, created)?;
+    for leg in &journal.intent.legs {
+        let request = &leg.request;
+        let last_final = journal
+            .events
+            .iter()
+            .rev()
+            .filter(|(coid, _, _)| *coid == request.client_order_id)
+            .find_map(|(_, event, _)| match event {
+                orion_core::LegEvent::Report(report) if report.status.is_final() => Some(report),
+                _ => None,
+            });
+        let Some(report) = last_final.filter(|r| !r.filled.is_zero()) else {
+            continue;
+        };
+        let price = report.average_price.unwrap_or(request.limit_price);
+        let venue = request.instrument.venue;
+        let instrument = request.instrument.symbol.as_ref();
+        let (held, cost) = position_of(conn, venue, instrument, simulated)?
+            .unwrap_or((Quantity::ZERO, Cash::ZERO));
+        let (held, cost) = match request.side {
+            orion_core::Side::Buy => {
+                let paid = price
+                    .notional(report.filled)
+                    .to_cash(orion_core::Rounding::Up)
+                    .and_then(|c| c.checked_add(report.fees))
+                    .ok_or_else(|| overflow("position cost"))?;
+                (
+                    held.checked_add(report.filled)
+                        .ok_or_else(|| overflow("position quantity"))?,
+                    cost.checked_add(paid)
+                        .ok_or_else(|| overflow("position cost"))?,
+                )
+            }
+            orion_core::Side::Sell => {
+                let proceeds = price
+                    .notional(report.filled)
+                    .to_cash(orion_core::Rounding::Down)
+                    .and_then(|c| c.checked_sub(report.fees))
+                    .ok_or_else(|| overflow("sale proceeds"))?;
+                // Selling more than the ledger holds cannot come from
+                // Orion's own journal; the holding stops at zero and
+                // reconciliation reports the difference with the venue.
+                (
+                    held.saturating_sub(report.filled),
+                    cost.checked_sub(proceeds)
+                        .ok_or_else(|| overflow("position cost"))?,
+                )
+            }
+        };
+        upsert_position(
+            conn,
+            &PositionRecord {
+                venue,
+                instrument: instrument.to_string(),
+                market: request.market.symbol.to_string(),
+                outcome: request.outcome,
+                pair_id: Some(journal.intent.pair_id.clone()),
+                quantity: held,
+                cost,
+                simulated,
+                updated_at: at,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+impl PositionRecord {
+    /// The holding as the `orion-core` ports describe it (reconciliation
+    /// compares these with what the venues report).
+    pub fn to_position(&self) -> Result<orion_core::Position, StoreError> {
+        let bad = |e: orion_core::IdError| {
+            StoreError::Corrupt(format!("stored position {}: {e}", self.instrument))
+        };
+        Ok(orion_core::Position {
+            market: orion_core::MarketId::new(self.venue, &self.market).map_err(bad)?,
+            instrument: orion_core::InstrumentId::new(self.venue, &self.instrument).map_err(bad)?,
+            outcome: self.outcome,
+            quantity: self.quantity,
+        })
+    }
+}
+
+impl Database {
+    /// Records a settlement and closes the holding it settles
+    /// (`instrument` on the settlement's venue) in one transaction, so a
+    /// crash can neither pay a holding twice nor lose its P&L. Returns
+    /// false, recording nothing, when the holding is already gone (settled
+    /// by an earlier pass).
+    pub fn settle_position(
+        &mut self,
+        s: &SettlementRecord,
+        instrument: &str,
+    ) -> Result<bool, StoreError> {
+        let tx = self.connection_mut().transaction().map_err(sql_err)?;
+        let closed = tx
+            .execute(
+                "DELETE FROM positions WHERE venue = ?1 AND instrument = ?2 AND simulated = ?3",
+                params![s.venue.as_str(), instrument, s.simulated],
+            )
+            .map_err(sql_err)?;
+        if closed == 0 {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO settlements (pair_id, venue, market, winning_outcome, quantity_micros, payout_micros, cost_micros,
+                realized_pnl_micros, simulated, settled_at_ns)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                s.pair_id,
+                s.venue.as_str(),
+                s.market,
+                s.winning_outcome.as_str(),
+                qty_to_sql(s.quantity)?,
+                s.payout.micros(),
+                s.cost.micros(),
+                s.realized_pnl.micros(),
+                s.simulated,
+                s.settled_at.nanos()
+            ],
+        )
+        .map_err(sql_err)?;
+        tx.commit().map_err(sql_err)?;
+        Ok(true)
+    }
+
+    /// Realized P&L over every settlement, real or simulated.
+    pub fn realized_pnl(&self, simulated: bool) -> Result<Cash, StoreError> {
+        let total: i64 = self
+            .connection()
+            .query_row(
+                "SELECT COALESCE(SUM(realized_pnl_micros), 0) FROM settlements WHERE simulated = ?1",
+                params![simulated],
+                |r| r.get(0),
+            )
+            .map_err(sql_err)?;
+        Ok(Cash::from_micros(total))
     }
 }

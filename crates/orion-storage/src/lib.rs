@@ -12,6 +12,7 @@
 //! takes an exclusive lock file next to it.
 
 mod backup;
+mod halts;
 mod ledger;
 pub mod schema;
 
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 pub use backup::{
     BackupInfo, backup_to, integrity_check, list_backups, restore_from, rotate_backups,
 };
+pub use halts::HaltRecord;
 pub use ledger::{JournalRecord, PositionRecord, SettlementRecord};
 pub use schema::LATEST as SCHEMA_VERSION;
 
@@ -154,6 +156,9 @@ pub struct Database {
     path: PathBuf,
     // Held for the lifetime of the database: dropping it releases the lock.
     _lock: Option<File>,
+    /// Intent ids starting with this are simulated (dry-run): flagged so
+    /// when journaled, and their fills go to the simulated positions.
+    simulated_prefix: Option<String>,
 }
 
 fn lock_path(db: &Path) -> PathBuf {
@@ -216,6 +221,7 @@ impl Database {
             conn,
             path: path.to_path_buf(),
             _lock: Some(lock),
+            simulated_prefix: None,
         };
         db.migrate()?;
         Ok(db)
@@ -248,6 +254,7 @@ impl Database {
             conn,
             path: path.to_path_buf(),
             _lock: None,
+            simulated_prefix: None,
         })
     }
 
@@ -297,6 +304,23 @@ impl Database {
     /// The underlying connection, for crates that keep their own tables.
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    pub(crate) fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Marks intents whose id starts with `prefix` as simulated from the
+    /// moment they are journaled (the dry-run executor's ids), so their
+    /// fills are kept apart from real positions.
+    pub fn set_simulated_prefix(&mut self, prefix: Option<String>) {
+        self.simulated_prefix = prefix;
+    }
+
+    fn is_simulated_id(&self, intent_id: &str) -> bool {
+        self.simulated_prefix
+            .as_deref()
+            .is_some_and(|p| !p.is_empty() && intent_id.starts_with(p))
     }
 
     // ------------------------------------------------------------ pairs
@@ -606,10 +630,11 @@ fn request_json(req: &OrderRequest) -> Result<String, StoreError> {
 
 impl Store for Database {
     fn record_intent(&mut self, intent: &TradeIntent) -> Result<(), StoreError> {
+        let simulated = self.is_simulated_id(&intent.intent_id);
         let tx = self.conn.transaction().map_err(sql_err)?;
         tx.execute(
-            "INSERT INTO intents (intent_id, pair_id, expected_profit_micros, created_at_ns) VALUES (?1, ?2, ?3, ?4)",
-            params![intent.intent_id, intent.pair_id, intent.expected_profit.micros(), intent.created_at.nanos()],
+            "INSERT INTO intents (intent_id, pair_id, expected_profit_micros, simulated, created_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![intent.intent_id, intent.pair_id, intent.expected_profit.micros(), simulated, intent.created_at.nanos()],
         )
         .map_err(sql_err)?;
         for (index, leg) in intent.legs.iter().enumerate() {
@@ -674,8 +699,11 @@ impl Store for Database {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         let json = serde_json::to_string(outcome).map_err(json_err)?;
-        let n = self
-            .conn
+        let prefixed = self.is_simulated_id(intent_id);
+        // One transaction: the intent is finished exactly when its fills are
+        // in the positions, so no crash can leave one without the other.
+        let tx = self.conn.transaction().map_err(sql_err)?;
+        let n = tx
             .execute(
                 "UPDATE intents SET finished_at_ns = ?2, outcome = ?3 WHERE intent_id = ?1 AND finished_at_ns IS NULL",
                 params![intent_id, at.nanos(), json],
@@ -686,7 +714,17 @@ impl Store for Database {
                 "no unfinished intent {intent_id:?}"
             )));
         }
-        Ok(())
+        let flagged: bool = tx
+            .query_row(
+                "SELECT simulated FROM intents WHERE intent_id = ?1",
+                params![intent_id],
+                |r| r.get(0),
+            )
+            .map_err(sql_err)?;
+        ledger::apply_intent_positions(&tx, intent_id, flagged || prefixed, at)?;
+        #[cfg(test)]
+        fault::hit("finish_intent.before_commit")?;
+        tx.commit().map_err(sql_err)
     }
 
     fn unfinished_intents(&self) -> Result<Vec<JournaledIntent>, StoreError> {
@@ -715,5 +753,229 @@ impl Store for Database {
                 self.journal_of(&intent_id, pair_id, profit, created)
             })
             .collect()
+    }
+}
+
+/// Test-only fault points: an armed point fails the write it sits in, as a
+/// crash there would (an uncommitted SQLite transaction is rolled back).
+#[cfg(test)]
+mod fault {
+    use std::cell::RefCell;
+
+    use orion_core::StoreError;
+
+    thread_local! {
+        static ARMED: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(crate) fn arm(point: &'static str) {
+        ARMED.with(|a| a.borrow_mut().push(point));
+    }
+
+    pub(crate) fn hit(point: &'static str) -> Result<(), StoreError> {
+        let armed = ARMED.with(|a| {
+            let mut a = a.borrow_mut();
+            let found = a.iter().position(|p| *p == point);
+            found.map(|i| a.remove(i)).is_some()
+        });
+        if armed {
+            Err(StoreError::Io(format!("injected fault at {point}")))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use orion_core::{
+        Cash, InstrumentId, MarketId, OrderReport, OrderStatus, Outcome, PreparedOrder, Price,
+        Quantity, Side, TimeInForce, Venue,
+    };
+
+    fn leg(coid: &str, venue: Venue, symbol: &str, outcome: Outcome, side: Side) -> PreparedOrder {
+        PreparedOrder {
+            request: OrderRequest {
+                client_order_id: ClientOrderId::new(coid).unwrap(),
+                market: MarketId::new(venue, &format!("{symbol}-market")).unwrap(),
+                instrument: InstrumentId::new(venue, symbol).unwrap(),
+                outcome,
+                side,
+                limit_price: Price::parse("0.45").unwrap(),
+                quantity: Quantity::from_contracts(10).unwrap(),
+                time_in_force: TimeInForce::FillOrKill,
+            },
+            venue_order_id: None,
+            body: b"{}".to_vec(),
+        }
+    }
+
+    fn report(coid: &str, filled: u64, price: &str, fees: i64) -> LegEvent {
+        LegEvent::Report(OrderReport {
+            client_order_id: ClientOrderId::new(coid).unwrap(),
+            venue_order_id: Some(format!("v-{coid}")),
+            status: OrderStatus::Filled,
+            filled: Quantity::from_contracts(filled).unwrap(),
+            average_price: Some(Price::parse(price).unwrap()),
+            fees: Cash::from_micros(fees),
+            reason: None,
+            updated_at: Timestamp::from_secs(2),
+        })
+    }
+
+    /// A two-leg intent whose legs both filled 10 contracts, journaled.
+    fn filled_intent(db: &mut Database, id: &str) {
+        db.record_intent(&TradeIntent {
+            intent_id: id.into(),
+            pair_id: "pair-1".into(),
+            legs: vec![
+                leg(
+                    &format!("{id}-k"),
+                    Venue::Kalshi,
+                    "KX",
+                    Outcome::Yes,
+                    Side::Buy,
+                ),
+                leg(
+                    &format!("{id}-p"),
+                    Venue::Polymarket,
+                    "123",
+                    Outcome::No,
+                    Side::Buy,
+                ),
+            ],
+            expected_profit: Cash::from_micros(100_000),
+            created_at: Timestamp::from_secs(1),
+        })
+        .unwrap();
+        for (coid, price, fees) in [
+            (format!("{id}-k"), "0.42", 70_000),
+            (format!("{id}-p"), "0.55", 0),
+        ] {
+            let c = ClientOrderId::new(&coid).unwrap();
+            db.record_leg_event(
+                id,
+                &c,
+                &LegEvent::Sending { attempt: 1 },
+                Timestamp::from_secs(1),
+            )
+            .unwrap();
+            db.record_leg_event(
+                id,
+                &c,
+                &report(&coid, 10, price, fees),
+                Timestamp::from_secs(2),
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn finishing_an_intent_and_its_positions_is_one_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orion.db");
+        let mut db = Database::open(&path).unwrap();
+        filled_intent(&mut db, "i1");
+        // A failure after the positions were written but before the commit
+        // (where a crash between two separate writes used to be): nothing
+        // of it is kept.
+        fault::arm("finish_intent.before_commit");
+        assert!(
+            db.finish_intent("i1", &IntentOutcome::Completed, Timestamp::from_secs(3))
+                .is_err()
+        );
+        drop(db);
+        let mut db = Database::open(&path).unwrap();
+        assert_eq!(db.unfinished_intents().unwrap().len(), 1, "still open");
+        assert!(
+            db.positions(false).unwrap().is_empty(),
+            "no half-written holding"
+        );
+
+        // The same finish without the fault: both at once.
+        db.finish_intent("i1", &IntentOutcome::Completed, Timestamp::from_secs(3))
+            .unwrap();
+        assert!(db.unfinished_intents().unwrap().is_empty());
+        let held = db.positions(false).unwrap();
+        assert_eq!(held.len(), 2);
+        let k = held.iter().find(|p| p.venue == Venue::Kalshi).unwrap();
+        assert_eq!(k.quantity, Quantity::from_contracts(10).unwrap());
+        // 10 × $0.42 + $0.07 fees.
+        assert_eq!(k.cost, Cash::from_micros(4_270_000));
+        assert_eq!(k.pair_id.as_deref(), Some("pair-1"));
+        assert_eq!(k.market, "KX-market");
+        let p = held.iter().find(|p| p.venue == Venue::Polymarket).unwrap();
+        assert_eq!(
+            (p.outcome, p.cost),
+            (Outcome::No, Cash::from_micros(5_500_000))
+        );
+        // Finishing twice is refused and changes nothing.
+        assert!(
+            db.finish_intent("i1", &IntentOutcome::Completed, Timestamp::from_secs(4))
+                .is_err()
+        );
+        assert_eq!(db.positions(false).unwrap(), held);
+    }
+
+    #[test]
+    fn sales_reduce_holdings_and_simulated_intents_stay_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Database::open(&dir.path().join("orion.db")).unwrap();
+        db.set_simulated_prefix(Some("paper-".into()));
+        filled_intent(&mut db, "i1");
+        db.finish_intent("i1", &IntentOutcome::Completed, Timestamp::from_secs(3))
+            .unwrap();
+        // An unwind child sells 4 of the Kalshi contracts at $0.40, $0.01 fee.
+        let child = "i1/repair-1";
+        db.record_intent(&TradeIntent {
+            intent_id: child.into(),
+            pair_id: "pair-1".into(),
+            legs: vec![leg("c-sell", Venue::Kalshi, "KX", Outcome::Yes, Side::Sell)],
+            expected_profit: Cash::ZERO,
+            created_at: Timestamp::from_secs(4),
+        })
+        .unwrap();
+        let c = ClientOrderId::new("c-sell").unwrap();
+        db.record_leg_event(
+            child,
+            &c,
+            &report("c-sell", 4, "0.40", 10_000),
+            Timestamp::from_secs(4),
+        )
+        .unwrap();
+        db.finish_intent(child, &IntentOutcome::Completed, Timestamp::from_secs(5))
+            .unwrap();
+        let k = db
+            .positions(false)
+            .unwrap()
+            .into_iter()
+            .find(|p| p.venue == Venue::Kalshi)
+            .unwrap();
+        assert_eq!(k.quantity, Quantity::from_contracts(6).unwrap());
+        // 4.27 paid − (1.60 − 0.01) received.
+        assert_eq!(k.cost, Cash::from_micros(2_680_000));
+
+        // A dry-run intent: flagged simulated when journaled, held apart.
+        filled_intent(&mut db, "paper-1");
+        db.finish_intent(
+            "paper-1",
+            &IntentOutcome::Completed,
+            Timestamp::from_secs(6),
+        )
+        .unwrap();
+        assert_eq!(db.positions(true).unwrap().len(), 2);
+        assert_eq!(
+            db.positions(false)
+                .unwrap()
+                .iter()
+                .find(|p| p.venue == Venue::Kalshi)
+                .unwrap()
+                .quantity,
+            Quantity::from_contracts(6).unwrap(),
+            "real holdings untouched by the simulated trade"
+        );
     }
 }

@@ -157,6 +157,16 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX order_events_by_order ON order_events (client_order_id, id);
     CREATE INDEX pairs_by_status ON pairs (status);
     "#,
+    // 3: pair halts survive restarts (execution's legged-pair halts, the
+    // decision core's, and the operator's), until an operator resumes them.
+    r#"
+    CREATE TABLE pair_halts (
+        pair_id TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        source TEXT NOT NULL,
+        halted_at_ns INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -460,3 +460,107 @@ fn corrupt_files_are_reported() {
     assert!(integrity_check(&broken).is_err());
     assert!(integrity_check(&dir.path().join("missing.db")).is_err());
 }
+
+#[test]
+fn a_version_2_database_migrates_to_halts_and_keeps_its_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orion.db");
+    // A database as version 2 left it, with an open intent in its journal.
+    {
+        let conn = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..2] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute(
+            "INSERT INTO intents (intent_id, pair_id, expected_profit_micros, created_at_ns) VALUES ('old', 'P1', 5, 7)",
+            [],
+        )
+        .unwrap();
+    }
+    let mut db = Database::open(&path).unwrap();
+    assert_eq!(db.schema_version().unwrap(), 3);
+    assert_eq!(LATEST, 3);
+    assert_eq!(db.unfinished_intents().unwrap()[0].intent.intent_id, "old");
+    let backup = dir.path().join("orion.db.pre-v3.bak");
+    let old = Connection::open(&backup).unwrap();
+    let v: u32 = old
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 2, "the backup is the version 2 database");
+
+    // Halts: recorded once (the first reason wins), listed, audited.
+    let halt = |pair: &str, reason: &str| orion_storage::HaltRecord {
+        pair_id: pair.into(),
+        reason: reason.into(),
+        source: "execution".into(),
+        halted_at: Timestamp::from_secs(10),
+    };
+    assert!(db.halt_pair(&halt("P1", "legged beyond bounds")).unwrap());
+    assert!(!db.halt_pair(&halt("P1", "again")).unwrap());
+    assert!(db.halt_pair(&halt("P2", "operator")).unwrap());
+    drop(db);
+    let mut db = Database::open(&path).unwrap();
+    let halts = db.halted_pairs().unwrap();
+    assert_eq!(halts.len(), 2, "halts survive a reopen");
+    assert_eq!(halts[0].reason, "legged beyond bounds");
+    assert!(
+        !db.resume_pair("P3", "alice", "not halted", Timestamp::from_secs(11))
+            .unwrap()
+    );
+    assert!(
+        db.resume_pair("P1", "alice", "flattened by hand", Timestamp::from_secs(11))
+            .unwrap()
+    );
+    assert_eq!(db.halted_pairs().unwrap().len(), 1);
+    let log = db.audit_log(10).unwrap();
+    assert_eq!(log[0].action, "pair.resume");
+    assert_eq!(log[0].actor, "alice");
+    assert_eq!(log[0].detail, "P1: flattened by hand");
+    assert_eq!(
+        log.iter().filter(|e| e.action == "pair.halt").count(),
+        2,
+        "{log:?}"
+    );
+}
+
+#[test]
+fn settling_a_position_records_pnl_once_and_closes_the_holding() {
+    use orion_storage::{PositionRecord, SettlementRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = Database::open(&dir.path().join("orion.db")).unwrap();
+    db.upsert_position(&PositionRecord {
+        venue: Venue::Kalshi,
+        instrument: "KXFED".into(),
+        market: "KXFED".into(),
+        outcome: Outcome::Yes,
+        pair_id: Some("P1".into()),
+        quantity: Quantity::parse("10").unwrap(),
+        cost: Cash::parse("4.20").unwrap(),
+        simulated: false,
+        updated_at: Timestamp::from_secs(1),
+    })
+    .unwrap();
+    let record = SettlementRecord {
+        pair_id: Some("P1".into()),
+        venue: Venue::Kalshi,
+        market: "KXFED".into(),
+        winning_outcome: Outcome::Yes,
+        quantity: Quantity::parse("10").unwrap(),
+        payout: Cash::parse("10").unwrap(),
+        cost: Cash::parse("4.20").unwrap(),
+        realized_pnl: Cash::parse("5.80").unwrap(),
+        simulated: false,
+        settled_at: Timestamp::from_secs(2),
+    };
+    assert!(db.settle_position(&record, "KXFED").unwrap());
+    assert!(db.positions(false).unwrap().is_empty());
+    // A second pass finds the holding gone and records nothing.
+    assert!(!db.settle_position(&record, "KXFED").unwrap());
+    assert_eq!(db.settlements(None).unwrap().len(), 1);
+    assert_eq!(
+        db.realized_pnl(false).unwrap(),
+        Cash::parse("5.80").unwrap()
+    );
+    assert_eq!(db.realized_pnl(true).unwrap(), Cash::ZERO);
+}
