@@ -212,6 +212,16 @@ pub struct AlertsConfig {
     pub webhook_url_secret: String,
     pub coalesce_window_s: u64,
     pub max_per_minute: u32,
+    /// Bot API root; tests point it at a fake server on loopback.
+    pub telegram_api_url: String,
+    /// Obey /status, /pause, /resume, /halt from the configured chat.
+    pub telegram_commands_enabled: bool,
+    /// Vault name of the chat for critical alerts; empty = the normal chat
+    /// (still with its own budget).
+    pub telegram_error_chat_id_secret: String,
+    /// Vault name of the webhook URL for critical alerts; empty = the normal
+    /// URL (still with its own budget).
+    pub webhook_error_url_secret: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -582,6 +592,15 @@ fn read(r: &mut Reader, table: &toml::Table) -> Config {
         webhook_url_secret: r.name(s, "webhook_url_secret", "webhook.url"),
         coalesce_window_s: r.uint(s, "coalesce_window_s", 60, 0, 86_400),
         max_per_minute: r.uint(s, "max_per_minute", 20, 1, 600) as u32,
+        telegram_api_url: r.url(
+            s,
+            "telegram_api_url",
+            "https://api.telegram.org",
+            &["https", "http"],
+        ),
+        telegram_commands_enabled: r.bool(s, "telegram_commands_enabled", true),
+        telegram_error_chat_id_secret: r.string(s, "telegram_error_chat_id_secret", ""),
+        webhook_error_url_secret: r.string(s, "webhook_error_url_secret", ""),
     };
 
     let s = r.section(root, "recording", "recording");

@@ -1,0 +1,358 @@
+//! A delivery channel (Telegram or webhook) as an [`Alerter`].
+//!
+//! Each channel has two lanes: the normal lane (info and warning) and the
+//! error lane (critical), each with its own [`Throttle`] (so its own
+//! coalescing and per-minute budget), its own bounded outbox and its own
+//! sender task, and optionally its own destination. A storm of warnings can
+//! therefore exhaust the normal lane's budget, or stall it behind a slow
+//! server, without delaying a critical alert by a single message.
+//!
+//! `alert()` never awaits: it takes the lane's mutex (held only for the
+//! throttle's bookkeeping, never across I/O), decides, and `try_send`s any
+//! message into the outbox. A full outbox (a stalled destination) turns the
+//! message into a drop, reported in the next drop note. The sender task
+//! delivers with a per-request timeout and retries transient failures
+//! (timeouts, transport errors, 5xx, 429) with exponential backoff, or after
+//! Telegram's `retry_after` when it gives one.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use orion_core::{Alert, Alerter, Clock, Severity};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::telegram::TelegramApi;
+use crate::throttle::{Fate, Outgoing, Throttle, ThrottleSettings};
+use crate::webhook::Webhook;
+
+/// The metric every lane counts into, labelled `channel` (lane name) and
+/// `outcome`: `sent` and `failed` per message; `coalesced` and `dropped`
+/// per alert.
+pub const ALERTS_METRIC: &str = "orion_alerts_total";
+
+/// How a lane's sender task behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliverySettings {
+    /// Messages waiting for the sender; more are dropped (and counted).
+    pub queue: usize,
+    /// Attempts per message, the first included.
+    pub max_attempts: u32,
+    /// First retry delay; doubles each attempt up to `backoff_max`.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Telegram's `retry_after` is honoured up to this long.
+    pub max_retry_after: Duration,
+    /// How often windows are closed and drop notes released.
+    pub tick: Duration,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> DeliverySettings {
+        DeliverySettings {
+            queue: 64,
+            max_attempts: 5,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(300),
+            tick: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Where a lane's messages go.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    Telegram { api: TelegramApi, chat_id: String },
+    Webhook(Webhook),
+}
+
+struct Failure {
+    transient: bool,
+    retry_after: Option<Duration>,
+    detail: String,
+}
+
+impl Destination {
+    async fn deliver(&self, message: &Outgoing) -> Result<(), Failure> {
+        match self {
+            Destination::Telegram { api, chat_id } => api
+                .send_message(chat_id, &telegram_text(message))
+                .await
+                .map_err(|e| Failure {
+                    transient: e.is_transient(),
+                    retry_after: match &e {
+                        crate::telegram::TelegramError::RateLimited { retry_after } => *retry_after,
+                        _ => None,
+                    },
+                    // TelegramApi already masks the token; mask again in case.
+                    detail: api.token().mask(&e.to_string()),
+                }),
+            Destination::Webhook(hook) => hook.post(message).await.map_err(|e| Failure {
+                transient: e.is_transient(),
+                retry_after: None,
+                detail: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// A message as Telegram shows it: plain text, severity first.
+pub fn telegram_text(message: &Outgoing) -> String {
+    let severity = match message.severity() {
+        Severity::Info => "INFO",
+        Severity::Warning => "WARNING",
+        Severity::Critical => "CRITICAL",
+    };
+    format!(
+        "[{severity}] {}\n{}\n{}",
+        message.key(),
+        message.message(),
+        message.at()
+    )
+}
+
+/// Counters of one lane (also exported as [`ALERTS_METRIC`]).
+#[derive(Debug, Default)]
+pub struct LaneStats {
+    pub sent: AtomicU64,
+    pub failed: AtomicU64,
+    pub coalesced: AtomicU64,
+    pub dropped: AtomicU64,
+}
+
+/// A copy of [`LaneStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LaneCounts {
+    /// Messages delivered.
+    pub sent: u64,
+    /// Messages given up on after retries.
+    pub failed: u64,
+    /// Alerts folded into a summary.
+    pub coalesced: u64,
+    /// Alerts dropped (budget or full queue).
+    pub dropped: u64,
+}
+
+struct Lane {
+    name: &'static str,
+    throttle: Mutex<Throttle>,
+    outbox: mpsc::Sender<Outgoing>,
+    clock: Arc<dyn Clock>,
+    destination: Destination,
+    delivery: DeliverySettings,
+    stats: LaneStats,
+}
+
+impl Lane {
+    fn offer(&self, alert: Alert) {
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        let mut throttle = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
+        let fate = throttle.offer(alert, now, &mut out);
+        if fate == Fate::Coalesced {
+            self.count("coalesced", 1);
+        }
+        self.enqueue(&mut throttle, out);
+    }
+
+    fn tick(&self) {
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        let mut throttle = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
+        throttle.tick(now, &mut out);
+        self.enqueue(&mut throttle, out);
+    }
+
+    /// Queues messages without waiting; what does not fit becomes drops.
+    /// Called with the throttle locked so drops are recorded atomically.
+    fn enqueue(&self, throttle: &mut Throttle, out: Vec<Outgoing>) {
+        for message in out {
+            if let Err(e) = self.outbox.try_send(message) {
+                let message = match e {
+                    mpsc::error::TrySendError::Full(m) | mpsc::error::TrySendError::Closed(m) => m,
+                };
+                throttle.undeliverable(message.count());
+            }
+        }
+        let dropped = throttle.take_new_drops();
+        if dropped > 0 {
+            self.count("dropped", dropped);
+        }
+    }
+
+    fn count(&self, outcome: &'static str, n: u64) {
+        let counter = match outcome {
+            "sent" => &self.stats.sent,
+            "failed" => &self.stats.failed,
+            "coalesced" => &self.stats.coalesced,
+            _ => &self.stats.dropped,
+        };
+        counter.fetch_add(n, Ordering::Relaxed);
+        metrics::counter!(ALERTS_METRIC, "channel" => self.name, "outcome" => outcome).increment(n);
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(16);
+        self.delivery
+            .backoff_base
+            .saturating_mul(factor)
+            .min(self.delivery.backoff_max)
+    }
+
+    async fn deliver(&self, message: &Outgoing) {
+        let mut attempt = 1;
+        loop {
+            match self.destination.deliver(message).await {
+                Ok(()) => {
+                    self.count("sent", 1);
+                    return;
+                }
+                Err(f) if !f.transient || attempt >= self.delivery.max_attempts => {
+                    tracing::warn!(
+                        channel = self.name,
+                        key = message.key(),
+                        attempts = attempt,
+                        "alert not delivered: {}",
+                        f.detail
+                    );
+                    self.count("failed", 1);
+                    return;
+                }
+                Err(f) => {
+                    let wait = match f.retry_after {
+                        Some(after) => after.min(self.delivery.max_retry_after),
+                        None => self.backoff(attempt),
+                    };
+                    tracing::debug!(
+                        channel = self.name,
+                        attempt,
+                        ?wait,
+                        "alert delivery failed, retrying: {}",
+                        f.detail
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    fn counts(&self) -> LaneCounts {
+        LaneCounts {
+            sent: self.stats.sent.load(Ordering::Relaxed),
+            failed: self.stats.failed.load(Ordering::Relaxed),
+            coalesced: self.stats.coalesced.load(Ordering::Relaxed),
+            dropped: self.stats.dropped.load(Ordering::Relaxed),
+        }
+    }
+}
+
+async fn run_lane(lane: Arc<Lane>, mut outbox: mpsc::Receiver<Outgoing>) {
+    let mut tick = tokio::time::interval(lane.delivery.tick);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            message = outbox.recv() => match message {
+                Some(m) => lane.deliver(&m).await,
+                None => return,
+            },
+            _ = tick.tick() => lane.tick(),
+        }
+    }
+}
+
+/// Aborts the lanes' tasks when the channel is dropped.
+#[derive(Debug)]
+struct Tasks(Vec<JoinHandle<()>>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
+/// One channel's two lanes, as an [`Alerter`].
+pub struct ChannelAlerter {
+    normal: Arc<Lane>,
+    error: Arc<Lane>,
+    _tasks: Tasks,
+}
+
+impl std::fmt::Debug for ChannelAlerter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelAlerter")
+            .field("normal", &self.normal.name)
+            .field("normal_destination", &self.normal.destination)
+            .field("error", &self.error.name)
+            .field("error_destination", &self.error.destination)
+            .finish()
+    }
+}
+
+/// The lanes' names (metric labels), e.g. `telegram` and `telegram_error`.
+#[derive(Debug, Clone, Copy)]
+pub struct LaneNames {
+    pub normal: &'static str,
+    pub error: &'static str,
+}
+
+impl ChannelAlerter {
+    /// Starts the two lanes' sender tasks on the current tokio runtime.
+    /// `error_destination` defaults to `destination` (separate budget, same
+    /// place).
+    pub fn start(
+        names: LaneNames,
+        destination: Destination,
+        error_destination: Option<Destination>,
+        throttle: ThrottleSettings,
+        delivery: DeliverySettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<ChannelAlerter, String> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| "alert channels must be started inside the tokio runtime".to_string())?;
+        let error_destination = error_destination.unwrap_or_else(|| destination.clone());
+        let mut tasks = Vec::new();
+        let mut lane = |name: &'static str, destination: Destination| {
+            let (tx, rx) = mpsc::channel(delivery.queue.max(1));
+            let lane = Arc::new(Lane {
+                name,
+                throttle: Mutex::new(Throttle::new(throttle)),
+                outbox: tx,
+                clock: clock.clone(),
+                destination,
+                delivery,
+                stats: LaneStats::default(),
+            });
+            tasks.push(runtime.spawn(run_lane(lane.clone(), rx)));
+            lane
+        };
+        let normal = lane(names.normal, destination);
+        let error = lane(names.error, error_destination);
+        Ok(ChannelAlerter {
+            normal,
+            error,
+            _tasks: Tasks(tasks),
+        })
+    }
+
+    /// Counters of the normal lane and the error lane.
+    pub fn counts(&self) -> (LaneCounts, LaneCounts) {
+        (self.normal.counts(), self.error.counts())
+    }
+}
+
+impl Alerter for ChannelAlerter {
+    fn alert(&self, alert: Alert) {
+        // Critical is the only error severity orion-core has: it goes to
+        // the error lane; info and warnings share the normal lane.
+        match alert.severity {
+            Severity::Critical => self.error.offer(alert),
+            Severity::Info | Severity::Warning => self.normal.offer(alert),
+        }
+    }
+}
