@@ -1,0 +1,339 @@
+//! HTML rendering: plain string building, with every piece of data passing
+//! through [`escape`] (text and attribute values alike). No inline script or
+//! style anywhere, so the Content-Security-Policy can forbid both.
+
+use std::fmt::Write as _;
+
+use orion_core::Cash;
+
+use crate::backend::{ConfigEntry, OpportunityView, PairView, PositionView, StatusView, TradeView};
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            '/' => out.push_str("&#x2F;"),
+            '`' => out.push_str("&#x60;"),
+            '=' => out.push_str("&#x3D;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn money(c: Option<Cash>) -> String {
+    c.map_or_else(|| "unknown".to_string(), |c| format!("${c}"))
+}
+
+/// The navigation entries: path and label.
+const NAV: &[(&str, &str)] = &[
+    ("/", "Status"),
+    ("/opportunities", "Opportunities"),
+    ("/trades", "Positions & trades"),
+    ("/pairs", "Pair review"),
+    ("/config", "Configuration"),
+    ("/controls", "Controls"),
+];
+
+/// A hidden CSRF field for a form.
+pub fn csrf_field(csrf: &str) -> String {
+    format!(
+        r#"<input type="hidden" name="csrf" value="{}">"#,
+        escape(csrf)
+    )
+}
+
+/// A whole page around `body`. `csrf` is `None` on the login page (no
+/// navigation, no logout).
+pub fn page(
+    title: &str,
+    current: &str,
+    csrf: Option<&str>,
+    notice: Option<&str>,
+    body: &str,
+) -> String {
+    let mut html = String::with_capacity(body.len() + 2048);
+    let _ = write!(
+        html,
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{} · Orion</title>
+<link rel="stylesheet" href="/static/style.css">
+<script src="/static/app.js" defer></script>
+</head><body>
+<header><span class="brand">Orion</span>"#,
+        escape(title)
+    );
+    if let Some(csrf) = csrf {
+        html.push_str("<nav>");
+        for (path, label) in NAV {
+            let class = if *path == current {
+                r#" class="current""#
+            } else {
+                ""
+            };
+            let _ = write!(
+                html,
+                r#"<a href="{}"{class}>{}</a>"#,
+                escape(path),
+                escape(label)
+            );
+        }
+        let _ = write!(
+            html,
+            r#"</nav><form method="post" action="/logout" class="logout">{}<button type="submit">Log out</button></form>"#,
+            csrf_field(csrf)
+        );
+    }
+    html.push_str("</header><main>");
+    let _ = write!(html, "<h1>{}</h1>", escape(title));
+    if let Some(n) = notice {
+        let _ = write!(html, r#"<p class="notice" id="notice">{}</p>"#, escape(n));
+    }
+    html.push_str(body);
+    html.push_str("</main></body></html>\n");
+    html
+}
+
+pub fn login(csrf: &str, error: Option<&str>) -> String {
+    let body = format!(
+        r#"<form method="post" action="/login" class="login" id="login-form">{}
+<label>Password <input type="password" name="password" id="password" autocomplete="current-password" required autofocus></label>
+<button type="submit" id="login-button">Log in</button></form>"#,
+        csrf_field(csrf)
+    );
+    page("Log in", "/login", None, error, &body)
+}
+
+pub fn status(s: &StatusView) -> String {
+    let mut b = String::new();
+    b.push_str(r#"<section><h2>Engine</h2><table class="kv">"#);
+    let row = |b: &mut String, k: &str, v: &str, field: &str| {
+        let _ = write!(
+            b,
+            r#"<tr><th>{}</th><td data-field="{}">{}</td></tr>"#,
+            escape(k),
+            escape(field),
+            escape(v)
+        );
+    };
+    row(&mut b, "Mode", &s.mode, "mode");
+    row(&mut b, "Trading", &s.trading, "trading");
+    let breaker = if s.breaker_allows_trades {
+        format!("{} (trades allowed)", s.breaker)
+    } else {
+        format!("{} (no new trades)", s.breaker)
+    };
+    row(&mut b, "Circuit breaker", &breaker, "breaker");
+    if let Some(d) = &s.breaker_detail {
+        row(&mut b, "Breaker detail", d, "breaker_detail");
+    }
+    row(&mut b, "Ready", if s.ready { "yes" } else { "no" }, "ready");
+    row(
+        &mut b,
+        "Realized P&L",
+        &money(s.realized_pnl),
+        "realized_pnl",
+    );
+    b.push_str("</table></section>");
+
+    b.push_str(r#"<section><h2>Balances</h2><table class="kv">"#);
+    for (venue, cash) in &s.balances {
+        let _ = write!(
+            b,
+            r#"<tr><th>{}</th><td data-balance="{}">{}</td></tr>"#,
+            escape(venue),
+            escape(venue),
+            escape(&money(*cash))
+        );
+    }
+    b.push_str("</table></section>");
+
+    b.push_str(r#"<section><h2>Counters</h2><table class="kv" id="counters">"#);
+    for (name, value) in &s.counters {
+        let _ = write!(
+            b,
+            r#"<tr><th>{}</th><td data-counter="{}">{value}</td></tr>"#,
+            escape(&name.replace('_', " ")),
+            escape(name)
+        );
+    }
+    b.push_str("</table></section>");
+
+    b.push_str(r#"<section><h2>Readiness</h2><pre id="readiness">"#);
+    b.push_str(&escape(
+        &serde_json::to_string_pretty(&s.readiness).unwrap_or_default(),
+    ));
+    b.push_str("</pre></section>");
+    b
+}
+
+fn opportunity_rows(list: &[OpportunityView]) -> String {
+    let mut b = String::new();
+    for o in list {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>${}</td><td>${}</td><td>{}</td></tr>",
+            escape(&o.detected_at.to_string()),
+            escape(&o.pair_id),
+            escape(&o.direction),
+            escape(&o.quantity),
+            escape(&o.total_cost.to_string()),
+            escape(&o.net_profit.to_string()),
+            if o.acted { "executed" } else { "detected" }
+        );
+    }
+    b
+}
+
+pub fn opportunities(list: &[OpportunityView]) -> String {
+    format!(
+        r#"<p>Newest first; refreshed every two seconds.</p>
+<table class="list"><thead><tr><th>Detected</th><th>Pair</th><th>Direction</th><th>Contracts</th><th>Cost</th><th>Net profit</th><th>Action</th></tr></thead>
+<tbody id="opportunities" data-live="/api/opportunities">{}</tbody></table>"#,
+        opportunity_rows(list)
+    )
+}
+
+pub fn trades(positions: &[PositionView], trades: &[TradeView]) -> String {
+    let mut b = String::from(
+        r#"<section><h2>Open positions</h2><table class="list"><thead><tr><th>Venue</th><th>Market</th><th>Outcome</th><th>Pair</th><th>Contracts</th><th>Cost</th><th>Kind</th></tr></thead><tbody id="positions">"#,
+    );
+    for p in positions {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>${}</td><td>{}</td></tr>",
+            escape(&p.venue),
+            escape(&p.market),
+            escape(&p.outcome),
+            escape(p.pair_id.as_deref().unwrap_or("")),
+            escape(&p.quantity),
+            escape(&p.cost.to_string()),
+            if p.simulated { "simulated" } else { "real" }
+        );
+    }
+    if positions.is_empty() {
+        b.push_str(r#"<tr><td colspan="7">No open positions.</td></tr>"#);
+    }
+    b.push_str(
+        r#"</tbody></table></section><section><h2>Recent trades</h2><table class="list"><thead><tr><th>Started</th><th>Intent</th><th>Pair</th><th>Expected profit</th><th>Outcome</th><th>Finished</th><th>Kind</th></tr></thead><tbody id="trades">"#,
+    );
+    for t in trades {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>${}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&t.created_at.to_string()),
+            escape(&t.intent_id),
+            escape(&t.pair_id),
+            escape(&t.expected_profit.to_string()),
+            escape(t.outcome.as_deref().unwrap_or("in flight")),
+            escape(&t.finished_at.map(|f| f.to_string()).unwrap_or_default()),
+            if t.simulated { "SIMULATED" } else { "real" }
+        );
+    }
+    if trades.is_empty() {
+        b.push_str(r#"<tr><td colspan="7">No trades yet.</td></tr>"#);
+    }
+    b.push_str("</tbody></table></section>");
+    b
+}
+
+pub fn pairs(list: &[PairView], csrf: &str) -> String {
+    let mut b = String::from(
+        r#"<table class="list"><thead><tr><th>Pair</th><th>Title</th><th>Kalshi</th><th>Polymarket condition</th><th>Inverted</th><th>Score</th><th>Flags</th><th>Reasons</th><th>Status</th><th>Decision</th></tr></thead><tbody>"#,
+    );
+    for p in list {
+        let _ = write!(
+            b,
+            r#"<tr data-pair="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}.{:02}%</td><td>{}</td><td>{}</td><td class="status">{}</td><td>"#,
+            escape(&p.pair_id),
+            escape(&p.pair_id),
+            escape(&p.title),
+            escape(&p.kalshi_ticker),
+            escape(&p.polymarket_condition_id),
+            if p.inverted { "yes" } else { "no" },
+            p.score_bps / 100,
+            p.score_bps % 100,
+            escape(&p.flags.join(", ")),
+            escape(&p.reasons.join("; ")),
+            escape(&p.status),
+        );
+        for (action, label) in [("confirm", "Confirm"), ("reject", "Reject")] {
+            let _ = write!(
+                b,
+                r#"<form method="post" action="/pairs/{action}" class="inline">{}<input type="hidden" name="pair_id" value="{}"><input type="text" name="reason" placeholder="reason" required><button type="submit" data-action="{action}">{label}</button></form>"#,
+                csrf_field(csrf),
+                escape(&p.pair_id),
+            );
+        }
+        if let Some(by) = &p.decided_by {
+            let _ = write!(b, r#"<span class="by">by {}</span>"#, escape(by));
+        }
+        b.push_str("</td></tr>");
+    }
+    if list.is_empty() {
+        b.push_str(r#"<tr><td colspan="10">No pairs stored.</td></tr>"#);
+    }
+    b.push_str("</tbody></table>");
+    b
+}
+
+pub fn config(entries: &[ConfigEntry]) -> String {
+    let mut b = String::from(
+        r#"<p>The effective configuration. Secrets live in the vault and are never shown; any value of a key ending in <code>_secret</code> is masked too.</p><table class="kv">"#,
+    );
+    for e in entries {
+        let _ = write!(
+            b,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            escape(&e.key),
+            escape(&e.value)
+        );
+    }
+    b.push_str("</table>");
+    b
+}
+
+pub fn controls(status: &StatusView, csrf: &str) -> String {
+    let f = csrf_field(csrf);
+    format!(
+        r#"<section><p>Trading: <strong>{}</strong>. Circuit breaker: <strong>{}</strong>.</p>
+<form method="post" action="/controls/pause" class="inline">{f}<button type="submit" id="pause">Pause</button></form>
+<form method="post" action="/controls/resume" class="inline">{f}<button type="submit" id="resume">Resume</button></form>
+<form method="post" action="/controls/halt" class="inline">{f}<input type="text" name="reason" placeholder="reason" required><button type="submit" id="halt">Halt</button></form></section>
+<section><h2>Reset the circuit breaker</h2><p>Resetting accepts the loss that tripped it. Re-enter the dashboard password; the reason is recorded in the audit log.</p>
+<form method="post" action="/controls/breaker-reset">{f}
+<label>Password <input type="password" name="password" autocomplete="current-password" required></label>
+<label>Reason <input type="text" name="reason" required></label>
+<button type="submit" id="breaker-reset">Reset breaker</button></form></section>"#,
+        escape(&status.trading),
+        escape(&status.breaker),
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralises_markup_and_attribute_breakouts() {
+        assert_eq!(
+            escape(r#"<script>alert("x")</script>"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;&#x2F;script&gt;"
+        );
+        assert_eq!(
+            escape("a' onmouseover='b"),
+            "a&#x27; onmouseover&#x3D;&#x27;b"
+        );
+        assert_eq!(escape("&amp;"), "&amp;amp;");
+        assert_eq!(escape("plain text 1.25"), "plain text 1.25");
+    }
+}
