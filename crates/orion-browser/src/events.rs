@@ -1,0 +1,271 @@
+//! What a page's DevTools events tell us, kept per page: loads, the responses that
+//! delivered its documents, and its console errors and uncaught exceptions. The
+//! reader task writes here; waits in `Page` read here and are woken by a version
+//! counter on a `watch` channel (no missed wake-ups: a waiter subscribes before it
+//! looks).
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::cdp::lock;
+use crate::error::{BrowserError, Result};
+
+/// How many loads and document responses are remembered: enough for any test's
+/// navigation history, bounded so a page that reloads in a loop cannot grow memory.
+const KEEP: usize = 64;
+
+/// One message from the page's console, or an uncaught exception.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleMessage {
+    /// `log`, `info`, `warning`, `error`, `assert`, … as the console API names
+    /// them, or `exception` for an uncaught exception or unhandled rejection.
+    pub level: String,
+    /// The message text: the console call's arguments joined by spaces, or the
+    /// exception's description.
+    pub text: String,
+}
+
+impl ConsoleMessage {
+    /// Whether this is an error a test should fail on: `console.error`, a failed
+    /// `console.assert`, or an uncaught exception.
+    #[must_use]
+    pub fn is_error(&self) -> bool {
+        matches!(self.level.as_str(), "error" | "assert" | "exception")
+    }
+}
+
+/// The HTTP response that delivered a page's document (after redirects).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentResponse {
+    /// The loader (one per navigation) the document belongs to.
+    pub loader_id: String,
+    /// The final URL.
+    pub url: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The response's MIME type, e.g. `text/html`.
+    pub mime_type: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct PageEvents {
+    /// `Page.loadEventFired` count: a navigation started by a click is complete
+    /// when this moves.
+    pub(crate) loads: u64,
+    /// Loaders whose main-frame document reached `load` (lifecycle events), newest last.
+    pub(crate) loaded: VecDeque<String>,
+    /// Main-frame document responses, newest last.
+    pub(crate) documents: VecDeque<DocumentResponse>,
+    pub(crate) console: Vec<ConsoleMessage>,
+    pub(crate) closed: bool,
+}
+
+impl PageEvents {
+    pub(crate) fn document_for(&self, loader_id: &str) -> Option<&DocumentResponse> {
+        self.documents
+            .iter()
+            .rev()
+            .find(|d| d.loader_id == loader_id)
+    }
+}
+
+/// One page's event record plus the channel that wakes its waiters.
+#[derive(Debug)]
+pub(crate) struct SessionState {
+    /// The page's target id, which Chromium also uses as its main frame's id.
+    main_frame: String,
+    events: Mutex<PageEvents>,
+    version: watch::Sender<u64>,
+}
+
+impl SessionState {
+    pub(crate) fn new(main_frame: String) -> Self {
+        Self {
+            main_frame,
+            events: Mutex::new(PageEvents::default()),
+            version: watch::Sender::new(0),
+        }
+    }
+
+    fn bump(&self) {
+        self.version.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    pub(crate) fn mark_closed(&self) {
+        lock(&self.events).closed = true;
+        self.bump();
+    }
+
+    /// Reads the record under its lock.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&PageEvents) -> T) -> T {
+        f(&lock(&self.events))
+    }
+
+    /// Empties the console record (so a test can check one step at a time).
+    pub(crate) fn clear_console(&self) {
+        lock(&self.events).console.clear();
+    }
+
+    /// Records one event. Unknown events are ignored.
+    pub(crate) fn apply(&self, method: &str, params: &Value) {
+        let str_of = |v: &Value, key: &str| {
+            v.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        {
+            let mut events = lock(&self.events);
+            match method {
+                "Page.loadEventFired" => events.loads = events.loads.wrapping_add(1),
+                "Page.lifecycleEvent" => {
+                    if str_of(params, "name") == "load"
+                        && str_of(params, "frameId") == self.main_frame
+                    {
+                        push_bounded(&mut events.loaded, str_of(params, "loaderId"));
+                    }
+                }
+                "Network.responseReceived" => {
+                    if str_of(params, "type") == "Document"
+                        && str_of(params, "frameId") == self.main_frame
+                    {
+                        let response = params.get("response").unwrap_or(&Value::Null);
+                        let status = response
+                            .get("status")
+                            .and_then(Value::as_u64)
+                            .and_then(|s| u16::try_from(s).ok())
+                            .unwrap_or(0);
+                        let document = DocumentResponse {
+                            loader_id: str_of(params, "loaderId"),
+                            url: str_of(response, "url"),
+                            status,
+                            mime_type: str_of(response, "mimeType"),
+                        };
+                        push_bounded(&mut events.documents, document);
+                    }
+                }
+                "Runtime.consoleAPICalled" => {
+                    let text = params
+                        .get("args")
+                        .and_then(Value::as_array)
+                        .map(|args| {
+                            args.iter()
+                                .map(remote_object_text)
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        })
+                        .unwrap_or_default();
+                    events.console.push(ConsoleMessage {
+                        level: str_of(params, "type"),
+                        text,
+                    });
+                }
+                "Runtime.exceptionThrown" => {
+                    let details = params.get("exceptionDetails").unwrap_or(&Value::Null);
+                    events.console.push(ConsoleMessage {
+                        level: "exception".to_owned(),
+                        text: exception_text(details),
+                    });
+                }
+                "Inspector.detached" | "Inspector.targetCrashed" => events.closed = true,
+                _ => return,
+            }
+        }
+        self.bump();
+    }
+
+    /// Waits until `check` finds what it looks for in the record, up to `timeout`.
+    /// `what` names the awaited thing in the timeout error.
+    pub(crate) async fn wait<T>(
+        &self,
+        what: &dyn Fn() -> String,
+        timeout: Duration,
+        mut check: impl FnMut(&PageEvents) -> Option<T>,
+    ) -> Result<T> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Subscribing before looking means an event that lands between the look and
+        // the sleep still wakes us.
+        let mut changes = self.version.subscribe();
+        loop {
+            {
+                let events = lock(&self.events);
+                if let Some(found) = check(&events) {
+                    return Ok(found);
+                }
+                if events.closed {
+                    return Err(BrowserError::Closed {
+                        doing: format!("waiting for {}", what()),
+                    });
+                }
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                // The sender lives as long as this state: unreachable in practice,
+                // but a closed channel can only mean the page is gone.
+                Ok(Err(_)) => {
+                    return Err(BrowserError::Closed {
+                        doing: format!("waiting for {}", what()),
+                    });
+                }
+                Err(_) => {
+                    return Err(BrowserError::Timeout {
+                        what: what(),
+                        after: timeout,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn push_bounded<T>(list: &mut VecDeque<T>, item: T) {
+    if list.len() >= KEEP {
+        list.pop_front();
+    }
+    list.push_back(item);
+}
+
+/// The text a console would print for one argument (a CDP `RemoteObject`).
+fn remote_object_text(object: &Value) -> String {
+    match object.get("value") {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => object
+            .get("description")
+            .or_else(|| object.get("unserializableValue"))
+            .or_else(|| object.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+/// The description of an exception as DevTools reports it (`Error: boom\n at …`),
+/// falling back to the short text (`Uncaught`) when there is no exception object.
+pub(crate) fn exception_text(details: &Value) -> String {
+    let exception = details.get("exception").unwrap_or(&Value::Null);
+    let description = exception
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| {
+            exception
+                .get("value")
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+        });
+    let text = details
+        .get("text")
+        .and_then(Value::as_str)
+        .unwrap_or("exception");
+    match description {
+        Some(description) if text == "Uncaught" || text == "Uncaught (in promise)" => {
+            format!("{text} {description}")
+        }
+        Some(description) => description,
+        None => text.to_owned(),
+    }
+}

@@ -1,0 +1,359 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The driver against a real headless Chromium and a small axum site served on
+//! 127.0.0.1:0 inside each test. Each test skips with a notice when Chromium is not
+//! installed, unless ORION_REQUIRE_CHROMIUM=1 (CI), where that fails.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{AppendHeaders, Html, IntoResponse, Redirect};
+use axum::routing::{get, post};
+use orion_browser::{Browser, BrowserError, LaunchOptions, SameSite, launch_or_skip};
+
+const HOME: &str = r#"<!doctype html>
+<html><head><title>home</title></head><body>
+<label>Name <input id="name" type="text"></label>
+<button id="go" type="button">Greet</button>
+<div id="out">nobody yet</div>
+<p id="hidden" style="display:none">hidden</p>
+<script>
+  document.getElementById('go').addEventListener('click', () => {
+    const name = document.getElementById('name').value;
+    document.getElementById('out').textContent = 'Hello, ' + name;
+  });
+</script>
+</body></html>"#;
+
+const THROWS: &str = r#"<!doctype html>
+<html><body><p>this page fails</p>
+<script>
+  console.log('just information');
+  console.error('logged failure', 42);
+</script>
+<script>throw new Error('deliberate failure');</script>
+</body></html>"#;
+
+const FORM: &str = r#"<!doctype html>
+<html><body>
+<form method="post" action="/login"><input name="user" id="user"><button id="submit" type="submit">Log in</button></form>
+</body></html>"#;
+
+/// The site: `/` sets an HttpOnly SameSite=Strict session cookie and a script-visible
+/// one; `/throws` logs an error and throws; `/form` posts to `/login`, which
+/// redirects to `/welcome`; `/denied` is a 401 with a body, `/denied-empty` without.
+async fn serve() -> String {
+    let app = Router::new()
+        .route(
+            "/",
+            get(|| async {
+                (
+                    AppendHeaders([
+                        (
+                            header::SET_COOKIE,
+                            "session=s3cr3t; Path=/; HttpOnly; SameSite=Strict",
+                        ),
+                        (header::SET_COOKIE, "theme=dark; Path=/; SameSite=Lax"),
+                    ]),
+                    Html(HOME),
+                )
+            }),
+        )
+        .route("/throws", get(|| async { Html(THROWS) }))
+        .route("/form", get(|| async { Html(FORM) }))
+        .route("/login", post(|| async { Redirect::to("/welcome") }))
+        .route(
+            "/welcome",
+            get(|| async { Html("<!doctype html><h1 id='greeting'>Welcome back</h1>") }),
+        )
+        .route(
+            "/denied",
+            get(|| async {
+                (
+                    StatusCode::UNAUTHORIZED,
+                    Html("<h1 id='why'>log in first</h1>"),
+                )
+                    .into_response()
+            }),
+        )
+        .route("/denied-empty", get(|| async { StatusCode::UNAUTHORIZED }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    // The server task ends with the test's runtime.
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn fills_an_input_clicks_a_button_and_reads_the_changed_text() {
+    let Some(browser) = launch_or_skip().await.unwrap() else {
+        return;
+    };
+    let base = serve().await;
+    let page = browser.new_page().await.unwrap();
+
+    let nav = page.goto(&format!("{base}/")).await.unwrap();
+    assert_eq!(nav.status(), Some(200), "{nav:?}");
+    assert!(nav.is_ok());
+    assert_eq!(page.last_navigation(), Some(nav));
+    assert_eq!(page.eval("document.title").await.unwrap(), "home");
+    assert_eq!(page.text("#out").await.unwrap(), "nobody yet");
+
+    page.fill("#name", "Orion").await.unwrap();
+    assert_eq!(
+        page.eval("document.getElementById('name').value")
+            .await
+            .unwrap(),
+        "Orion"
+    );
+    // Filling again replaces rather than appends.
+    page.fill("#name", "Kalshi & Polymarket").await.unwrap();
+    page.click("#go").await.unwrap();
+    page.wait_for(
+        "document.getElementById('out').textContent.startsWith('Hello')",
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        page.text("#out").await.unwrap(),
+        "Hello, Kalshi & Polymarket"
+    );
+
+    // eval returns JSON values and awaits promises.
+    let value = page
+        .eval("new Promise(r => setTimeout(() => r({ n: 7, s: 'x', a: [1, null] }), 10))")
+        .await
+        .unwrap();
+    assert_eq!(
+        value,
+        serde_json::json!({ "n": 7, "s": "x", "a": [1, null] })
+    );
+
+    let png = page.screenshot_png().await.unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "not a PNG: {:?}",
+        &png[..png.len().min(8)]
+    );
+    assert!(
+        page.console_errors().is_empty(),
+        "{:?}",
+        page.console_errors()
+    );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn reads_an_http_only_same_site_strict_cookie_that_scripts_cannot_see() {
+    let Some(browser) = launch_or_skip().await.unwrap() else {
+        return;
+    };
+    let base = serve().await;
+    let page = browser.new_page().await.unwrap();
+    page.goto(&format!("{base}/")).await.unwrap();
+
+    let cookies = page.cookies().await.unwrap();
+    let session = cookies
+        .iter()
+        .find(|c| c.name == "session")
+        .expect("session cookie");
+    assert_eq!(session.value, "s3cr3t");
+    assert!(session.http_only);
+    assert_eq!(session.same_site, Some(SameSite::Strict));
+    assert_eq!(session.path, "/");
+    assert!(session.session, "no Max-Age was set");
+    let theme = cookies
+        .iter()
+        .find(|c| c.name == "theme")
+        .expect("theme cookie");
+    assert!(!theme.http_only);
+    assert_eq!(theme.same_site, Some(SameSite::Lax));
+
+    // HttpOnly really hides the session from the page's scripts.
+    let visible = page.eval("document.cookie").await.unwrap();
+    assert_eq!(visible, "theme=dark");
+
+    // A second page is a separate browser context: no cookies carried over.
+    let other = browser.new_page().await.unwrap();
+    other.goto(&format!("{base}/welcome")).await.unwrap();
+    assert!(other.cookies().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn captures_console_errors_and_uncaught_exceptions() {
+    let Some(browser) = launch_or_skip().await.unwrap() else {
+        return;
+    };
+    let base = serve().await;
+    let page = browser.new_page().await.unwrap();
+
+    page.goto(&format!("{base}/throws")).await.unwrap();
+    // Console events precede the load event on the session, so both are here.
+    let errors = page.wait_for_console_error().await.unwrap();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|m| m.level == "error" && m.text == "logged failure 42"),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|m| m.level == "exception" && m.text.contains("Error: deliberate failure")),
+        "{errors:?}"
+    );
+    // Plain logs are recorded but are not errors.
+    assert!(
+        page.console()
+            .iter()
+            .any(|m| m.level == "log" && m.text == "just information")
+    );
+    assert!(errors.iter().all(|m| m.text != "just information"));
+
+    // An exception in eval is returned to the caller with its message, and is not
+    // counted as a page error.
+    page.clear_console();
+    let err = page
+        .eval("(() => { throw new TypeError('bad input'); })()")
+        .await
+        .unwrap_err();
+    match &err {
+        BrowserError::Js { message, .. } => {
+            assert!(message.contains("TypeError: bad input"), "{message}")
+        }
+        other => panic!("expected a JavaScript error, got {other:?}"),
+    }
+    let err = page
+        .eval("Promise.reject(new Error('rejected'))")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("rejected"), "{err}");
+    assert!(
+        page.console_errors().is_empty(),
+        "{:?}",
+        page.console_errors()
+    );
+
+    // A clean page logs no errors.
+    let clean = browser.new_page().await.unwrap();
+    clean.goto(&format!("{base}/")).await.unwrap();
+    clean.fill("#name", "console").await.unwrap();
+    clean.click("#go").await.unwrap();
+    assert_eq!(clean.text("#out").await.unwrap(), "Hello, console");
+    assert!(
+        clean.console_errors().is_empty(),
+        "{:?}",
+        clean.console_errors()
+    );
+}
+
+#[tokio::test]
+async fn a_missing_element_times_out_with_an_error_naming_it() {
+    let Some(browser) = launch_or_skip().await.unwrap() else {
+        return;
+    };
+    let base = serve().await;
+    let mut page = browser.new_page().await.unwrap();
+    page.goto(&format!("{base}/")).await.unwrap();
+    page.set_timeout(Duration::from_millis(300));
+
+    let err = page.text("#no-such-element").await.unwrap_err();
+    match &err {
+        BrowserError::Timeout { what, .. } => assert!(what.contains("#no-such-element"), "{what}"),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert!(err.to_string().contains("#no-such-element"), "{err}");
+
+    let err = page.fill("#also-missing", "x").await.unwrap_err();
+    assert!(matches!(err, BrowserError::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains("#also-missing"), "{err}");
+
+    // A hidden element exists but is not clickable: the error says why.
+    let err = page.click("#hidden").await.unwrap_err();
+    assert!(
+        err.to_string().contains("#hidden") && err.to_string().contains("not visible"),
+        "{err}"
+    );
+
+    let err = page
+        .wait_for("window.neverSet === true", Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("window.neverSet === true"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn navigation_reports_http_status_redirects_and_refused_connections() {
+    let Some(browser) = launch_or_skip().await.unwrap() else {
+        return;
+    };
+    let base = serve().await;
+    let page = browser.new_page().await.unwrap();
+
+    let denied = page.goto(&format!("{base}/denied")).await.unwrap();
+    assert_eq!(denied.status(), Some(401), "{denied:?}");
+    assert!(!denied.is_ok());
+    assert_eq!(page.text("#why").await.unwrap(), "log in first");
+
+    // An error status without a body: Chromium shows its own error page, and the
+    // status still comes through.
+    let empty = page.goto(&format!("{base}/denied-empty")).await.unwrap();
+    assert_eq!(empty.status(), Some(401), "{empty:?}");
+    assert!(!empty.is_ok());
+
+    // A form post answered by a redirect: the navigation ends on the target page.
+    page.goto(&format!("{base}/form")).await.unwrap();
+    page.fill("#user", "ops").await.unwrap();
+    let landed = page.click_and_wait_for_load("#submit").await.unwrap();
+    let response = landed.response.expect("a document response");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.url, format!("{base}/welcome"));
+    assert_eq!(page.text("#greeting").await.unwrap(), "Welcome back");
+    assert_eq!(page.url().await.unwrap(), format!("{base}/welcome"));
+
+    // A port nobody listens on: no response, Chromium's error names the refusal.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let refused = page.goto(&format!("http://{closed}/")).await.unwrap();
+    assert_eq!(refused.status(), None, "{refused:?}");
+    assert_eq!(
+        refused.error_text.as_deref(),
+        Some("net::ERR_CONNECTION_REFUSED")
+    );
+}
+
+#[tokio::test]
+async fn a_bad_executable_is_an_error_that_names_it() {
+    // These run without Chromium: the executable is given explicitly.
+    let missing = PathBuf::from("/nonexistent/orion/chromium");
+    let err = Browser::launch_with(LaunchOptions {
+        executable: Some(missing),
+        ..LaunchOptions::default()
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(err, BrowserError::Io { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("/nonexistent/orion/chromium"),
+        "{err}"
+    );
+
+    // A program that exits at once without printing a DevTools address.
+    let err = Browser::launch_with(LaunchOptions {
+        executable: Some(PathBuf::from("/bin/false")),
+        ..LaunchOptions::default()
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(err, BrowserError::ExitedEarly { .. }), "{err:?}");
+}
