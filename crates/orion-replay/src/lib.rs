@@ -7,6 +7,7 @@
 //! Execution with simulated venues (latency, fees, partial fills) builds on
 //! the same replay loop.
 
+pub mod backtest;
 pub mod generate;
 pub mod report;
 pub mod scan;

@@ -1,0 +1,603 @@
+//! The run loop: recorded events through the decision core exactly as
+//! `scan` feeds it, with the real risk gate, and every `Output::Execute`
+//! handed to the real executor against the simulated venues.
+//!
+//! The executor is asynchronous (concurrent legs, tokio timers for leg
+//! timeouts and query backoff). It runs on a current-thread tokio runtime
+//! whose clock is paused and moved only by this driver, in step with the
+//! simulated clock, so both read the same simulated time. Executions are
+//! futures the driver polls itself, deterministically and in start order:
+//! after an execution starts, after an order's arrival is delivered, and
+//! after time moves (when timers may fire). Between two events the driver
+//! delivers every arrival due before the next event in time order, each
+//! against the books as they were at that instant.
+//!
+//! Events that start no execution while nothing is in flight take the same
+//! path as `scan` plus two flag checks: no allocation, no async.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use orion_config::Mode;
+use orion_core::{
+    BookEvent, Cash, Clock, InstrumentId, IntentOutcome, NullAlerter, OrderStatus, Quantity,
+    SimulatedClock, Timestamp, Venue,
+};
+use orion_decision::{CoreSettings, DecisionCore, Input, Output};
+use orion_execution::{
+    ExecutionError, ExecutionReport, ExecutionSettings, Executor, ReconcilePolicy, SeededIds,
+    TradePlan, Venues,
+};
+use orion_matching::detection::{Opportunity, PairSpec};
+use orion_risk::{
+    BreakerLimits, BreakerState, CapitalLimits, CapitalManager, CircuitBreaker, PerVenue,
+};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::BacktestSettings;
+use super::gate::BacktestGate;
+use super::store::MemoryStore;
+use super::venue::{SimMarket, SimState, SimVenue, locked, shared};
+use crate::report::{BacktestRun, TradeRecord};
+
+/// Why a run could not finish.
+#[derive(Debug)]
+pub enum BacktestError<E> {
+    /// Reading the events failed.
+    Input(E),
+    /// The run could not be set up (runtime, executor readiness).
+    Setup(String),
+}
+
+impl<E: fmt::Display> fmt::Display for BacktestError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BacktestError::Input(e) => write!(f, "reading events: {e}"),
+            BacktestError::Setup(e) => write!(f, "setting up the backtest: {e}"),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for BacktestError<E> {}
+
+type Execution = Pin<Box<dyn Future<Output = Result<ExecutionReport, ExecutionError>>>>;
+
+/// An execution the driver is running.
+struct InFlight {
+    trade_no: u64,
+    pair_id: Arc<str>,
+    instruments: [InstrumentId; 3],
+    detected_at: Timestamp,
+    planned: Quantity,
+    expected_profit: Cash,
+    direction: String,
+    future: Execution,
+}
+
+/// A waker that only raises a flag: after a poll, a raised flag means some
+/// timer or future asked to be polled again.
+#[derive(Debug, Default)]
+struct Flag(AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// How long after the last event in-flight executions may still run.
+const DRAIN_LIMIT: Duration = Duration::from_secs(3_600);
+/// The time step while draining with no arrival pending (timers only).
+const DRAIN_STEP: Duration = Duration::from_millis(100);
+/// Re-polls of the executions after one step, at most (a guard: each
+/// re-poll follows a wake, and wakes come from timers that have fired).
+const MAX_POLL_ROUNDS: u32 = 64;
+
+struct Driver {
+    rt: tokio::runtime::Runtime,
+    clock: SimulatedClock,
+    /// The simulated time tokio's paused clock stands at (set on first use).
+    tokio_at: Option<Timestamp>,
+    state: Arc<Mutex<SimState>>,
+    executor: Arc<Executor<MemoryStore>>,
+    view: Arc<SimMarket>,
+    gate: BacktestGate,
+    flag: Arc<Flag>,
+    waker: Waker,
+    in_flight: Vec<InFlight>,
+    /// Instruments the venues hold a copy of.
+    copied: FxHashSet<InstrumentId>,
+    pair_instruments: FxHashMap<Arc<str>, [InstrumentId; 3]>,
+    /// Anything in flight or on its way: the event loop's only check.
+    active: bool,
+    trade_no: u64,
+    /// $1 per contract hedged so far: settlement value for the breaker's equity.
+    hedged_value: Cash,
+    trades: Vec<TradeRecord>,
+    scratch: Vec<Output>,
+}
+
+impl Driver {
+    /// Moves simulated time (and tokio's clock with it) to `t`; timers due
+    /// by then fire.
+    fn step_to(&mut self, t: Timestamp) {
+        self.clock.advance_to(t);
+        match self.tokio_at {
+            None => self.tokio_at = Some(t),
+            Some(at) if t > at => {
+                self.rt.block_on(tokio::time::advance(t.since(at)));
+                self.tokio_at = Some(t);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Polls every execution until none asks to be polled again; finishes
+    /// those that are done.
+    fn poll(&mut self, core: &mut DecisionCore) {
+        for _ in 0..MAX_POLL_ROUNDS {
+            let mut done = Vec::new();
+            {
+                // Timers made while polling belong to this runtime.
+                let _enter = self.rt.enter();
+                self.flag.0.store(false, Ordering::Release);
+                let mut cx = Context::from_waker(&self.waker);
+                let mut i = 0;
+                while i < self.in_flight.len() {
+                    match self.in_flight[i].future.as_mut().poll(&mut cx) {
+                        Poll::Ready(result) => done.push((self.in_flight.remove(i), result)),
+                        Poll::Pending => i += 1,
+                    }
+                }
+            }
+            let woke = self.flag.0.load(Ordering::Acquire);
+            for (flight, result) in done {
+                self.finish(flight, result, core);
+            }
+            if !woke || self.in_flight.is_empty() {
+                break;
+            }
+        }
+        self.update_active();
+    }
+
+    fn update_active(&mut self) {
+        self.active = !self.in_flight.is_empty() || locked(&self.state).has_pending();
+    }
+
+    /// Delivers every arrival due strictly before `t` (an order arriving
+    /// at `t` sees the events stamped `t`), then brings time to `t`.
+    fn settle_before(&mut self, t: Timestamp, core: &mut DecisionCore) {
+        loop {
+            let next = locked(&self.state).next_arrival();
+            match next {
+                Some(a) if a < t => self.deliver(a, core),
+                _ => break,
+            }
+        }
+        if !self.in_flight.is_empty() {
+            self.step_to(t);
+            self.poll(core);
+        }
+        self.update_active();
+    }
+
+    /// Moves to `a` and hands the orders arriving then to their venue.
+    fn deliver(&mut self, a: Timestamp, core: &mut DecisionCore) {
+        self.step_to(a);
+        let copied = locked(&self.state).process_arrivals(a, &|i| core.book(i).cloned());
+        self.copied.extend(copied);
+        self.poll(core);
+    }
+
+    /// After a recorded update of `instrument`: a venue copy becomes the
+    /// recorded book again (consumption lasts until the next update); it is
+    /// kept only while an execution may still look at it.
+    fn refresh_copy(&mut self, instrument: &InstrumentId, core: &DecisionCore) {
+        let watched = self
+            .in_flight
+            .iter()
+            .any(|f| f.instruments.contains(instrument));
+        let mut state = locked(&self.state);
+        match core.book(instrument) {
+            Some(book) if watched => state.put_book(instrument, book.clone()),
+            _ => {
+                state.drop_book(instrument);
+                drop(state);
+                self.copied.remove(instrument);
+            }
+        }
+    }
+
+    fn start(
+        &mut self,
+        opportunity: Opportunity,
+        quantity: Quantity,
+        now: Timestamp,
+        core: &mut DecisionCore,
+    ) {
+        self.trade_no += 1;
+        let pair_id = opportunity.pair_id.clone();
+        let Some(instruments) = self.pair_instruments.get(&pair_id).cloned() else {
+            self.release(pair_id, None, now, core);
+            return;
+        };
+        let plan = match TradePlan::from_opportunity(&opportunity, quantity) {
+            Ok(plan) => plan,
+            Err(_) => {
+                self.release(pair_id, None, now, core);
+                return;
+            }
+        };
+        {
+            // The venues' view of this pair's books, for the fills and for
+            // repair decisions; a copy already consumed stays as it is.
+            let mut state = locked(&self.state);
+            for instrument in &instruments {
+                if !self.copied.contains(instrument)
+                    && let Some(book) = core.book(instrument)
+                {
+                    state.put_book(instrument, book.clone());
+                    self.copied.insert(instrument.clone());
+                }
+            }
+        }
+        self.step_to(now);
+        let executor = self.executor.clone();
+        let view = self.view.clone();
+        let direction = format!(
+            "kalshi_{}+polymarket_{}",
+            opportunity.legs[0].outcome.as_str(),
+            opportunity.legs[1].outcome.as_str()
+        );
+        self.in_flight.push(InFlight {
+            trade_no: self.trade_no,
+            pair_id,
+            instruments,
+            detected_at: opportunity.detected_at,
+            planned: quantity,
+            expected_profit: plan.expected_profit,
+            direction,
+            future: Box::pin(async move { executor.execute(&plan, view.as_ref()).await }),
+        });
+        self.poll(core);
+    }
+
+    /// Frees a pair: reservation released, the core told it is done.
+    fn release(
+        &mut self,
+        pair_id: Arc<str>,
+        position_cost: Option<Cash>,
+        now: Timestamp,
+        core: &mut DecisionCore,
+    ) {
+        self.gate.finish(&pair_id, position_cost);
+        core.process(
+            Input::ExecutionDone { pair_id },
+            now,
+            &mut self.gate,
+            &mut self.scratch,
+        );
+        self.scratch.clear();
+    }
+
+    /// Balances to the capital manager, equity (cash plus $1 per hedged
+    /// contract, as the engine values it) to the breaker.
+    fn observe(&mut self, now: Timestamp) {
+        let (k, p) = {
+            let state = locked(&self.state);
+            (state.cash(Venue::Kalshi), state.cash(Venue::Polymarket))
+        };
+        self.gate.set_available(PerVenue::new(Some(k), Some(p)));
+        let equity = PerVenue::new(Some(k.saturating_add(self.hedged_value)), Some(p));
+        let _ = self.gate.breaker.observe_equity(&equity, now);
+    }
+
+    fn finish(
+        &mut self,
+        flight: InFlight,
+        result: Result<ExecutionReport, ExecutionError>,
+        core: &mut DecisionCore,
+    ) {
+        let now = self.clock.now();
+        let mut position_cost = None;
+        if let Ok(report) = &result {
+            let record = self.record(&flight, report, now);
+            // What the engine tells the breaker after a real trade.
+            let failed = report.halted
+                || matches!(
+                    report.outcome,
+                    Some(IntentOutcome::Repaired | IntentOutcome::NeedsAttention) | None
+                );
+            if failed {
+                let _ = self.gate.breaker.record_execution_failure(now);
+            } else {
+                self.gate.breaker.record_execution_success(now);
+            }
+            if report.unwind_loss > Cash::ZERO {
+                let _ = self
+                    .gate
+                    .breaker
+                    .record_unwind_loss(report.unwind_loss, now);
+            }
+            position_cost = Some(
+                record
+                    .kalshi_cost
+                    .saturating_add(record.polymarket_cost)
+                    .saturating_add(record.fees),
+            );
+            self.hedged_value = self.hedged_value.saturating_add(Cash::from_micros(
+                i64::try_from(record.contracts_hedged.micros()).unwrap_or(i64::MAX),
+            ));
+            self.trades.push(record);
+        }
+        self.release(flight.pair_id, position_cost, now, core);
+        self.observe(now);
+    }
+
+    /// The trade as the venues booked it.
+    fn record(&self, flight: &InFlight, report: &ExecutionReport, now: Timestamp) -> TradeRecord {
+        let state = locked(&self.state);
+        let mut kalshi_cost = Cash::ZERO;
+        let mut polymarket_cost = Cash::ZERO;
+        let mut fees = Cash::ZERO;
+        let orders = report
+            .legs
+            .iter()
+            .chain(report.repairs.iter().map(|r| &r.leg));
+        for leg in orders {
+            if let Some(b) = state.booking(&leg.client_order_id) {
+                match b.venue {
+                    Venue::Kalshi => kalshi_cost = kalshi_cost.saturating_add(b.cash),
+                    Venue::Polymarket => polymarket_cost = polymarket_cost.saturating_add(b.cash),
+                }
+                fees = fees.saturating_add(b.fees);
+            }
+        }
+        let hedged_micros = report.net[0].min(report.net[1]).max(0);
+        let contracts_hedged = Quantity::from_micros(u64::try_from(hedged_micros).unwrap_or(0));
+        // $1 × contracts: micro-contracts are micro-dollars of payout.
+        let payout = Cash::from_micros(i64::try_from(hedged_micros).unwrap_or(i64::MAX));
+        let net_pnl = payout
+            .saturating_sub(kalshi_cost)
+            .saturating_sub(polymarket_cost)
+            .saturating_sub(fees);
+        let repair_loss = report.unwind_loss.max(Cash::ZERO);
+        // Costs and fees above include the repair orders, so the repair
+        // loss is added back: net = gross − fees − repair_loss holds and
+        // nothing is counted twice.
+        let gross_pnl = net_pnl.saturating_add(fees).saturating_add(repair_loss);
+        let outcome = match (&report.outcome, report.halted) {
+            (_, true) | (None | Some(IntentOutcome::NeedsAttention), _) => "halted",
+            (Some(IntentOutcome::Completed), false) => "completed",
+            (Some(IntentOutcome::Repaired), false) => "repaired",
+            (Some(IntentOutcome::NothingFilled), false) => "nothing_filled",
+        };
+        let partial = report.legs.iter().any(|l| {
+            l.end
+                .report()
+                .is_some_and(|r| r.status == OrderStatus::PartiallyFilled)
+        });
+        TradeRecord {
+            trade_no: flight.trade_no,
+            pair_id: flight.pair_id.to_string(),
+            detected_at: flight.detected_at,
+            executed_at: now,
+            direction: flight.direction.clone(),
+            contracts_planned: flight.planned,
+            contracts_hedged,
+            kalshi_cost,
+            polymarket_cost,
+            fees,
+            expected_profit: flight.expected_profit,
+            outcome: outcome.to_string(),
+            partial,
+            repair_loss,
+            gross_pnl,
+            net_pnl,
+        }
+    }
+
+    /// After the last event: lets executions in flight finish in simulated
+    /// time (bounded by [`DRAIN_LIMIT`]).
+    fn drain(&mut self, core: &mut DecisionCore) {
+        let mut now = self.clock.now();
+        let limit = now.saturating_add(DRAIN_LIMIT);
+        while self.active {
+            let t = locked(&self.state)
+                .next_arrival()
+                .unwrap_or_else(|| now.saturating_add(DRAIN_STEP))
+                .max(now);
+            if t > limit {
+                break;
+            }
+            self.deliver(t, core);
+            now = t;
+        }
+    }
+}
+
+/// Runs a backtest over `events` (in recording order). `progress` is
+/// called with the event count every 65,536 events.
+pub fn run_backtest<E>(
+    events: impl IntoIterator<Item = Result<BookEvent, E>>,
+    pairs: Vec<PairSpec>,
+    settings: &BacktestSettings,
+    mut progress: impl FnMut(u64),
+) -> Result<BacktestRun, BacktestError<E>> {
+    let core_settings = CoreSettings {
+        mode: Mode::Live,
+        auto_execute: true,
+        detection: settings.detection,
+        max_book_age_kalshi: settings.max_book_age_kalshi,
+        max_book_age_polymarket: settings.max_book_age_polymarket,
+    };
+    let pair_instruments: FxHashMap<Arc<str>, [InstrumentId; 3]> = pairs
+        .iter()
+        .map(|p| {
+            (
+                p.pair_id.clone(),
+                [
+                    p.kalshi_instrument.clone(),
+                    p.polymarket_yes.clone(),
+                    p.polymarket_no.clone(),
+                ],
+            )
+        })
+        .collect();
+    let state = shared(SimState::new(
+        settings.seed,
+        [settings.kalshi, settings.polymarket],
+        settings.kalshi_grid.clone(),
+        &pairs,
+        [
+            settings.starting_balance_kalshi,
+            settings.starting_balance_polymarket,
+        ],
+    ));
+    let mut core = DecisionCore::new(core_settings, pairs);
+    let clock = SimulatedClock::new(Timestamp::ZERO);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .map_err(|e| BacktestError::Setup(format!("tokio runtime: {e}")))?;
+    let venues = Venues {
+        kalshi: Arc::new(SimVenue::new(Venue::Kalshi, state.clone(), clock.clone())),
+        polymarket: Arc::new(SimVenue::new(
+            Venue::Polymarket,
+            state.clone(),
+            clock.clone(),
+        )),
+    };
+    let executor = Arc::new(Executor::new(
+        MemoryStore::default(),
+        venues,
+        Arc::new(clock.clone()),
+        Arc::new(NullAlerter),
+        Arc::new(SeededIds::new(settings.seed)),
+        ExecutionSettings::from_config(&settings.execution),
+    ));
+    let view = Arc::new(SimMarket::new(state.clone()));
+    // As at engine start-up: reconciliation (of an empty journal) makes the
+    // executor ready.
+    let reconciled = rt
+        .block_on(executor.reconcile(view.as_ref(), &[], ReconcilePolicy::default()))
+        .map_err(|e| BacktestError::Setup(format!("reconciliation: {e}")))?;
+    if !reconciled.ready {
+        return Err(BacktestError::Setup(format!(
+            "executor not ready after reconciliation: {:?}",
+            reconciled.venue_errors
+        )));
+    }
+    let flag = Arc::new(Flag::default());
+    let mut driver = Driver {
+        rt,
+        clock: clock.clone(),
+        tokio_at: None,
+        state,
+        executor,
+        view,
+        gate: BacktestGate::new(
+            CircuitBreaker::new(
+                BreakerLimits::from_config(&settings.risk),
+                BreakerState::new(),
+            ),
+            CapitalManager::new(CapitalLimits::from_config(&settings.risk)),
+        ),
+        waker: Waker::from(flag.clone()),
+        flag,
+        in_flight: Vec::new(),
+        copied: FxHashSet::default(),
+        pair_instruments,
+        active: false,
+        trade_no: 0,
+        hedged_value: Cash::ZERO,
+        trades: Vec::new(),
+        scratch: Vec::new(),
+    };
+
+    let mut out = Vec::with_capacity(16);
+    let mut run = BacktestRun {
+        label: settings.label.clone(),
+        seed: settings.seed,
+        events: 0,
+        opportunities_seen: 0,
+        first_event: None,
+        last_event: None,
+        starting_capital: settings
+            .starting_balance_kalshi
+            .saturating_add(settings.starting_balance_polymarket),
+        orders_sent: 0,
+        orders_filled: 0,
+        orders_partially_filled: 0,
+        orders_rejected: 0,
+        detected_edges: Vec::new(),
+        trades: Vec::new(),
+    };
+    let mut next_tick: Option<Timestamp> = None;
+    let mut seen = 0u64;
+    for event in events {
+        let event = event.map_err(BacktestError::Input)?;
+        seen += 1;
+        if seen.is_multiple_of(65_536) {
+            progress(seen);
+        }
+        if driver.active {
+            driver.settle_before(event.received_at, &mut core);
+        }
+        let now = clock.advance_to(event.received_at);
+        if run.first_event.is_none() {
+            run.first_event = Some(now);
+            // The first balance and equity reading: the breaker is ready.
+            driver.observe(now);
+        }
+        run.last_event = Some(now);
+        if next_tick.is_none_or(|t| now >= t) {
+            core.process(Input::Tick, now, &mut driver.gate, &mut out);
+            driver.gate.breaker.tick(now);
+            next_tick = Some(now.saturating_add(Duration::from_secs(1)));
+        }
+        let refresh = (!driver.copied.is_empty() && driver.copied.contains(&event.instrument))
+            .then(|| event.instrument.clone());
+        core.process(Input::Book(event), now, &mut driver.gate, &mut out);
+        if let Some(instrument) = refresh {
+            driver.refresh_copy(&instrument, &core);
+        }
+        for output in out.drain(..) {
+            match output {
+                Output::Detected(o) => {
+                    run.opportunities_seen += 1;
+                    run.detected_edges.push(o.average_edge);
+                }
+                Output::Execute {
+                    opportunity,
+                    quantity,
+                    ..
+                } => driver.start(opportunity, quantity, now, &mut core),
+                _ => {}
+            }
+        }
+    }
+    driver.drain(&mut core);
+
+    let counts = locked(&driver.state).counts();
+    run.events = core.stats().events;
+    run.orders_sent = counts.sent;
+    run.orders_filled = counts.filled;
+    run.orders_partially_filled = counts.partially_filled;
+    run.orders_rejected = counts.rejected;
+    let mut trades = std::mem::take(&mut driver.trades);
+    trades.sort_by_key(|t| (t.executed_at, t.trade_no));
+    run.trades = trades;
+    Ok(run)
+}
