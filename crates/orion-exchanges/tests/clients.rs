@@ -982,3 +982,8 @@ async fn polymarket_version_mismatch_is_checked_once_and_fails_closed() {
         Err(GatewayError::InvalidOrder { .. })
     ));
 }
+
+// ------------------------------------------------------------ bad venue data
+
+#[path = "clients/bad_frames.rs"]
+mod bad_frames;

@@ -35,7 +35,26 @@ pub enum FaultKind {
     WsGap,
     /// Close the WebSocket connection.
     WsDisconnect,
+    /// Send `message` (default: a truncated JSON object) as an extra text
+    /// frame before the next outgoing messages; it takes no sequence number.
+    WsRawFrame,
+    /// Send one text frame of [`OVERSIZED_FRAME_BYTES`] before the next
+    /// outgoing messages: over Orion's 16 MiB limit, so a correct client
+    /// drops the connection.
+    WsOversizedFrame,
+    /// Send the next order-book update twice (Kalshi: the same `seq` again;
+    /// Polymarket: the same `price_change`).
+    WsDuplicateSeq,
+    /// Hold the next order-book update back and send it after the one that
+    /// follows (Kalshi: `seq` n+1 arrives before n).
+    WsOutOfOrder,
 }
+
+/// Size of the [`FaultKind::WsOversizedFrame`] frame: one byte over 16 MiB.
+pub const OVERSIZED_FRAME_BYTES: usize = (16 << 20) + 1;
+
+/// The extra frame [`FaultKind::WsRawFrame`] sends without a `message`.
+pub const DEFAULT_RAW_FRAME: &str = r#"{"type":"orderbook_delta","msg":{"market_ticker""#;
 
 /// One fault rule, as written in a scenario or posted to `/_sim/faults`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -201,6 +220,66 @@ pub const ORDER_KINDS: &[FaultKind] = &[FaultKind::PartialFill, FaultKind::Rejec
 /// Kinds handled by WebSocket senders.
 pub const WS_KINDS: &[FaultKind] = &[FaultKind::WsGap, FaultKind::WsDisconnect];
 
+/// Kinds that add whole frames to a WebSocket batch ([`tamper`]).
+pub const WS_FRAME_KINDS: &[FaultKind] = &[FaultKind::WsRawFrame, FaultKind::WsOversizedFrame];
+
+/// Kinds that repeat or reorder order-book updates ([`tamper`]).
+pub const WS_ORDER_KINDS: &[FaultKind] = &[FaultKind::WsDuplicateSeq, FaultKind::WsOutOfOrder];
+
+/// Applies the frame faults to one outgoing WebSocket batch and returns the
+/// raw frames to send before it. `is_update` picks the order-book updates
+/// the duplicate and out-of-order faults act on; `held` carries an update
+/// delayed by [`FaultKind::WsOutOfOrder`] into the next batch that has one,
+/// where it is sent after that batch's first update. An empty batch fires
+/// nothing, so a rule waits for real traffic.
+pub fn tamper(
+    faults: &mut FaultSet,
+    path: &str,
+    out: &mut Vec<serde_json::Value>,
+    held: &mut Option<serde_json::Value>,
+    is_update: impl Fn(&serde_json::Value) -> bool,
+) -> Vec<String> {
+    let mut raw = Vec::new();
+    if out.is_empty() {
+        return raw;
+    }
+    for f in faults.fire("WS", path, WS_FRAME_KINDS) {
+        match f.kind {
+            FaultKind::WsRawFrame => raw.push(
+                f.message
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_RAW_FRAME.to_string()),
+            ),
+            FaultKind::WsOversizedFrame => {
+                // A JSON string of that size, built as bytes (fast in debug builds).
+                let mut big = vec![b'x'; OVERSIZED_FRAME_BYTES];
+                big[0] = b'"';
+                big[OVERSIZED_FRAME_BYTES - 1] = b'"';
+                raw.push(String::from_utf8_lossy(&big).into_owned());
+            }
+            _ => {}
+        }
+    }
+    let Some(first) = out.iter().position(&is_update) else {
+        return raw;
+    };
+    if let Some(late) = held.take() {
+        out.insert(first + 1, late);
+        return raw;
+    }
+    for f in faults.fire("WS", path, WS_ORDER_KINDS) {
+        match f.kind {
+            FaultKind::WsDuplicateSeq => {
+                let again = out[first].clone();
+                out.insert(first + 1, again);
+            }
+            FaultKind::WsOutOfOrder if held.is_none() => *held = Some(out.remove(first)),
+            _ => {}
+        }
+    }
+    raw
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +322,38 @@ mod tests {
             fire(&mut f, "POST", "/trade-api/v2/portfolio/events/orders"),
             0
         ); // count = 2
+    }
+
+    #[test]
+    fn frame_faults_add_repeat_and_reorder() {
+        let upd = |v: &serde_json::Value| v["type"] == "orderbook_delta";
+        let delta = |seq: u64| serde_json::json!({"type": "orderbook_delta", "seq": seq});
+        let mut f = FaultSet::new(1);
+        for kind in [
+            FaultKind::WsRawFrame,
+            FaultKind::WsDuplicateSeq,
+            FaultKind::WsOutOfOrder,
+        ] {
+            let mut s = spec("/ws", kind);
+            s.after = 0;
+            s.count = Some(1);
+            f.add(s);
+        }
+        let mut held = None;
+        // Nothing to send: nothing fires.
+        assert!(tamper(&mut f, "/ws", &mut Vec::new(), &mut held, upd).is_empty());
+        // Raw frame first; the delta is duplicated, then the out-of-order
+        // rule holds the first copy back.
+        let mut out = vec![delta(1)];
+        let raw = tamper(&mut f, "/ws", &mut out, &mut held, upd);
+        assert_eq!(raw, vec![DEFAULT_RAW_FRAME.to_string()]);
+        assert_eq!(out, vec![delta(1)]);
+        assert_eq!(held, Some(delta(1)));
+        // The held update follows the next one.
+        let mut out = vec![delta(2)];
+        assert!(tamper(&mut f, "/ws", &mut out, &mut held, upd).is_empty());
+        assert_eq!(out, vec![delta(2), delta(1)]);
+        assert!(held.is_none());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::engine::{Axis, Event};
-use crate::faults::{FaultKind, WS_KINDS};
+use crate::faults::{FaultKind, WS_KINDS, tamper};
 use crate::kalshi::{Kalshi, WS_PATH, orderbook_fp};
 use crate::server::lock;
 
@@ -48,6 +48,8 @@ struct Conn {
     close: bool,
     /// Set by a disconnect fault: pending messages are lost, not sent.
     drop_pending: bool,
+    /// A delta held back by an out-of-order fault.
+    held: Option<Value>,
 }
 
 const CHANNELS: &[&str] = &[
@@ -541,6 +543,7 @@ async fn run(mut socket: WebSocket, k: Arc<Kalshi>, account: String) {
         out: Vec::new(),
         close: false,
         drop_pending: false,
+        held: None,
     };
     loop {
         tokio::select! {
@@ -572,6 +575,18 @@ async fn run(mut socket: WebSocket, k: Arc<Kalshi>, account: String) {
         }
         if conn.drop_pending {
             conn.out.clear();
+        }
+        let raw = tamper(
+            &mut lock(&k.core.ctl.faults),
+            WS_PATH,
+            &mut conn.out,
+            &mut conn.held,
+            |v| v["type"] == "orderbook_delta",
+        );
+        for text in raw {
+            if socket.send(Message::Text(text.into())).await.is_err() {
+                return;
+            }
         }
         for v in conn.out.drain(..) {
             if socket

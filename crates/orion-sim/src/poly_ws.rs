@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 
 use crate::common::now_ms;
 use crate::engine::{Axis, Event, Leg, OrderChange};
-use crate::faults::{FaultKind, WS_KINDS};
+use crate::faults::{FaultKind, WS_KINDS, tamper};
 use crate::poly::Poly;
 use crate::server::lock;
 
@@ -187,6 +187,8 @@ struct Conn {
     assets: BTreeSet<String>,
     out: Vec<Value>,
     close: bool,
+    /// A `price_change` held back by an out-of-order fault.
+    held: Option<Value>,
     /// `custom_feature_enabled`: also send `best_bid_ask` and `market_resolved`.
     custom: bool,
 }
@@ -400,6 +402,7 @@ async fn run(mut socket: WebSocket, p: Arc<Poly>) {
         custom: false,
         out: Vec::new(),
         close: false,
+        held: None,
     };
     loop {
         tokio::select! {
@@ -432,6 +435,18 @@ async fn run(mut socket: WebSocket, p: Arc<Poly>) {
                     }
                     _ => {}
                 }
+            }
+        }
+        let raw = tamper(
+            &mut lock(&p.core.ctl.faults),
+            WS_PATH,
+            &mut conn.out,
+            &mut conn.held,
+            |v| v["event_type"] == "price_change",
+        );
+        for text in raw {
+            if socket.send(Message::Text(text.into())).await.is_err() {
+                return;
             }
         }
         for v in conn.out.drain(..) {

@@ -13,11 +13,12 @@
 //! jittered backoff and resubscribes; new snapshots follow.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::{SinkExt, StreamExt};
+use http::header::{HeaderName, HeaderValue};
 use orion_core::{
     BookEvent, BookEventKind, Clock, InstrumentId, MarketData, MarketDataError, MarketEvent,
     OrderBook, Timestamp, Venue,
@@ -25,12 +26,14 @@ use orion_core::{
 use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Message;
 
 use super::rest::KalshiRequestSigner;
 use super::types::{self, WsMessage};
 use crate::http::{Backoff, SpkiPin};
-use crate::ws::{Ws, connect};
+use crate::ws::{
+    End, Link, MAX_MESSAGE_BYTES, StreamIo, VenueStream, Ws, count_bad_message, next_text,
+    send_json, supervise,
+};
 
 const V: Venue = Venue::Kalshi;
 
@@ -44,6 +47,9 @@ pub struct KalshiWsConfig {
     pub stale_after: Duration,
     pub connect_timeout: Duration,
     pub pins: Vec<SpkiPin>,
+    /// Largest message or frame accepted; a bigger one drops the connection
+    /// (which reconnects and resyncs every book).
+    pub max_message_bytes: usize,
 }
 
 impl KalshiWsConfig {
@@ -59,6 +65,7 @@ impl KalshiWsConfig {
             stale_after: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             pins: Vec::new(),
+            max_message_bytes: MAX_MESSAGE_BYTES,
         }
     }
 }
@@ -118,89 +125,70 @@ impl MarketData for KalshiWs {
     }
 }
 
-/// Why a session ended.
-enum End {
-    /// The handle was dropped: stop for good.
-    Stop,
-    Lost(String),
+/// Kalshi's half of the shared reconnect supervisor ([`supervise`]).
+struct KalshiStream {
+    config: KalshiWsConfig,
+    signer: Arc<KalshiRequestSigner>,
+    clock: Arc<dyn Clock>,
 }
 
 async fn run(
     config: KalshiWsConfig,
     signer: Arc<KalshiRequestSigner>,
     clock: Arc<dyn Clock>,
-    mut commands: mpsc::UnboundedReceiver<Vec<String>>,
+    commands: mpsc::UnboundedReceiver<Vec<String>>,
     events: mpsc::Sender<MarketEvent>,
 ) {
-    let mut tickers: BTreeSet<String> = BTreeSet::new();
-    let mut attempt: u32 = 0;
-    let mut announced_down = false;
-    let path = http::Uri::try_from(config.url.as_str())
-        .map(|u| u.path().to_string())
-        .unwrap_or_else(|_| "/trade-api/ws/v2".into());
-    loop {
-        // Take any subscriptions that arrived while disconnected.
-        while let Ok(more) = commands.try_recv() {
-            tickers.extend(more);
+    let io = StreamIo {
+        wanted: BTreeSet::new(),
+        commands,
+        events,
+    };
+    supervise(
+        KalshiStream {
+            config,
+            signer,
+            clock,
+        },
+        io,
+    )
+    .await;
+}
+
+impl VenueStream for KalshiStream {
+    const VENUE: Venue = V;
+
+    fn link(&self) -> Link {
+        Link {
+            url: self.config.url.clone(),
+            backoff: self.config.backoff,
+            connect_timeout: self.config.connect_timeout,
+            pins: self.config.pins.clone(),
+            max_message_bytes: self.config.max_message_bytes,
         }
-        let headers = match signer.header_pairs("GET", &path) {
+    }
+
+    fn upgrade_headers(&self, url: &str) -> Vec<(HeaderName, HeaderValue)> {
+        let path = http::Uri::try_from(url)
+            .map(|u| u.path().to_string())
+            .unwrap_or_else(|_| "/trade-api/ws/v2".into());
+        match self.signer.header_pairs("GET", &path) {
             Ok(h) => h,
             Err(e) => {
+                // The venue refuses the unsigned upgrade; the supervisor
+                // reports that and retries, so a fixed clock or key recovers.
                 tracing::error!(error = %e, "kalshi ws: cannot sign the upgrade");
                 Vec::new()
             }
-        };
-        match connect(&config.url, headers, &config.pins, config.connect_timeout).await {
-            Ok(ws) => {
-                attempt = 0;
-                announced_down = false;
-                if events
-                    .send(MarketEvent::Connected { venue: V })
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-                metrics::counter!("orion_ws_connects_total", "venue" => V.as_str()).increment(1);
-                match session(ws, &config, &clock, &mut tickers, &mut commands, &events).await {
-                    End::Stop => return,
-                    End::Lost(reason) => {
-                        tracing::warn!(%reason, "kalshi ws: stream lost");
-                        metrics::counter!("orion_ws_disconnects_total", "venue" => V.as_str())
-                            .increment(1);
-                        if events
-                            .send(MarketEvent::Disconnected { venue: V, reason })
-                            .await
-                            .is_err()
-                        {
-                            return;
-                        }
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e.detail, attempt, "kalshi ws: connect failed");
-                if !announced_down {
-                    announced_down = true;
-                    if events
-                        .send(MarketEvent::Disconnected {
-                            venue: V,
-                            reason: e.detail,
-                        })
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-            }
         }
-        let delay = config.backoff.delay(attempt);
-        attempt = attempt.saturating_add(1);
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = events.closed() => return,
-        }
+    }
+
+    fn session<'a>(
+        &'a mut self,
+        ws: Ws,
+        io: &'a mut StreamIo,
+    ) -> impl Future<Output = End> + Send + 'a {
+        session(ws, &self.config, &self.clock, io)
     }
 }
 
@@ -228,6 +216,8 @@ pub struct BookTracker {
     books: HashMap<u64, OrderBook>,
     /// sids whose book is invalid until the next snapshot
     awaiting: HashSet<u64>,
+    /// The market of each sid, learnt from its snapshots.
+    tickers: HashMap<u64, InstrumentId>,
 }
 
 impl BookTracker {
@@ -256,6 +246,21 @@ impl BookTracker {
         step.resnapshot = Some(sid);
     }
 
+    /// A message for `sid` could not be decoded: its book cannot be trusted
+    /// (it may have been a delta), so it is invalidated and resnapshotted.
+    /// Nothing happens for a sid without a snapshot yet, or one already
+    /// waiting for its snapshot.
+    pub fn on_undecodable(&mut self, sid: u64, reason: String) -> Step {
+        let mut step = Step::default();
+        if self.awaiting.contains(&sid) {
+            return step;
+        }
+        if let Some(ticker) = self.tickers.get(&sid).cloned() {
+            self.invalidate(sid, ticker, reason, &mut step);
+        }
+        step
+    }
+
     /// Handles a snapshot or delta (other messages are ignored).
     pub fn on_book_message(&mut self, msg: WsMessage, received_at: Timestamp) -> Step {
         let mut step = Step::default();
@@ -276,6 +281,7 @@ impl BookTracker {
                 ) {
                     Ok(()) => {
                         self.awaiting.remove(&sid);
+                        self.tickers.insert(sid, ticker.clone());
                         step.events.push(MarketEvent::Book(BookEvent {
                             instrument: ticker,
                             kind: BookEventKind::Snapshot {
@@ -335,13 +341,7 @@ impl Session {
     }
 }
 
-async fn send_json(ws: &mut Ws, v: serde_json::Value) -> Result<(), String> {
-    ws.send(Message::Text(v.to_string().into()))
-        .await
-        .map_err(|e| format!("send: {e}"))
-}
-
-async fn subscribe(ws: &mut Ws, s: &mut Session, ticker: &str) -> Result<(), String> {
+async fn subscribe(ws: &mut Ws, s: &mut Session, ticker: &str) -> Result<(), End> {
     let id = s.id();
     s.pending.insert(id, ticker.to_string());
     send_json(
@@ -356,61 +356,69 @@ fn instrument(ticker: &str) -> Option<InstrumentId> {
     InstrumentId::new(V, ticker).ok()
 }
 
+/// The `sid` of a book message that failed to decode, when the frame is at
+/// least JSON naming an order-book type and a sid, so the one book it
+/// belonged to can be resynced at once instead of at its next delta.
+pub fn undecodable_book_sid(text: &[u8]) -> Option<u64> {
+    let v: serde_json::Value = serde_json::from_slice(text).ok()?;
+    match v.get("type")?.as_str()? {
+        "orderbook_snapshot" | "orderbook_delta" => v.get("sid")?.as_u64(),
+        _ => None,
+    }
+}
+
 async fn session(
     mut ws: Ws,
     config: &KalshiWsConfig,
     clock: &Arc<dyn Clock>,
-    tickers: &mut BTreeSet<String>,
-    commands: &mut mpsc::UnboundedReceiver<Vec<String>>,
-    events: &mpsc::Sender<MarketEvent>,
+    io: &mut StreamIo,
 ) -> End {
     let mut s = Session::default();
-    for t in tickers.clone() {
-        if let Err(e) = subscribe(&mut ws, &mut s, &t).await {
-            return End::Lost(e);
+    for t in io.wanted.clone() {
+        if let Err(end) = subscribe(&mut ws, &mut s, &t).await {
+            return end;
         }
     }
-    let emit = |ev: MarketEvent| async move { events.send(ev).await.map_err(|_| ()) };
+    match run_session(&mut ws, &mut s, config, clock, io).await {
+        Ok(()) => End::Stop,
+        Err(end) => end,
+    }
+}
+
+async fn run_session(
+    ws: &mut Ws,
+    s: &mut Session,
+    config: &KalshiWsConfig,
+    clock: &Arc<dyn Clock>,
+    io: &mut StreamIo,
+) -> Result<(), End> {
     loop {
         tokio::select! {
-            cmd = commands.recv() => {
-                let Some(more) = cmd else { return End::Stop };
+            cmd = io.commands.recv() => {
+                let Some(more) = cmd else { return Ok(()) };
                 for t in more {
-                    if tickers.insert(t.clone())
-                        && let Err(e) = subscribe(&mut ws, &mut s, &t).await
-                    {
-                        return End::Lost(e);
+                    if io.wanted.insert(t.clone()) {
+                        subscribe(ws, s, &t).await?;
                     }
                 }
             }
-            msg = tokio::time::timeout(config.stale_after, ws.next()) => {
-                let msg = match msg {
-                    Err(_) => return End::Lost(format!("no message for {:?}", config.stale_after)),
-                    Ok(None) => return End::Lost("closed by the venue".into()),
-                    Ok(Some(Err(e))) => return End::Lost(format!("read: {e}")),
-                    Ok(Some(Ok(m))) => m,
-                };
-                let text = match msg {
-                    Message::Text(t) => t,
-                    Message::Ping(p) => {
-                        // Heartbeat: answer at once (kalshi.md §7).
-                        if let Err(e) = ws.send(Message::Pong(p)).await {
-                            return End::Lost(format!("pong: {e}"));
-                        }
-                        continue;
-                    }
-                    Message::Close(frame) => {
-                        return End::Lost(format!("close frame: {frame:?}"));
-                    }
-                    _ => continue,
-                };
+            text = next_text(ws, V, config.stale_after) => {
+                let Some(text) = text? else { continue };
                 let received_at = clock.now();
                 let decoded = match types::ws_message(text.as_bytes()) {
                     Ok(m) => m,
                     Err(e) => {
-                        // A message we cannot read may have been a delta: no
-                        // book can be trusted, so start over.
-                        return End::Lost(format!("undecodable message: {e}"));
+                        // Skipped and counted. A lost delta cannot go unseen:
+                        // `seq` is per sid, so that sid's next delta shows the
+                        // gap; when the frame still names a book's sid, that
+                        // book is resynced now rather than at its next delta.
+                        count_bad_message(&e);
+                        if let Some(sid) = undecodable_book_sid(text.as_bytes()) {
+                            let reason = format!("undecodable message: {e}");
+                            let step = s.books.on_undecodable(sid, reason);
+                            apply_step(ws, s, io, step).await?;
+                        }
+                        continue;
                     }
                 };
                 match decoded {
@@ -424,32 +432,19 @@ async fn session(
                     }
                     m @ (WsMessage::Snapshot { .. } | WsMessage::Delta { .. }) => {
                         let step = s.books.on_book_message(m, received_at);
-                        for ev in step.events {
-                            if emit(ev).await.is_err() {
-                                return End::Stop;
-                            }
-                        }
-                        if let Some(sid) = step.resnapshot {
-                            let id = s.id();
-                            if let Err(e) = send_json(&mut ws, json!({"id": id, "cmd": "update_subscription",
-                                "params": {"sid": sid, "action": "get_snapshot"}})).await {
-                                return End::Lost(e);
-                            }
-                        }
+                        apply_step(ws, s, io, step).await?;
                     }
                     WsMessage::Error { id, code, msg } => {
                         tracing::warn!(?id, code, %msg, "kalshi ws: error");
                         // 10 channel error and 25 buffer overflow are terminal.
                         if code == 10 || code == 25 {
-                            return End::Lost(format!("terminal error {code}: {msg}"));
+                            return Err(End::Lost(format!("terminal error {code}: {msg}")));
                         }
                         if let Some(t) = id.and_then(|i| s.pending.remove(&i))
                             && let Some(inst) = instrument(&t)
                         {
                             let reason = format!("subscribe refused ({code}): {msg}");
-                            if emit(MarketEvent::BookInvalidated { instrument: inst, reason }).await.is_err() {
-                                return End::Stop;
-                            }
+                            io.emit(MarketEvent::BookInvalidated { instrument: inst, reason }).await?;
                         }
                     }
                     WsMessage::Other { .. } => {}
@@ -457,6 +452,23 @@ async fn session(
             }
         }
     }
+}
+
+/// Emits a step's events and asks for the snapshot it needs.
+async fn apply_step(ws: &mut Ws, s: &mut Session, io: &StreamIo, step: Step) -> Result<(), End> {
+    for ev in step.events {
+        io.emit(ev).await?;
+    }
+    if let Some(sid) = step.resnapshot {
+        let id = s.id();
+        send_json(
+            ws,
+            json!({"id": id, "cmd": "update_subscription",
+                   "params": {"sid": sid, "action": "get_snapshot"}}),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

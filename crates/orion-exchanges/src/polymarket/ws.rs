@@ -12,11 +12,13 @@
 //! stale until the reconnect's snapshots.
 
 use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
+use http::header::{HeaderName, HeaderValue};
 use orion_core::{
     BookEvent, BookEventKind, Clock, InstrumentId, MarketData, MarketDataError, MarketEvent,
     OrderBook, Venue,
@@ -28,7 +30,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::types::{self, WsEvent};
 use crate::http::{Backoff, SpkiPin};
-use crate::ws::{Ws, connect};
+use crate::ws::{
+    End, Link, MAX_MESSAGE_BYTES, StreamIo, VenueStream, Ws, count_bad_message, next_text,
+    send_json, supervise,
+};
 
 const V: Venue = Venue::Polymarket;
 
@@ -42,6 +47,9 @@ pub struct PolymarketWsConfig {
     pub stale_after: Duration,
     pub connect_timeout: Duration,
     pub pins: Vec<SpkiPin>,
+    /// Largest message or frame accepted; a bigger one drops the connection
+    /// (which reconnects and resyncs every book).
+    pub max_message_bytes: usize,
 }
 
 impl PolymarketWsConfig {
@@ -58,6 +66,7 @@ impl PolymarketWsConfig {
             stale_after: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             pins: Vec::new(),
+            max_message_bytes: MAX_MESSAGE_BYTES,
         }
     }
 }
@@ -110,89 +119,108 @@ impl MarketData for PolymarketWs {
     }
 }
 
-enum End {
-    Stop,
-    Lost(String),
+/// Polymarket's half of the shared reconnect supervisor ([`supervise`]).
+struct PolymarketStream {
+    config: PolymarketWsConfig,
+    clock: Arc<dyn Clock>,
 }
 
 async fn run(
     config: PolymarketWsConfig,
     clock: Arc<dyn Clock>,
-    mut commands: mpsc::UnboundedReceiver<Vec<String>>,
+    commands: mpsc::UnboundedReceiver<Vec<String>>,
     events: mpsc::Sender<MarketEvent>,
 ) {
-    let mut assets: BTreeSet<String> = BTreeSet::new();
-    let mut attempt: u32 = 0;
-    let mut announced_down = false;
-    loop {
-        while let Ok(more) = commands.try_recv() {
-            assets.extend(more);
+    let io = StreamIo {
+        wanted: BTreeSet::new(),
+        commands,
+        events,
+    };
+    supervise(PolymarketStream { config, clock }, io).await;
+}
+
+impl VenueStream for PolymarketStream {
+    const VENUE: Venue = V;
+
+    fn link(&self) -> Link {
+        Link {
+            url: self.config.url.clone(),
+            backoff: self.config.backoff,
+            connect_timeout: self.config.connect_timeout,
+            pins: self.config.pins.clone(),
+            max_message_bytes: self.config.max_message_bytes,
         }
-        match connect(
-            &config.url,
-            Vec::new(),
-            &config.pins,
-            config.connect_timeout,
-        )
-        .await
-        {
-            Ok(ws) => {
-                attempt = 0;
-                announced_down = false;
-                if events
-                    .send(MarketEvent::Connected { venue: V })
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-                metrics::counter!("orion_ws_connects_total", "venue" => V.as_str()).increment(1);
-                match session(ws, &config, &clock, &mut assets, &mut commands, &events).await {
-                    End::Stop => return,
-                    End::Lost(reason) => {
-                        tracing::warn!(%reason, "polymarket ws: stream lost");
-                        metrics::counter!("orion_ws_disconnects_total", "venue" => V.as_str())
-                            .increment(1);
-                        if events
-                            .send(MarketEvent::Disconnected { venue: V, reason })
-                            .await
-                            .is_err()
-                        {
-                            return;
-                        }
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e.detail, attempt, "polymarket ws: connect failed");
-                if !announced_down {
-                    announced_down = true;
-                    if events
-                        .send(MarketEvent::Disconnected {
-                            venue: V,
-                            reason: e.detail,
-                        })
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-            }
-        }
-        let delay = config.backoff.delay(attempt);
-        attempt = attempt.saturating_add(1);
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = events.closed() => return,
-        }
+    }
+
+    fn upgrade_headers(&self, _url: &str) -> Vec<(HeaderName, HeaderValue)> {
+        // The market channel is public.
+        Vec::new()
+    }
+
+    fn session<'a>(
+        &'a mut self,
+        ws: Ws,
+        io: &'a mut StreamIo,
+    ) -> impl Future<Output = End> + Send + 'a {
+        session(ws, &self.config, &self.clock, io)
     }
 }
 
-async fn send_json(ws: &mut Ws, v: serde_json::Value) -> Result<(), String> {
-    ws.send(Message::Text(v.to_string().into()))
-        .await
-        .map_err(|e| format!("send: {e}"))
+/// The books an undecodable market-channel message may have touched. A
+/// frame that is JSON and names assets (`asset_id` of an event, or of a
+/// `price_changes` entry) touched those; a `book` or `price_change` whose
+/// assets cannot be read may have touched any; anything else (not JSON,
+/// trades, tick sizes, unknown events) touched none. There is no sequence
+/// number on this channel, so a lost update is never revealed later: the
+/// books it may have touched are resynced now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Touched {
+    None,
+    Assets(Vec<String>),
+    All,
+}
+
+pub fn undecodable_touches(text: &[u8]) -> Touched {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(text) else {
+        return Touched::None;
+    };
+    let events: Vec<&serde_json::Value> = match &v {
+        serde_json::Value::Array(a) => a.iter().collect(),
+        other => vec![other],
+    };
+    let mut assets = Vec::new();
+    let mut unknown_book = false;
+    for ev in events {
+        let kind = ev.get("event_type").and_then(serde_json::Value::as_str);
+        if !matches!(kind, Some("book" | "price_change")) {
+            continue;
+        }
+        let before = assets.len();
+        if let Some(a) = ev.get("asset_id").and_then(serde_json::Value::as_str) {
+            assets.push(a.to_string());
+        }
+        if let Some(changes) = ev
+            .get("price_changes")
+            .and_then(serde_json::Value::as_array)
+        {
+            assets.extend(
+                changes
+                    .iter()
+                    .filter_map(|c| c.get("asset_id").and_then(serde_json::Value::as_str))
+                    .map(str::to_string),
+            );
+        }
+        unknown_book |= assets.len() == before;
+    }
+    if unknown_book {
+        Touched::All
+    } else if assets.is_empty() {
+        Touched::None
+    } else {
+        assets.sort();
+        assets.dedup();
+        Touched::Assets(assets)
+    }
 }
 
 /// Applies one decoded event to the local books and says what to emit and
@@ -281,22 +309,29 @@ async fn session(
     mut ws: Ws,
     config: &PolymarketWsConfig,
     clock: &Arc<dyn Clock>,
-    assets: &mut BTreeSet<String>,
-    commands: &mut mpsc::UnboundedReceiver<Vec<String>>,
-    events: &mpsc::Sender<MarketEvent>,
+    io: &mut StreamIo,
 ) -> End {
+    match run_session(&mut ws, config, clock, io).await {
+        Ok(()) => End::Stop,
+        Err(end) => end,
+    }
+}
+
+async fn run_session(
+    ws: &mut Ws,
+    config: &PolymarketWsConfig,
+    clock: &Arc<dyn Clock>,
+    io: &mut StreamIo,
+) -> Result<(), End> {
     let mut books: HashMap<InstrumentId, OrderBook> = HashMap::new();
     let mut initial_sent = false;
-    if !assets.is_empty() {
-        let ids: Vec<&String> = assets.iter().collect();
-        if let Err(e) = send_json(
-            &mut ws,
+    if !io.wanted.is_empty() {
+        let ids: Vec<&String> = io.wanted.iter().collect();
+        send_json(
+            ws,
             json!({"type": "market", "assets_ids": ids, "initial_dump": true}),
         )
-        .await
-        {
-            return End::Lost(e);
-        }
+        .await?;
         initial_sent = true;
     }
     let mut ping = tokio::time::interval(config.ping_every);
@@ -304,9 +339,9 @@ async fn session(
     let mut last_seen = tokio::time::Instant::now();
     loop {
         tokio::select! {
-            cmd = commands.recv() => {
-                let Some(more) = cmd else { return End::Stop };
-                let new: Vec<String> = more.into_iter().filter(|a| assets.insert(a.clone())).collect();
+            cmd = io.commands.recv() => {
+                let Some(more) = cmd else { return Ok(()) };
+                let new: Vec<String> = more.into_iter().filter(|a| io.wanted.insert(a.clone())).collect();
                 if new.is_empty() {
                     continue;
                 }
@@ -316,62 +351,64 @@ async fn session(
                     json!({"type": "market", "assets_ids": new, "initial_dump": true})
                 };
                 initial_sent = true;
-                if let Err(e) = send_json(&mut ws, msg).await {
-                    return End::Lost(e);
-                }
+                send_json(ws, msg).await?;
             }
             _ = ping.tick() => {
                 if last_seen.elapsed() > config.stale_after {
-                    return End::Lost(format!("no message for {:?}", config.stale_after));
+                    return Err(End::Lost(format!("no message for {:?}", config.stale_after)));
                 }
-                if let Err(e) = ws.send(Message::Text("PING".into())).await {
-                    return End::Lost(format!("ping: {e}"));
-                }
+                ws.send(Message::Text("PING".into()))
+                    .await
+                    .map_err(|e| End::Lost(format!("ping: {e}")))?;
             }
-            msg = tokio::time::timeout(config.stale_after, ws.next()) => {
-                let msg = match msg {
-                    Err(_) => return End::Lost(format!("no message for {:?}", config.stale_after)),
-                    Ok(None) => return End::Lost("closed by the venue".into()),
-                    Ok(Some(Err(e))) => return End::Lost(format!("read: {e}")),
-                    Ok(Some(Ok(m))) => m,
-                };
+            text = next_text(ws, V, config.stale_after) => {
                 last_seen = tokio::time::Instant::now();
-                let text = match msg {
-                    Message::Text(t) => t,
-                    Message::Ping(p) => {
-                        if let Err(e) = ws.send(Message::Pong(p)).await {
-                            return End::Lost(format!("pong: {e}"));
-                        }
-                        continue;
-                    }
-                    Message::Close(frame) => return End::Lost(format!("close frame: {frame:?}")),
-                    _ => continue,
-                };
+                let Some(text) = text? else { continue };
                 let received_at = clock.now();
-                let decoded = match types::ws_events(text.as_bytes()) {
-                    Ok(d) => d,
-                    Err(e) => return End::Lost(format!("undecodable message: {e}")),
-                };
                 let mut out = Vec::new();
                 let mut resync = Vec::new();
-                for ev in decoded {
-                    apply_event(&mut books, ev, received_at, &mut out, &mut resync);
+                match types::ws_events(text.as_bytes()) {
+                    Ok(decoded) => {
+                        for ev in decoded {
+                            apply_event(&mut books, ev, received_at, &mut out, &mut resync);
+                        }
+                    }
+                    Err(e) => {
+                        count_bad_message(&e);
+                        let reason = format!("undecodable message: {e}");
+                        let touched: Vec<InstrumentId> = match undecodable_touches(text.as_bytes()) {
+                            Touched::None => Vec::new(),
+                            Touched::All => books.keys().cloned().collect(),
+                            Touched::Assets(a) => a
+                                .iter()
+                                .filter_map(|a| InstrumentId::new(V, a).ok())
+                                .collect(),
+                        };
+                        for instrument in touched {
+                            if let Some(book) = books.get_mut(&instrument)
+                                && book.is_synced()
+                            {
+                                book.invalidate();
+                                metrics::counter!("orion_ws_book_resyncs_total", "venue" => V.as_str())
+                                    .increment(1);
+                                out.push(MarketEvent::BookInvalidated {
+                                    instrument: instrument.clone(),
+                                    reason: reason.clone(),
+                                });
+                                resync.push(instrument);
+                            }
+                        }
+                    }
                 }
                 for ev in out {
-                    if events.send(ev).await.is_err() {
-                        return End::Stop;
-                    }
+                    io.emit(ev).await?;
                 }
                 if !resync.is_empty() {
                     // Unsubscribe and subscribe again: the venue answers a
                     // (re)subscription with a fresh `book`.
                     let ids: Vec<String> = resync.iter().map(|i| i.symbol.to_string()).collect();
-                    if let Err(e) = send_json(&mut ws, json!({"operation": "unsubscribe", "assets_ids": ids})).await {
-                        return End::Lost(e);
-                    }
-                    if let Err(e) = send_json(&mut ws, json!({"operation": "subscribe", "assets_ids": ids})).await {
-                        return End::Lost(e);
-                    }
+                    send_json(ws, json!({"operation": "unsubscribe", "assets_ids": ids})).await?;
+                    send_json(ws, json!({"operation": "subscribe", "assets_ids": ids})).await?;
                 }
             }
         }
