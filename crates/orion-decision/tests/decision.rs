@@ -400,3 +400,204 @@ fn unrelated_instruments_cost_nothing() {
     assert!(out.is_empty());
     assert_eq!(core.stats().evaluations, 0);
 }
+
+fn kx_delta(seq: u64, at: i64) -> Input {
+    Input::Book(BookEvent {
+        instrument: id(Venue::Kalshi, "KX"),
+        kind: BookEventKind::Delta {
+            updates: vec![LevelUpdate {
+                side: BookSide::Ask,
+                price: Price::parse("0.39").unwrap(),
+                change: LevelChange::Add(5_000_000),
+            }],
+        },
+        seq: Some(seq),
+        exchange_ts: None,
+        received_at: Timestamp::from_secs(at),
+    })
+}
+
+fn suspensions(out: &[Output]) -> usize {
+    out.iter()
+        .filter(|o| matches!(o, Output::PairSuspended { .. }))
+        .count()
+}
+
+/// The engine's reaction to a stream's `BookInvalidated` (bad frame, gap,
+/// duplicate or reordered `seq`): the pair is suspended at once, nothing
+/// trades on it however good the other books look, repeated bad data keeps
+/// it suspended without repeating the suspension, and only a fresh snapshot
+/// of the invalid book resumes it.
+#[test]
+fn invalidated_book_suspends_the_pair_until_a_fresh_snapshot() {
+    let mut core = DecisionCore::new(settings(Mode::Live, true), vec![pair()]);
+    let mut gate = Gate::default();
+    assert_eq!(executes(&feed_edge(&mut core, &mut gate, 100)).len(), 1);
+    let mut out = Vec::new();
+    core.process(
+        Input::ExecutionDone {
+            pair_id: Arc::from("FED"),
+        },
+        Timestamp::from_secs(100),
+        &mut gate,
+        &mut out,
+    );
+
+    out.clear();
+    core.process(
+        Input::BookInvalidated {
+            instrument: id(Venue::Kalshi, "KX"),
+            reason: "Kalshi: bad response in field msg.price_dollars".into(),
+        },
+        Timestamp::from_secs(101),
+        &mut gate,
+        &mut out,
+    );
+    assert!(out.contains(&Output::Resync(id(Venue::Kalshi, "KX"))));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::PairSuspended { reason, .. }
+            if reason.contains("price_dollars"))),
+        "the suspension carries the stream's reason: {out:?}"
+    );
+    assert!(!core.book(&id(Venue::Kalshi, "KX")).unwrap().is_synced());
+
+    // While the Kalshi book is invalid: fresh Polymarket books with the same
+    // edge, a Kalshi delta (refused by the invalid book), another
+    // invalidation and a tick — no execution, and no second suspension.
+    let reviews = gate.reviews;
+    out.clear();
+    for at in [102, 103] {
+        let now = Timestamp::from_secs(at);
+        for (instrument, ask) in [("Y", "0.62"), ("N", "0.50")] {
+            core.process(
+                snapshot(
+                    id(Venue::Polymarket, instrument),
+                    vec![],
+                    vec![lv(ask, "10")],
+                    None,
+                    at,
+                ),
+                now,
+                &mut gate,
+                &mut out,
+            );
+        }
+        core.process(kx_delta(2, at), now, &mut gate, &mut out);
+        core.process(
+            Input::BookInvalidated {
+                instrument: id(Venue::Kalshi, "KX"),
+                reason: "sid 1: sequence gap".into(),
+            },
+            now,
+            &mut gate,
+            &mut out,
+        );
+        core.process(Input::Tick, now, &mut gate, &mut out);
+    }
+    assert!(executes(&out).is_empty(), "{out:?}");
+    assert_eq!(gate.reviews, reviews, "risk is not even asked");
+    assert_eq!(suspensions(&out), 0, "already suspended: {out:?}");
+    assert!(
+        out.iter()
+            .filter(|o| matches!(o, Output::Resync(_)))
+            .count()
+            >= 2,
+        "every invalidation asks for a snapshot"
+    );
+    assert_eq!(core.suspended().count(), 1);
+
+    // The fresh snapshot resumes the pair and it trades again.
+    out.clear();
+    core.process(
+        snapshot(
+            id(Venue::Kalshi, "KX"),
+            vec![],
+            vec![lv("0.40", "10")],
+            Some(10),
+            104,
+        ),
+        Timestamp::from_secs(104),
+        &mut gate,
+        &mut out,
+    );
+    assert!(out.iter().any(|o| matches!(o, Output::PairResumed { .. })));
+    assert_eq!(executes(&out).len(), 1);
+    assert_eq!(core.suspended().count(), 0);
+}
+
+/// A venue stream going down (an oversized frame, a close, silence)
+/// suspends every pair on it; reconnecting alone resumes nothing, the
+/// snapshots that follow do.
+#[test]
+fn venue_down_suspends_until_fresh_snapshots_after_the_reconnect() {
+    let mut core = DecisionCore::new(settings(Mode::Live, true), vec![pair()]);
+    let mut gate = Gate::default();
+    feed_edge(&mut core, &mut gate, 100);
+    let mut out = Vec::new();
+    core.process(
+        Input::ExecutionDone {
+            pair_id: Arc::from("FED"),
+        },
+        Timestamp::from_secs(100),
+        &mut gate,
+        &mut out,
+    );
+    out.clear();
+    core.process(
+        Input::VenueDown {
+            venue: Venue::Polymarket,
+            reason: "oversized message: 16777217 bytes, over the 16777216-byte limit".into(),
+        },
+        Timestamp::from_secs(101),
+        &mut gate,
+        &mut out,
+    );
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::PairSuspended { reason, .. }
+            if reason.contains("oversized"))),
+        "{out:?}"
+    );
+    out.clear();
+    core.process(
+        Input::VenueUp {
+            venue: Venue::Polymarket,
+        },
+        Timestamp::from_secs(102),
+        &mut gate,
+        &mut out,
+    );
+    // A Kalshi update with the edge still there: no trade, Polymarket is not back.
+    core.process(
+        snapshot(
+            id(Venue::Kalshi, "KX"),
+            vec![],
+            vec![lv("0.40", "10")],
+            Some(7),
+            102,
+        ),
+        Timestamp::from_secs(102),
+        &mut gate,
+        &mut out,
+    );
+    assert!(executes(&out).is_empty(), "{out:?}");
+    assert!(!out.iter().any(|o| matches!(o, Output::PairResumed { .. })));
+    // Only one of the two Polymarket books back: still suspended.
+    core.process(
+        snapshot(
+            id(Venue::Polymarket, "Y"),
+            vec![],
+            vec![lv("0.62", "10")],
+            None,
+            103,
+        ),
+        Timestamp::from_secs(103),
+        &mut gate,
+        &mut out,
+    );
+    assert!(executes(&out).is_empty(), "{out:?}");
+    out = feed_edge(&mut core, &mut gate, 104);
+    assert!(out.iter().any(|o| matches!(o, Output::PairResumed { .. })));
+    assert_eq!(executes(&out).len(), 1);
+}
