@@ -530,3 +530,6 @@ fn writers_are_serialised_by_the_lock() {
     // The lock file is not mistaken for a leftover temporary file.
     assert!(leftover_temp_files(&path).unwrap().is_empty());
 }
+
+#[path = "vault/bad_input.rs"]
+mod bad_input;
