@@ -11,7 +11,61 @@
 //! * a frame over the size limit drops the connection: `Disconnected` with
 //!   a reason naming it, `Connected`, and fresh snapshots.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+
 use super::*;
+
+/// A process-wide recorder that keeps counters only, so a test can see
+/// what the streams counted. Installed once per test process (nextest runs
+/// each test in its own process, so the counts are that test's alone).
+#[derive(Default)]
+struct Counters(Mutex<HashMap<String, Arc<AtomicU64>>>);
+
+fn counter_name(name: &str, labels: &[(&str, &str)]) -> String {
+    let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{name}{{{}}}", labels.join(","))
+}
+
+impl Recorder for Counters {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        let labels: Vec<(&str, &str)> = key.labels().map(|l| (l.key(), l.value())).collect();
+        let name = counter_name(key.name(), &labels);
+        let cell = self.0.lock().unwrap().entry(name).or_default().clone();
+        Counter::from_arc(cell)
+    }
+    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+        Gauge::noop()
+    }
+    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+        Histogram::noop()
+    }
+}
+
+fn counters() -> &'static Counters {
+    static RECORDER: OnceLock<&'static Counters> = OnceLock::new();
+    RECORDER.get_or_init(|| {
+        let r: &'static Counters = Box::leak(Box::default());
+        metrics::set_global_recorder(r).unwrap();
+        r
+    })
+}
+
+fn decode_errors(venue: &str) -> u64 {
+    let name = counter_name("orion_md_decode_errors_total", &[("venue", venue)]);
+    counters()
+        .0
+        .lock()
+        .unwrap()
+        .get(&name)
+        .map_or(0, |c| c.load(Ordering::Relaxed))
+}
 
 /// Connected and the first snapshot applied; returns the stream and book.
 async fn kalshi_stream(sim: &SimHandle) -> (KalshiWs, OrderBook) {
@@ -93,6 +147,7 @@ const KALSHI_WS: &str = "/trade-api/ws/v2";
 
 #[tokio::test]
 async fn kalshi_undecodable_frame_is_skipped_and_the_next_delta_applies() {
+    let before = decode_errors("kalshi");
     let sim = sim().await;
     let gw = kalshi(&sim);
     let (mut ws, mut book) = kalshi_stream(&sim).await;
@@ -106,6 +161,10 @@ async fn kalshi_undecodable_frame_is_skipped_and_the_next_delta_applies() {
     assert!(is_delta(&ev), "expected the delta, got {ev:?}");
     apply(&mut book, &ev);
     assert_eq!(book.best_bid().unwrap().price, p("0.41"));
+    assert!(
+        decode_errors("kalshi") > before,
+        "the skipped frame is counted"
+    );
     // And the stream keeps going: the next delta applies too.
     let resting = book.bids().qty_at(p("0.39"));
     gw.submit(&gw.prepare(&kalshi_bid("0.39", "2")).unwrap())
@@ -254,6 +313,7 @@ async fn kalshi_oversized_frame_reconnects_and_resyncs() {
 
 #[tokio::test]
 async fn polymarket_undecodable_frame_is_skipped_and_the_next_change_applies() {
+    let before = decode_errors("polymarket");
     let sim = sim().await;
     let gw = poly(&sim).await;
     let (mut ws, mut book) = poly_stream(&sim).await;
@@ -276,6 +336,10 @@ async fn polymarket_undecodable_frame_is_skipped_and_the_next_change_applies() {
     apply(&mut book, &ev);
     assert_eq!(book.best_bid().unwrap().price, p("0.55"));
     assert_eq!(book.best_bid().unwrap().qty, q("10"));
+    assert!(
+        decode_errors("polymarket") > before,
+        "the skipped frame is counted"
+    );
 }
 
 #[tokio::test]
