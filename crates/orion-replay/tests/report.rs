@@ -479,7 +479,9 @@ fn tag_checker_catches_broken_markup() {
     );
 }
 
-/// The points of the polyline with class `equity`.
+/// The equity polyline's declared point count and its vertex count. It is a
+/// step line: the first point, two vertices per later point (flat, then the
+/// step), and a last one at the end of the run — 2n vertices for n points.
 fn equity_points(doc: &str) -> (usize, usize) {
     let start = doc.find("<polyline class=\"line equity\"").unwrap();
     let tag = &doc[start..start + doc[start..].find("/>").unwrap()];
@@ -518,8 +520,8 @@ fn html_report_is_well_formed_self_contained_and_escaped() {
     let elements = check_well_formed(&doc);
     assert_eq!(elements.iter().filter(|e| *e == "svg").count(), 4);
     assert_eq!(doc.matches("<svg").count(), 4);
-    // Starting capital plus one point per trade.
-    assert_eq!(equity_points(&doc), (5, 5));
+    // Starting capital plus one point per trade, drawn as a step line.
+    assert_eq!(equity_points(&doc), (5, 10));
     // Axes carry tick labels: dollar values and dates.
     // Equity spans $999.50..$1002.50: $1 ticks from $999 to $1003.
     for tick in ["$999.00", "$1000.00", "$1003.00"] {
@@ -561,7 +563,7 @@ fn html_trade_table_is_capped() {
     assert!(doc.contains("<tr><td>1000</td>"));
     assert!(!doc.contains("<tr><td>1001</td>"));
     // The equity curve still has every point.
-    assert_eq!(equity_points(&doc), (1_206, 1_206));
+    assert_eq!(equity_points(&doc), (1_206, 2_412));
 }
 
 fn row(params: &[(&str, &str)], net: &str, drawdown: &str) -> SweepRow {
@@ -644,7 +646,7 @@ fn empty_run_renders_and_says_no_trades() {
     check_well_formed(&doc);
     assert!(doc.contains("no trades"));
     assert_eq!(doc.matches("<svg").count(), 4);
-    assert_eq!(equity_points(&doc), (1, 1));
+    assert_eq!(equity_points(&doc), (1, 2));
     assert_eq!(csv::trades_csv(&run).lines().count(), 1);
 }
 
@@ -666,4 +668,72 @@ fn write_report_writes_three_deterministic_files() {
     std::fs::write(&file, b"x").unwrap();
     let err = write_report(&file, &run).unwrap_err();
     assert!(err.to_string().contains("plain-file"), "{err}");
+}
+
+/// report.html opened from disk in headless Chromium: every plot lays out
+/// with a non-zero box, nothing is fetched, nothing logs an error. Skips
+/// with a notice when Chromium is absent (unless ORION_REQUIRE_CHROMIUM=1).
+#[tokio::test]
+async fn html_report_renders_in_headless_chromium() {
+    let Some(browser) = orion_browser::launch_or_skip().await.unwrap() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = hand_run();
+    run.trades[3].pair_id = "<script>alert(\"x\")</script>".to_owned();
+    write_report(dir.path(), &run).unwrap();
+    let path = dir.path().join("report.html").canonicalize().unwrap();
+    let url = format!("file://{}", path.display());
+
+    let page = browser.new_page().await.unwrap();
+    let nav = page.goto(&url).await.unwrap();
+    assert_eq!(nav.error_text, None, "{nav:?}");
+    let boxes = page
+        .eval(
+            "Array.from(document.querySelectorAll('svg')).map(s => { \
+               const r = s.getBoundingClientRect(); return [r.width, r.height]; })",
+        )
+        .await
+        .unwrap();
+    let boxes = boxes.as_array().unwrap();
+    assert_eq!(boxes.len(), 4, "{boxes:?}");
+    for b in boxes {
+        let (w, h) = (b[0].as_f64().unwrap(), b[1].as_f64().unwrap());
+        assert!(
+            w > 100.0 && h > 50.0,
+            "an SVG has a degenerate box: {boxes:?}"
+        );
+    }
+    // The equity step line has its 2 × 5 vertices as the browser parsed them.
+    let vertices = page
+        .eval("document.querySelector('polyline.equity').points.numberOfItems")
+        .await
+        .unwrap();
+    assert_eq!(vertices.as_u64(), Some(10));
+    // The hostile pair id is text, not a script.
+    let scripts = page
+        .eval("document.querySelectorAll('script').length")
+        .await
+        .unwrap();
+    assert_eq!(scripts.as_u64(), Some(0));
+    let shown = page
+        .eval("document.body.textContent.includes('<script>alert(\"x\")</script>')")
+        .await
+        .unwrap();
+    assert_eq!(shown.as_bool(), Some(true));
+    // Nothing besides the page itself was loaded.
+    let fetched = page
+        .eval("performance.getEntriesByType('resource').length")
+        .await
+        .unwrap();
+    assert_eq!(fetched.as_u64(), Some(0));
+    assert!(
+        page.console_errors().is_empty(),
+        "{:?}",
+        page.console_errors()
+    );
+    if let Ok(dump) = std::env::var("ORION_REPORT_SCREENSHOT") {
+        std::fs::write(dump, page.screenshot_png().await.unwrap()).unwrap();
+    }
+    browser.close().await.unwrap();
 }

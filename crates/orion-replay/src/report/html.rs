@@ -58,6 +58,7 @@ svg text{font-size:11px;fill:#475467}
 .grid{stroke:#eaecf0;stroke-width:1}.axis{stroke:#98a2b3;stroke-width:1}
 .line{fill:none;stroke:#1570ef;stroke-width:1.5}.dd{fill:#fda29b;stroke:#b42318;stroke-width:1}
 .bar{fill:#53b1fd}.barneg{fill:#f97066}.best{background:#fef0c7;font-weight:600}
+td.sub{padding-left:2em;color:#475467}.headline{font-size:1.05em}.wide{overflow-x:auto}
 ";
 
 /// The whole page.
@@ -74,18 +75,16 @@ pub fn render(run: &BacktestRun, s: &Summary) -> String {
         out.push_str("<p class=\"note\"><strong>no trades</strong> in this run.</p>\n");
     }
 
-    out.push_str(
-        "<h2>Summary</h2>\n<table>\n<tr><th class=\"t\">statistic</th><th>value</th></tr>\n",
+    let _ = writeln!(
+        out,
+        "<p class=\"headline\">net P&amp;L <b>{}</b> · {} trades · max drawdown <b>{}</b> · Sharpe <b>{}</b> · {} events over {} UTC days</p>",
+        escape(&money(s.net_pnl)),
+        s.trades,
+        escape(&money(s.max_drawdown)),
+        escape(&super::text::opt_stat(s.sharpe)),
+        s.events,
+        s.days
     );
-    for (k, v) in summary_rows(s) {
-        let _ = writeln!(
-            out,
-            "<tr><td class=\"t\">{}</td><td>{}</td></tr>",
-            escape(k.trim_start()),
-            escape(&v)
-        );
-    }
-    out.push_str("</table>\n<p class=\"note\">Capital velocity = capital deployed (both legs' costs plus fees) ÷ starting capital ÷ UTC days of the run. Daily P&amp;L counts days without a trade as $0. Sharpe and Sortino are of daily net P&amp;L, annualised by √365.</p>\n");
 
     out.push_str("<h2>Plots</h2>\n<div class=\"plots\">\n");
     figure(&mut out, "Equity", &equity_plot(s));
@@ -93,6 +92,21 @@ pub fn render(run: &BacktestRun, s: &Summary) -> String {
     figure(&mut out, "Detected edge per contract", &edge_plot(s));
     figure(&mut out, "Net P&L by pair", &pair_plot(s));
     out.push_str("</div>\n");
+
+    out.push_str(
+        "<h2>Summary</h2>\n<table>\n<tr><th class=\"t\">statistic</th><th>value</th></tr>\n",
+    );
+    for (k, v) in summary_rows(s) {
+        // Rows indented in the printed summary break down the row above.
+        let class = if k.starts_with(' ') { "t sub" } else { "t" };
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"{class}\">{}</td><td>{}</td></tr>",
+            escape(k.trim_start()),
+            escape(&v)
+        );
+    }
+    out.push_str("</table>\n<p class=\"note\">Capital velocity = capital deployed (both legs' costs plus fees) ÷ starting capital ÷ UTC days of the run. Daily P&amp;L counts days without a trade as $0. Sharpe and Sortino are of daily net P&amp;L, annualised by √365.</p>\n");
 
     pair_table(&mut out, s);
     daily_table(&mut out, s);
@@ -177,7 +191,7 @@ fn trade_table(out: &mut String, run: &BacktestRun) {
             run.trades.len()
         );
     }
-    out.push_str("<table>\n<tr><th>#</th><th class=\"t\">pair</th><th class=\"t\">executed (UTC)</th><th class=\"t\">direction</th><th>planned</th><th>hedged</th><th>Kalshi cost</th><th>Polymarket cost</th><th>fees</th><th>expected</th><th class=\"t\">outcome</th><th>repair loss</th><th>net P&amp;L</th></tr>\n");
+    out.push_str("<div class=\"wide\">\n<table>\n<tr><th>#</th><th class=\"t\">pair</th><th class=\"t\">executed (UTC)</th><th class=\"t\">direction</th><th>planned</th><th>hedged</th><th>Kalshi cost</th><th>Polymarket cost</th><th>fees</th><th>expected</th><th class=\"t\">outcome</th><th>repair loss</th><th>net P&amp;L</th></tr>\n");
     for t in run.trades.iter().take(MAX_TRADE_ROWS) {
         let outcome = if t.partial {
             format!("{} (partial)", t.outcome)
@@ -203,7 +217,7 @@ fn trade_table(out: &mut String, run: &BacktestRun) {
             money(t.net_pnl)
         );
     }
-    out.push_str("</table>\n");
+    out.push_str("</table>\n</div>\n");
 }
 
 // ---------------------------------------------------------------- plotting
@@ -375,8 +389,13 @@ fn x_time_labels(out: &mut String, t0: i64, t1: i64) {
     }
 }
 
+/// A dollar tick label: "$1.50", "-$0.50".
 fn dollars(v: i64) -> String {
-    format!("${}", Cash::from_micros(v).format(2))
+    let text = Cash::from_micros(v).format(2);
+    match text.strip_prefix('-') {
+        Some(magnitude) => format!("-${magnitude}"),
+        None => format!("${text}"),
+    }
 }
 
 /// Time extent of the equity curve (the last event extends it, so the curve
@@ -390,8 +409,37 @@ fn time_extent(s: &Summary) -> (i64, i64) {
     (t0, t1.max(t0))
 }
 
-/// The equity curve: one polyline vertex per equity point (the starting
-/// capital, then one per trade), `data-points` says how many.
+/// Vertices of a step line through the equity curve: equity (and drawdown)
+/// only change when a trade executes, so the line holds each value flat until
+/// the next trade, then steps, and runs flat to the end of the run. For n
+/// points that is 2n vertices: the first point, two per later point, and the
+/// end.
+fn step_points(
+    s: &Summary,
+    t0: i64,
+    t1: i64,
+    y: impl Fn(&super::stats::EquityPoint) -> f64,
+) -> String {
+    let mut points = String::new();
+    let mut previous: Option<f64> = None;
+    for p in &s.equity_curve {
+        let x = time_x(p.at.nanos(), t0, t1);
+        let value = y(p);
+        if let Some(before) = previous {
+            let _ = write!(points, " {x:.1},{before:.1}");
+            points.push(' ');
+        }
+        let _ = write!(points, "{x:.1},{value:.1}");
+        previous = Some(value);
+    }
+    if let Some(last) = previous {
+        let _ = write!(points, " {:.1},{last:.1}", time_x(t1, t0, t1));
+    }
+    points
+}
+
+/// The equity curve as a step line (see [`step_points`]); `data-points` says
+/// how many equity points it draws (the starting capital plus one per trade).
 fn equity_plot(s: &Summary) -> String {
     let mut out = String::new();
     svg_open(&mut out, "equity curve");
@@ -403,18 +451,7 @@ fn equity_plot(s: &Summary) -> String {
     y_grid(&mut out, scale, &ticks, dollars);
     axes(&mut out);
     x_time_labels(&mut out, t0, t1);
-    let mut points = String::new();
-    for p in &s.equity_curve {
-        if !points.is_empty() {
-            points.push(' ');
-        }
-        let _ = write!(
-            points,
-            "{:.1},{:.1}",
-            time_x(p.at.nanos(), t0, t1),
-            scale.y(p.equity.micros())
-        );
-    }
+    let points = step_points(s, t0, t1, |p| scale.y(p.equity.micros()));
     let _ = writeln!(
         out,
         "<polyline class=\"line equity\" data-points=\"{}\" points=\"{points}\"/>",
@@ -443,16 +480,11 @@ fn drawdown_plot(s: &Summary) -> String {
     axes(&mut out);
     x_time_labels(&mut out, t0, t1);
     let zero = scale.y(0);
-    let mut points = format!("{LEFT:.1},{zero:.1}");
-    for p in &s.equity_curve {
-        let _ = write!(
-            points,
-            " {:.1},{:.1}",
-            time_x(p.at.nanos(), t0, t1),
-            scale.y(p.drawdown.micros().saturating_neg())
-        );
-    }
-    let _ = write!(points, " {:.1},{zero:.1}", time_x(t1, t0, t1));
+    let points = format!(
+        "{LEFT:.1},{zero:.1} {} {:.1},{zero:.1}",
+        step_points(s, t0, t1, |p| scale.y(p.drawdown.micros().saturating_neg())),
+        time_x(t1, t0, t1)
+    );
     let _ = writeln!(out, "<polygon class=\"dd\" points=\"{points}\"/>");
     if s.trades == 0 {
         no_data(&mut out, "no trades");
@@ -538,8 +570,9 @@ fn pair_plot(s: &Summary) -> String {
     });
 
     let mut out = String::new();
-    let bar_h = 16.0;
-    let height = (TOP + BOTTOM + bar_h * rows.len() as f64).max(H);
+    // Thick bars for a few pairs, thinner for many; the plot grows to fit.
+    let bar_h = (PLOT_H / rows.len().max(1) as f64).clamp(14.0, 28.0);
+    let height = TOP + BOTTOM + bar_h * rows.len().max(3) as f64;
     let label_w = 150.0;
     let _ = writeln!(
         out,
@@ -607,7 +640,7 @@ fn pair_plot(s: &Summary) -> String {
         let _ = writeln!(
             out,
             "<text x=\"{label_w:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text><rect class=\"{}\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>{}: {}</title></rect>",
-            y + bar_h - 4.0,
+            y + bar_h / 2.0 + 4.0,
             escape(&name),
             if value < 0 { "barneg" } else { "bar" },
             y + 2.0,
