@@ -244,8 +244,8 @@ impl Browser {
         &self.executable
     }
 
-    /// Chromium's product and protocol versions (`Browser.getVersion`), e.g.
-    /// `"HeadlessChrome/131.0.6778.85"`.
+    /// Chromium's product version (`Browser.getVersion`), e.g.
+    /// `"Chrome/156.0.8078.79"`.
     ///
     /// # Errors
     /// The connection failed or timed out.

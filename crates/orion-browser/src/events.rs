@@ -182,7 +182,7 @@ impl SessionState {
     /// `what` names the awaited thing in the timeout error.
     pub(crate) async fn wait<T>(
         &self,
-        what: &dyn Fn() -> String,
+        what: &(dyn Fn() -> String + Sync),
         timeout: Duration,
         mut check: impl FnMut(&PageEvents) -> Option<T>,
     ) -> Result<T> {

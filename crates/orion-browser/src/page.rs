@@ -182,6 +182,7 @@ impl Page {
     /// # Errors
     /// Timeout waiting for the load, or the connection failed.
     pub async fn goto(&self, url: &str) -> Result<Navigation> {
+        let loads_before = self.state.read(|e| e.loads);
         let reply = self.call("Page.navigate", json!({ "url": url })).await?;
         let error_text = reply
             .get("errorText")
@@ -204,8 +205,15 @@ impl Page {
                 self.state.read(|e| e.document_for(loader).cloned())
             }
             // Chromium's own error page: the document response, if any, came before
-            // the navigate reply.
-            (Some(loader), Some(_)) => self.state.read(|e| e.document_for(loader).cloned()),
+            // the navigate reply, but the error page is still loading. Let it finish
+            // so its load event cannot be mistaken later for the next navigation's.
+            (Some(loader), Some(error)) => {
+                // An aborted navigation (a 204, a download) leaves the old document.
+                if error != "net::ERR_ABORTED" {
+                    self.settle_error_page(url, loads_before).await?;
+                }
+                self.state.read(|e| e.document_for(loader).cloned())
+            }
             // Same-document navigation (fragment change): nothing loads.
             (None, _) => None,
         };
@@ -216,6 +224,27 @@ impl Page {
         };
         *crate::cdp::lock(&self.last_navigation) = Some(navigation.clone());
         Ok(navigation)
+    }
+
+    /// Waits for the error page shown after a failed navigation to finish loading.
+    /// The load event is awaited only briefly once the document reports itself
+    /// complete, in case an unforeseen failure kind leaves the old document.
+    async fn settle_error_page(&self, url: &str, loads_before: u64) -> Result<()> {
+        self.wait_for_value("document.readyState === 'complete'", self.timeout, &|| {
+            format!("the error page for {url} to finish loading")
+        })
+        .await?;
+        let what = || format!("the load event of the error page for {url}");
+        match self
+            .state
+            .wait(&what, Duration::from_secs(1), |e| {
+                (e.loads != loads_before).then_some(())
+            })
+            .await
+        {
+            Ok(()) | Err(BrowserError::Timeout { .. }) => Ok(()),
+            Err(other) => Err(other),
+        }
     }
 
     /// The outcome of the last [`Page::goto`] or [`Page::click_and_wait_for_load`].
@@ -282,7 +311,7 @@ impl Page {
         &self,
         expression: &str,
         timeout: Duration,
-        what: &dyn Fn() -> String,
+        what: &(dyn Fn() -> String + Sync),
     ) -> Result<Value> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut last_error = None;
@@ -290,7 +319,13 @@ impl Page {
             match self.eval(expression).await {
                 Ok(value) if truthy(&value) => return Ok(value),
                 Ok(_) => {}
-                Err(BrowserError::Js { message, .. }) => last_error = Some(message),
+                // Between documents there is briefly no context to evaluate in
+                // ("Execution context was destroyed"), and the new page's script
+                // may not have defined what the predicate reads yet: both mean
+                // "not yet". A persistent error is reported when the wait ends.
+                Err(BrowserError::Js { message, .. } | BrowserError::Protocol { message, .. }) => {
+                    last_error = Some(message);
+                }
                 Err(other) => return Err(other),
             }
             if tokio::time::Instant::now() + POLL > deadline {
@@ -386,12 +421,17 @@ impl Page {
         );
         let deadline = tokio::time::Instant::now() + self.timeout;
         let point = loop {
-            let value = self.eval(&probe).await?;
-            if value.is_object() {
-                break value;
-            }
+            // As in wait_for_value, an evaluation error while the page is changing
+            // documents is a reason to look again, not to give up.
+            let why = match self.eval(&probe).await {
+                Ok(value) if value.is_object() => break value,
+                Ok(value) => value.as_str().unwrap_or("not clickable").to_owned(),
+                Err(BrowserError::Js { message, .. } | BrowserError::Protocol { message, .. }) => {
+                    message
+                }
+                Err(other) => return Err(other),
+            };
             if tokio::time::Instant::now() + POLL > deadline {
-                let why = value.as_str().unwrap_or("not clickable").to_owned();
                 return Err(BrowserError::Timeout {
                     what: format!("element `{selector}` to be clickable (last: {why})"),
                     after: self.timeout,
@@ -544,5 +584,57 @@ fn truthy(value: &Value) -> bool {
         Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
         Value::String(s) => !s.is_empty(),
         Value::Array(_) | Value::Object(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    /// Tests may run on a multi-threaded runtime and spawn page work: the types and
+    /// their futures must be Send. A compile-time check; the body never runs a page.
+    #[test]
+    fn pages_and_their_futures_are_send() {
+        assert_send_sync::<Page>();
+        assert_send_sync::<crate::Browser>();
+        fn futures(page: &Page) {
+            assert_send(&page.goto("about:blank"));
+            assert_send(&page.eval("1"));
+            assert_send(&page.wait_for("true", Duration::from_secs(1)));
+            assert_send(&page.fill("#a", "b"));
+            assert_send(&page.click("#a"));
+            assert_send(&page.click_and_wait_for_load("#a"));
+            assert_send(&page.text("#a"));
+            assert_send(&page.cookies());
+            assert_send(&page.screenshot_png());
+            assert_send(&page.wait_for_console_error());
+        }
+        let _ = futures;
+    }
+
+    #[test]
+    fn truthiness_follows_javascript() {
+        for falsy in [json!(null), json!(false), json!(0), json!(0.0), json!("")] {
+            assert!(!truthy(&falsy), "{falsy}");
+        }
+        for truthy_value in [
+            json!(true),
+            json!(1),
+            json!(-0.5),
+            json!("0"),
+            json!([]),
+            json!({}),
+        ] {
+            assert!(truthy(&truthy_value), "{truthy_value}");
+        }
+    }
+
+    #[test]
+    fn selectors_become_safe_javascript_string_literals() {
+        assert_eq!(js_string(r#"a[name="x"]"#), r#""a[name=\"x\"]""#);
+        assert_eq!(js_string("it's\n"), r#""it's\n""#);
     }
 }

@@ -357,3 +357,44 @@ async fn a_bad_executable_is_an_error_that_names_it() {
     .unwrap_err();
     assert!(matches!(err, BrowserError::ExitedEarly { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn waits_survive_the_page_navigating_underneath_them() {
+    let Some(browser) = launch_or_skip().await.unwrap() else {
+        return;
+    };
+    let base = serve().await;
+    let page = browser.new_page().await.unwrap();
+
+    // A plain click on a submit button (not click_and_wait_for_load): the form
+    // posts, the server redirects, and a wait for the next page's content polls
+    // straight through the navigation.
+    page.goto(&format!("{base}/form")).await.unwrap();
+    page.fill("#user", "ops").await.unwrap();
+    page.click("#submit").await.unwrap();
+    page.wait_for(
+        "document.getElementById('greeting') !== null",
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    assert_eq!(page.text("#greeting").await.unwrap(), "Welcome back");
+    let document = page.last_document().expect("the welcome page's response");
+    assert_eq!(
+        (document.status, document.url),
+        (200, format!("{base}/welcome"))
+    );
+
+    // A script-driven navigation a moment later, awaited by element.
+    page.goto(&format!("{base}/")).await.unwrap();
+    page.eval("setTimeout(() => { location.href = '/form'; }, 50); true")
+        .await
+        .unwrap();
+    page.wait_for_selector("#submit").await.unwrap();
+    assert!(page.url().await.unwrap().ends_with("/form"));
+    assert!(
+        page.console_errors().is_empty(),
+        "{:?}",
+        page.console_errors()
+    );
+}
