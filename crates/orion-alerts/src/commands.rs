@@ -295,6 +295,33 @@ async fn reply(api: &TelegramApi, chat: &str, text: &str) {
     }
 }
 
+/// The breaker state and the failing checks from a readiness report
+/// (`{"checks": {"name": bool | {"ok": bool, ...}, "breaker": {"state": ...}}}`,
+/// as orion-runtime's `/ready` serves it).
+pub fn readiness(report: &serde_json::Value) -> (String, Vec<String>) {
+    let checks = report.get("checks").and_then(|c| c.as_object());
+    let breaker = checks
+        .and_then(|c| c.get("breaker"))
+        .and_then(|b| b.get("state"))
+        .and_then(|s| s.as_str())
+        .unwrap_or("unknown")
+        .to_string();
+    let failing = checks
+        .map(|c| {
+            c.iter()
+                .filter(|(_, v)| {
+                    let ok = v
+                        .as_bool()
+                        .or_else(|| v.get("ok").and_then(|o| o.as_bool()));
+                    ok == Some(false)
+                })
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    (breaker, failing)
+}
+
 /// The `/status` reply.
 pub fn status_text(mode: &str, s: &EngineStatus) -> String {
     let mut text = format!("Orion\nmode: {mode}\nbreaker: {}\n", s.breaker);
@@ -342,6 +369,27 @@ mod tests {
         );
         assert_eq!(parse_command("/x"), Some(Command::Unknown("x".into())));
         assert_eq!(parse_command("hello"), None);
+    }
+
+    #[test]
+    fn readiness_report_is_read() {
+        let report = serde_json::json!({
+            "ready": false,
+            "checks": {
+                "kalshi_reachable": true,
+                "polymarket_reachable": false,
+                "database_open": true,
+                "reconciliation_done": { "ok": false, "detail": "pending" },
+                "breaker": { "ok": true, "state": "closed" },
+            }
+        });
+        let (breaker, failing) = readiness(&report);
+        assert_eq!(breaker, "closed");
+        assert_eq!(failing, ["polymarket_reachable", "reconciliation_done"]);
+        assert_eq!(
+            readiness(&serde_json::json!({})),
+            ("unknown".into(), vec![])
+        );
     }
 
     #[test]

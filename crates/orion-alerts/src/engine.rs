@@ -14,27 +14,7 @@ impl EngineControl for EngineHandle {
 
     fn status(&self) -> EngineStatus {
         let (ready, report) = self.ready();
-        let checks = report.get("checks").and_then(|c| c.as_object());
-        let breaker = checks
-            .and_then(|c| c.get("breaker"))
-            .and_then(|b| b.get("state"))
-            .and_then(|s| s.as_str())
-            .unwrap_or("unknown")
-            .to_string();
-        let failing_checks = checks
-            .map(|c| {
-                c.iter()
-                    .filter(|(_, v)| {
-                        // A check is either a bool or {"ok": bool, ...}.
-                        let ok = v
-                            .as_bool()
-                            .or_else(|| v.get("ok").and_then(|o| o.as_bool()));
-                        ok == Some(false)
-                    })
-                    .map(|(k, _)| k.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let (breaker, failing_checks) = crate::commands::readiness(&report);
         let s = EngineHandle::status(self);
         EngineStatus {
             ready,
