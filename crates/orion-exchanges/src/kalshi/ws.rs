@@ -546,4 +546,137 @@ mod tests {
         assert!(matches!(s.events[0], MarketEvent::BookInvalidated { .. }));
         assert_eq!(s.resnapshot, Some(1));
     }
+
+    /// What one message did, in short.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Did {
+        Applied,
+        Invalidated,
+        Dropped,
+    }
+
+    fn did(step: &Step) -> Did {
+        match step.events.first() {
+            Some(MarketEvent::Book(_)) => Did::Applied,
+            Some(MarketEvent::BookInvalidated { .. }) => {
+                assert_eq!(
+                    step.resnapshot,
+                    Some(1),
+                    "an invalidation asks for a snapshot"
+                );
+                Did::Invalidated
+            }
+            None => Did::Dropped,
+            Some(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// Kalshi `seq` per subscription, one named row per case. `None` in a
+    /// row's messages is a snapshot, `Some(seq)` a +1 contract delta; every
+    /// row starts from a snapshot at seq 1 with 10 contracts bid at 0.40.
+    /// Duplicates are resynced, not skipped: a Kalshi delta is a signed
+    /// change, so applying a replay would count it twice, and the venue
+    /// never sends one when healthy.
+    #[test]
+    fn sequence_matrix() {
+        use Did::*;
+        // (name, messages after the snapshot and what each did, bid at 0.40 after)
+        type Row<'a> = (&'a str, &'a [(Option<u64>, Did)], &'a str);
+        let rows: &[Row<'_>] = &[
+            ("in order", &[(Some(2), Applied), (Some(3), Applied)], "12"),
+            (
+                "duplicate seq",
+                &[
+                    (Some(2), Applied),
+                    (Some(2), Invalidated),
+                    (Some(3), Dropped),
+                ],
+                "11",
+            ),
+            (
+                "out of order",
+                &[
+                    (Some(3), Invalidated),
+                    (Some(2), Dropped),
+                    (Some(4), Dropped),
+                ],
+                "10",
+            ),
+            ("gap", &[(Some(2), Applied), (Some(4), Invalidated)], "11"),
+            (
+                "seq going back",
+                &[(Some(2), Applied), (Some(1), Invalidated)],
+                "11",
+            ),
+            (
+                "resnapshot then in order",
+                &[
+                    (Some(3), Invalidated),
+                    (None, Applied),
+                    (Some(8), Applied),
+                    (Some(9), Applied),
+                ],
+                "12",
+            ),
+            (
+                "stale delta after the resnapshot",
+                &[
+                    (Some(3), Invalidated),
+                    (None, Applied),
+                    (Some(4), Invalidated),
+                ],
+                "10",
+            ),
+        ];
+        for (name, messages, bid_qty) in rows {
+            let mut t = BookTracker::new();
+            t.expect_snapshot(1);
+            assert_eq!(
+                did(&t.on_book_message(snap(1, 1), Timestamp::ZERO)),
+                Applied
+            );
+            for (i, (msg, want)) in messages.iter().enumerate() {
+                // A snapshot's seq: the venue's next (the resnapshot takes seq 7).
+                let m = match msg {
+                    Some(seq) => delta(1, *seq, 1),
+                    None => snap(1, 7),
+                };
+                let got = did(&t.on_book_message(m, Timestamp::ZERO));
+                assert_eq!(&got, want, "{name}: message {i}");
+            }
+            let book = t.book(1).unwrap();
+            assert_eq!(
+                book.best_bid().unwrap().qty,
+                Quantity::parse(bid_qty).unwrap(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn undecodable_book_messages_resync_their_sid_once() {
+        let mut t = BookTracker::new();
+        // Before any snapshot the sid's market is unknown: nothing to do.
+        assert!(t.on_undecodable(1, "x".into()).events.is_empty());
+        t.expect_snapshot(1);
+        t.on_book_message(snap(1, 1), Timestamp::ZERO);
+        let s = t.on_undecodable(1, "bad price_dollars".into());
+        assert!(matches!(
+            &s.events[..],
+            [MarketEvent::BookInvalidated { reason, .. }] if reason == "bad price_dollars"
+        ));
+        assert_eq!(s.resnapshot, Some(1));
+        assert!(!t.book(1).unwrap().is_synced());
+        // Already waiting for its snapshot: no second request.
+        let s = t.on_undecodable(1, "again".into());
+        assert!(s.events.is_empty() && s.resnapshot.is_none());
+        // Another sid is untouched.
+        assert!(t.on_undecodable(2, "x".into()).events.is_empty());
+        assert_eq!(
+            undecodable_book_sid(br#"{"type":"orderbook_delta","sid":3,"seq":"x"}"#),
+            Some(3)
+        );
+        assert_eq!(undecodable_book_sid(br#"{"type":"fill","sid":3}"#), None);
+        assert_eq!(undecodable_book_sid(b"{not json"), None);
+    }
 }

@@ -414,3 +414,122 @@ async fn run_session(
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use orion_core::{Price, Quantity, Timestamp};
+
+    const A: &str = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
+    const B: &str = "52552210993830432218834405712139431049387440581211214930913512419081868128421";
+
+    fn feed(
+        books: &mut HashMap<InstrumentId, OrderBook>,
+        text: &str,
+    ) -> (Vec<MarketEvent>, Vec<InstrumentId>) {
+        let mut out = Vec::new();
+        let mut resync = Vec::new();
+        for ev in types::ws_events(text.as_bytes()).unwrap() {
+            apply_event(books, ev, Timestamp::ZERO, &mut out, &mut resync);
+        }
+        (out, resync)
+    }
+
+    fn book_msg() -> String {
+        format!(
+            r#"{{"event_type":"book","asset_id":"{A}","market":"0xc","timestamp":"1","hash":"h","bids":[{{"price":"0.40","size":"10"}}],"asks":[{{"price":"0.45","size":"5"}}]}}"#
+        )
+    }
+
+    fn change(price: &str, size: &str, side: &str) -> String {
+        format!(
+            r#"{{"event_type":"price_change","market":"0xc","timestamp":"2","price_changes":[{{"asset_id":"{A}","price":"{price}","size":"{size}","side":"{side}","hash":""}}]}}"#
+        )
+    }
+
+    fn bid_qty(books: &HashMap<InstrumentId, OrderBook>, price: &str) -> Quantity {
+        books[&InstrumentId::new(V, A).unwrap()]
+            .bids()
+            .qty_at(Price::parse(price).unwrap())
+    }
+
+    /// The market channel has no sequence number. A `price_change` carries
+    /// the level's new total, so a duplicate is harmless (applied twice, same
+    /// book) and a reorder of changes at different levels converges; a
+    /// change that would cross the book shows a missed update and resyncs;
+    /// a change before any `book` is dropped.
+    #[test]
+    fn duplicate_reordered_and_impossible_changes() {
+        let mut books = HashMap::new();
+        let (out, _) = feed(&mut books, &change("0.41", "3", "BUY"));
+        assert!(out.is_empty(), "no book yet: dropped");
+        feed(&mut books, &book_msg());
+
+        let dup = change("0.41", "3", "BUY");
+        for _ in 0..2 {
+            let (out, resync) = feed(&mut books, &dup);
+            assert!(matches!(out[..], [MarketEvent::Book(_)]) && resync.is_empty());
+        }
+        assert_eq!(bid_qty(&books, "0.41"), Quantity::parse("3").unwrap());
+
+        // Two levels, delivered in the other order: the same book.
+        feed(&mut books, &change("0.39", "7", "BUY"));
+        feed(&mut books, &change("0.41", "4", "BUY"));
+        assert_eq!(bid_qty(&books, "0.39"), Quantity::parse("7").unwrap());
+        assert_eq!(bid_qty(&books, "0.41"), Quantity::parse("4").unwrap());
+
+        // A bid through the best ask: a change was missed.
+        let (out, resync) = feed(&mut books, &change("0.50", "1", "BUY"));
+        assert!(
+            matches!(out[..], [MarketEvent::BookInvalidated { .. }]),
+            "{out:?}"
+        );
+        assert_eq!(resync, vec![InstrumentId::new(V, A).unwrap()]);
+        // Nothing more applies until the next `book`.
+        let (out, _) = feed(&mut books, &change("0.41", "9", "BUY"));
+        assert!(out.is_empty());
+        let (out, _) = feed(&mut books, &book_msg());
+        assert!(matches!(out[..], [MarketEvent::Book(_)]));
+    }
+
+    #[test]
+    fn undecodable_messages_touch_the_books_they_name() {
+        let rows: Vec<(&str, String, Touched)> = vec![
+            ("not JSON", "\u{7f}garbage".into(), Touched::None),
+            ("PONG-like text", "PONGG".into(), Touched::None),
+            (
+                "bad trade",
+                format!(r#"{{"event_type":"last_trade_price","asset_id":"{A}","price":"2"}}"#),
+                Touched::None,
+            ),
+            (
+                "bad price_change",
+                format!(
+                    r#"{{"event_type":"price_change","price_changes":[{{"asset_id":"{B}","price":"2"}},{{"asset_id":"{A}","price":"x"}}]}}"#
+                ),
+                Touched::Assets(vec![B.to_string(), A.to_string()]),
+            ),
+            (
+                "bad book",
+                format!(r#"[{{"event_type":"book","asset_id":"{A}","bids":7}}]"#),
+                Touched::Assets(vec![A.to_string()]),
+            ),
+            (
+                "book without an asset",
+                r#"{"event_type":"book","bids":[]}"#.into(),
+                Touched::All,
+            ),
+        ];
+        for (name, text, want) in rows {
+            let mut got = undecodable_touches(text.as_bytes());
+            if let (Touched::Assets(g), Touched::Assets(w)) = (&mut got, &want) {
+                let mut w = w.clone();
+                w.sort();
+                assert_eq!(*g, w, "{name}");
+                continue;
+            }
+            assert_eq!(got, want, "{name}");
+        }
+    }
+}
