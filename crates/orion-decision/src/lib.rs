@@ -190,9 +190,15 @@ pub struct DecisionCore {
     instruments: Vec<InstrumentId>,
     books: Vec<OrderBook>,
     /// For each instrument, its venue's staleness limit in nanoseconds
-    /// (saturated): the stale guard runs for every evaluated pair and every
-    /// pair on each tick, so it compares integers instead of `Duration`s.
+    /// (saturated).
     max_age_nanos: Vec<u64>,
+    /// For each instrument, a time before which its book is certainly synced
+    /// and fresh: `received_at + max_age + 1` (clamped) while synced,
+    /// `i64::MIN` otherwise. The stale guard runs for every evaluated pair
+    /// and every pair on each tick, so its common case is three integer
+    /// compares; anything else takes the exact check. Updated wherever a
+    /// book changes (`note_book`).
+    fresh_before: Vec<i64>,
     /// For each instrument, the pairs it belongs to.
     pairs_of: Vec<Vec<usize>>,
     /// For each pair, its Kalshi, Polymarket YES and Polymarket NO books.
@@ -236,7 +242,7 @@ impl DecisionCore {
             books_of.push(slots);
         }
         let books = instruments.iter().map(|_| OrderBook::new()).collect();
-        let max_age_nanos = instruments
+        let max_age_nanos: Vec<u64> = instruments
             .iter()
             .map(|i| u64::try_from(settings.max_age(i.venue).as_nanos()).unwrap_or(u64::MAX))
             .collect();
@@ -250,6 +256,7 @@ impl DecisionCore {
             instrument_index,
             instruments,
             books,
+            fresh_before: vec![i64::MIN; max_age_nanos.len()],
             max_age_nanos,
             pairs_of,
             books_of,
@@ -326,6 +333,7 @@ impl DecisionCore {
             Input::BookInvalidated { instrument, reason } => {
                 if let Some(&index) = self.instrument_index.get(&instrument) {
                     self.books[index].invalidate();
+                    self.note_book(index);
                     self.stats.resyncs += 1;
                     out.push(Output::Resync(instrument));
                     self.suspend_pairs_of(index, &reason, out);
@@ -336,6 +344,7 @@ impl DecisionCore {
                 for index in 0..self.instruments.len() {
                     if self.instruments[index].venue == venue {
                         self.books[index].invalidate();
+                        self.note_book(index);
                         self.suspend_pairs_of(index, &reason, out);
                     }
                 }
@@ -379,9 +388,33 @@ impl DecisionCore {
         }
     }
 
+    /// Records a change of book `index` for the stale guard's fast path.
+    fn note_book(&mut self, index: usize) {
+        let book = &self.books[index];
+        self.fresh_before[index] = if book.is_synced() {
+            let limit =
+                i128::from(book.received_at().nanos()) + i128::from(self.max_age_nanos[index]) + 1;
+            i64::try_from(limit).unwrap_or(if limit > 0 { i64::MAX } else { i64::MIN })
+        } else {
+            i64::MIN
+        };
+    }
+
     /// Why pair `p` cannot be trusted right now, if it cannot.
     #[inline]
     fn pair_problem(&self, p: usize, now: Timestamp) -> Option<Problem> {
+        let [a, b, c] = self.books_of[p];
+        let t = now.nanos();
+        // Before every book's `fresh_before`, each is synced and
+        // `now - received_at <= max_age`: nothing to find.
+        if t < self.fresh_before[a] && t < self.fresh_before[b] && t < self.fresh_before[c] {
+            return None;
+        }
+        self.pair_problem_exact(p, now)
+    }
+
+    /// [`Self::pair_problem`] from the books themselves.
+    fn pair_problem_exact(&self, p: usize, now: Timestamp) -> Option<Problem> {
         for index in self.books_of[p] {
             let book = &self.books[index];
             if !book.is_synced() {
@@ -484,6 +517,7 @@ impl DecisionCore {
                 book.apply_delta(updates, update.seq, update.exchange_ts, update.received_at)
             }
         };
+        self.note_book(index);
         if let Err(e) = applied {
             self.stats.resyncs += 1;
             out.push(Output::Resync(self.instruments[index].clone()));
@@ -585,6 +619,200 @@ impl DecisionCore {
                 let pair_id = opportunity.pair_id.clone();
                 out.push(Output::Detected(opportunity));
                 out.push(Output::Refused { pair_id, reason });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
+    use super::*;
+    use orion_core::{
+        BookSide, Cash, FeeSchedule, KalshiFeeType, LevelChange, MarketId, Price, Rate, TickSize,
+    };
+    use proptest::prelude::*;
+
+    fn id(venue: Venue, s: &str) -> InstrumentId {
+        InstrumentId::new(venue, s).unwrap()
+    }
+
+    /// Two pairs sharing one Kalshi book: K+Y1+N1 and K+Y2+N2.
+    fn instruments() -> Vec<InstrumentId> {
+        vec![
+            id(Venue::Kalshi, "K"),
+            id(Venue::Polymarket, "Y1"),
+            id(Venue::Polymarket, "N1"),
+            id(Venue::Polymarket, "Y2"),
+            id(Venue::Polymarket, "N2"),
+        ]
+    }
+
+    fn pair(name: &str, yes: &InstrumentId, no: &InstrumentId) -> PairSpec {
+        PairSpec {
+            pair_id: Arc::from(name),
+            event_key: Arc::from(name),
+            kalshi_market: MarketId::new(Venue::Kalshi, "K").unwrap(),
+            kalshi_instrument: id(Venue::Kalshi, "K"),
+            polymarket_market: MarketId::new(Venue::Polymarket, "0xc").unwrap(),
+            polymarket_yes: yes.clone(),
+            polymarket_no: no.clone(),
+            inverted: false,
+            kalshi_fees: FeeSchedule::Kalshi {
+                fee_type: KalshiFeeType::Quadratic,
+                multiplier: Rate::ONE,
+            },
+            polymarket_fees: FeeSchedule::Polymarket {
+                rate: Rate::ZERO,
+                exponent: 1,
+            },
+            polymarket_tick: TickSize::Hundredth,
+            polymarket_min_size: Quantity::from_micros(1_000_000),
+            resolves_at: Timestamp::from_secs(30 * 86_400),
+        }
+    }
+
+    fn core() -> DecisionCore {
+        let i = instruments();
+        let settings = CoreSettings {
+            mode: Mode::AlertOnly,
+            auto_execute: false,
+            detection: DetectionParams {
+                min_edge: Price::parse("0.01").unwrap(),
+                min_edge_beyond_horizon: Price::parse("0.03").unwrap(),
+                horizon_days: 60,
+                min_profit: Cash::parse("0.10").unwrap(),
+                slippage: Price::ZERO,
+                max_size: Quantity::MAX,
+            },
+            // Different limits per venue, in whole milliseconds.
+            max_book_age_kalshi: Duration::from_millis(2_000),
+            max_book_age_polymarket: Duration::from_millis(3_000),
+        };
+        DecisionCore::new(
+            settings,
+            vec![pair("A", &i[1], &i[2]), pair("B", &i[3], &i[4])],
+        )
+    }
+
+    struct Refuse;
+    impl TradeGate for Refuse {
+        fn review(&mut self, _: &Opportunity, _: Timestamp) -> GateDecision {
+            GateDecision::Refuse {
+                reason: "test".into(),
+            }
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Snapshot {
+            instrument: usize,
+            at_ms: i64,
+        },
+        Delta {
+            instrument: usize,
+            at_ms: i64,
+            seq: u64,
+        },
+        Invalidate {
+            instrument: usize,
+        },
+        VenueDown {
+            kalshi: bool,
+        },
+        Tick {
+            at_ms: i64,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0usize..5, -1_000i64..20_000)
+                .prop_map(|(instrument, at_ms)| Op::Snapshot { instrument, at_ms }),
+            (0usize..5, -1_000i64..20_000, 0u64..4).prop_map(|(instrument, at_ms, seq)| {
+                Op::Delta {
+                    instrument,
+                    at_ms,
+                    seq,
+                }
+            }),
+            (0usize..5).prop_map(|instrument| Op::Invalidate { instrument }),
+            any::<bool>().prop_map(|kalshi| Op::VenueDown { kalshi }),
+            (-1_000i64..20_000).prop_map(|at_ms| Op::Tick { at_ms }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// The stale guard's integer fast path finds exactly the problems
+        /// the books themselves show, at any time, after any mix of
+        /// snapshots, deltas (in and out of sequence, at any receive time),
+        /// invalidations and venue outages.
+        #[test]
+        fn fast_stale_guard_matches_the_books(ops in prop::collection::vec(op(), 1..40), probes in prop::collection::vec(-2_000i64..30_000, 1..8)) {
+            let ids = instruments();
+            let mut core = core();
+            let mut out = Vec::new();
+            let mut gate = Refuse;
+            let mut seqs = [0u64; 5];
+            let mut clock = Timestamp::ZERO;
+            for op in ops {
+                let input = match op {
+                    Op::Snapshot { instrument, at_ms } => {
+                        seqs[instrument] = 1;
+                        Input::Book(BookEvent {
+                            instrument: ids[instrument].clone(),
+                            kind: BookEventKind::Snapshot {
+                                bids: vec![Level::new(Price::parse("0.40").unwrap(), Quantity::from_micros(5_000_000))],
+                                asks: vec![Level::new(Price::parse("0.60").unwrap(), Quantity::from_micros(5_000_000))],
+                            },
+                            seq: Some(1),
+                            exchange_ts: None,
+                            received_at: Timestamp::from_millis(at_ms),
+                        })
+                    }
+                    Op::Delta { instrument, at_ms, seq } => {
+                        // seq 0 continues the sequence; anything else is a gap.
+                        let seq = seqs[instrument] + 1 + seq;
+                        seqs[instrument] = seq;
+                        Input::Book(BookEvent {
+                            instrument: ids[instrument].clone(),
+                            kind: BookEventKind::Delta {
+                                updates: vec![orion_core::LevelUpdate {
+                                    side: BookSide::Ask,
+                                    price: Price::parse("0.61").unwrap(),
+                                    change: LevelChange::Set(Quantity::from_micros(1_000_000)),
+                                }],
+                            },
+                            seq: Some(seq),
+                            exchange_ts: None,
+                            received_at: Timestamp::from_millis(at_ms),
+                        })
+                    }
+                    Op::Invalidate { instrument } => Input::BookInvalidated {
+                        instrument: ids[instrument].clone(),
+                        reason: "test".into(),
+                    },
+                    Op::VenueDown { kalshi } => Input::VenueDown {
+                        venue: if kalshi { Venue::Kalshi } else { Venue::Polymarket },
+                        reason: "test".into(),
+                    },
+                    Op::Tick { at_ms } => {
+                        clock = clock.max(Timestamp::from_millis(at_ms));
+                        Input::Tick
+                    }
+                };
+                core.process(input, clock, &mut gate, &mut out);
+                let extremes = [Timestamp::from_nanos(i64::MIN), Timestamp::from_nanos(i64::MAX)];
+                let times = probes.iter().map(|&ms| Timestamp::from_millis(ms)).chain(extremes);
+                for now in times {
+                    for p in 0..2 {
+                        prop_assert_eq!(core.pair_problem(p, now), core.pair_problem_exact(p, now));
+                    }
+                }
             }
         }
     }

@@ -201,10 +201,7 @@ impl<W: Write> BinaryWriter<W> {
 /// The checksum of a record: CRC-32 (IEEE) over its tag and payload.
 #[inline]
 fn checksum(tag: u8, payload: &[u8]) -> u32 {
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&[tag]);
-    crc.update(payload);
-    crc.finalize()
+    crate::crc::record_checksum(tag, payload)
 }
 
 /// One event decoded into buffers that are reused from one read to the next
@@ -242,7 +239,7 @@ impl Payload<'_> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn byte(&mut self, what: &str) -> Result<u8, RecordingError> {
         match self.bytes.get(self.pos) {
             Some(&b) => {
@@ -254,33 +251,41 @@ impl Payload<'_> {
     }
 
     /// A LEB128 varint of at most ten bytes (the tenth may carry only the
-    /// top bit of a `u64`). Works on the remaining slice directly: this runs
-    /// several times per event.
-    #[inline]
-    fn varint(&mut self, what: &str) -> Result<u64, RecordingError> {
-        let rest = self.bytes.get(self.pos..).unwrap_or(&[]);
-        if let Some(&b) = rest.first()
-            && b < 0x80
-        {
-            self.pos += 1;
-            return Ok(u64::from(b));
-        }
+    /// top bit of a `u64`), `None` when malformed or cut short. Works on the
+    /// remaining slice directly and returns in registers: this runs several
+    /// times per event.
+    #[inline(always)]
+    fn varint_raw(&mut self) -> Option<u64> {
+        let mut pos = self.pos;
         let mut value: u64 = 0;
-        for (i, &b) in rest.iter().take(10).enumerate() {
-            let bits = u64::from(b & 0x7f);
-            if i == 9 && bits > 1 {
-                return Err(self.corrupt(what));
+        let mut shift = 0u32;
+        loop {
+            let b = *self.bytes.get(pos)?;
+            pos += 1;
+            value |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                if shift == 63 && b > 1 {
+                    return None;
+                }
+                self.pos = pos;
+                return Some(value);
             }
-            value |= bits << (7 * i);
-            if b & 0x80 == 0 {
-                self.pos += i + 1;
-                return Ok(value);
+            shift += 7;
+            if shift > 63 {
+                return None;
             }
         }
-        Err(self.corrupt(what))
     }
 
-    #[inline]
+    #[inline(always)]
+    fn varint(&mut self, what: &str) -> Result<u64, RecordingError> {
+        match self.varint_raw() {
+            Some(v) => Ok(v),
+            None => Err(self.corrupt(what)),
+        }
+    }
+
+    #[inline(always)]
     fn count(&mut self, what: &str, max: usize) -> Result<usize, RecordingError> {
         let n = self.varint(what)?;
         match usize::try_from(n) {
@@ -289,7 +294,7 @@ impl Payload<'_> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn price(&mut self) -> Result<Price, RecordingError> {
         let v = self.varint("price")?;
         match u32::try_from(v)
@@ -301,7 +306,7 @@ impl Payload<'_> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn qty(&mut self) -> Result<Quantity, RecordingError> {
         let v = self.varint("quantity")?;
         if v > Quantity::MAX.micros() {

@@ -10,6 +10,7 @@
 //! and what. The format is specified in `docs/recording-format.md`.
 
 pub mod binary;
+mod crc;
 pub mod jsonl;
 pub mod rotate;
 

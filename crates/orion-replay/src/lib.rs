@@ -13,4 +13,4 @@ pub mod report;
 pub mod scan;
 
 pub use generate::{Generated, GeneratorConfig, Planted, generate};
-pub use scan::{PairFindings, ScanReport, scan, scan_with};
+pub use scan::{PairFindings, ScanReport, scan, scan_binary, scan_with};
