@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use orion_config::{Config, KalshiLegTif, PolymarketLegType};
 use orion_core::{
-    BookEvent, Cash, FeeSchedule, Fraction, InstrumentId, KalshiFeeType, MarketId, Price,
-    Quantity, Rate, Rounding, TickSize, Timestamp, Venue,
+    BookEvent, Cash, FeeSchedule, Fraction, InstrumentId, KalshiFeeType, MarketId, Price, Quantity,
+    Rate, Rounding, TickSize, Timestamp, Venue,
 };
 use orion_matching::detection::PairSpec;
 use orion_recording::{BinaryReader, BinaryWriter, JsonlReader, RecordingError};
@@ -168,7 +168,9 @@ fn rejected_legs_are_repaired_by_the_executor_or_fill_nothing() {
     assert_eq!(t.net_pnl, cash("-4.194"));
     assert_eq!(
         t.net_pnl,
-        t.gross_pnl.saturating_sub(t.fees).saturating_sub(t.repair_loss)
+        t.gross_pnl
+            .saturating_sub(t.fees)
+            .saturating_sub(t.repair_loss)
     );
     // Two Kalshi orders (the leg, then the completion attempt) refused.
     assert_eq!(run.orders_rejected, 2);
@@ -232,7 +234,9 @@ fn a_partial_fill_is_unwound_with_its_loss() {
         .unwrap();
     assert_eq!(
         t.fees,
-        cash("1.02").saturating_add(sell_fee).saturating_add(poly_fee)
+        cash("1.02")
+            .saturating_add(sell_fee)
+            .saturating_add(poly_fee)
     );
     let payout = Cash::from_micros(h.micros() as i64);
     assert_eq!(
