@@ -18,23 +18,39 @@ use crate::error::{BrowserError, Result};
 /// navigation history, bounded so a page that reloads in a loop cannot grow memory.
 const KEEP: usize = 64;
 
-/// One message from the page's console, or an uncaught exception.
+/// One message from the page's console: a console API call, an uncaught
+/// exception, or a message from the browser itself (a Content-Security-Policy
+/// violation, a failed resource load).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsoleMessage {
-    /// `log`, `info`, `warning`, `error`, `assert`, … as the console API names
-    /// them, or `exception` for an uncaught exception or unhandled rejection.
+    /// Who produced it: `console` (the page's console API calls), `exception`
+    /// (uncaught exceptions and unhandled rejections), or the browser's own
+    /// category: `security` (CSP), `network` (failed loads), `javascript`,
+    /// `violation`, `deprecation`, …
+    pub source: String,
+    /// `log`, `info`, `warning`, `error`, `assert`, … for console calls (as the
+    /// console API names them), `exception` for exceptions, and `verbose`, `info`,
+    /// `warning` or `error` for the browser's messages.
     pub level: String,
-    /// The message text: the console call's arguments joined by spaces, or the
-    /// exception's description.
+    /// The message text: a console call's arguments joined by spaces, the
+    /// exception's description, or the browser's message.
     pub text: String,
+    /// The URL the browser's message concerns (the blocked or failed resource);
+    /// empty for console calls and exceptions.
+    pub url: String,
 }
 
 impl ConsoleMessage {
     /// Whether this is an error a test should fail on: `console.error`, a failed
-    /// `console.assert`, or an uncaught exception.
+    /// `console.assert`, an uncaught exception, or an error-level message from the
+    /// browser such as a CSP violation. Failed network loads are not counted: the
+    /// browser logs one for every non-2xx response, including the `favicon.ico` it
+    /// asks for on its own and deliberate 401s; tests assert statuses through
+    /// [`crate::Navigation`] instead. They are still listed by
+    /// [`crate::Page::console`].
     #[must_use]
     pub fn is_error(&self) -> bool {
-        matches!(self.level.as_str(), "error" | "assert" | "exception")
+        matches!(self.level.as_str(), "error" | "assert" | "exception") && self.source != "network"
     }
 }
 
@@ -160,15 +176,28 @@ impl SessionState {
                         })
                         .unwrap_or_default();
                     events.console.push(ConsoleMessage {
+                        source: "console".to_owned(),
                         level: str_of(params, "type"),
                         text,
+                        url: String::new(),
                     });
                 }
                 "Runtime.exceptionThrown" => {
                     let details = params.get("exceptionDetails").unwrap_or(&Value::Null);
                     events.console.push(ConsoleMessage {
+                        source: "exception".to_owned(),
                         level: "exception".to_owned(),
                         text: exception_text(details),
+                        url: String::new(),
+                    });
+                }
+                "Log.entryAdded" => {
+                    let entry = params.get("entry").unwrap_or(&Value::Null);
+                    events.console.push(ConsoleMessage {
+                        source: str_of(entry, "source"),
+                        level: str_of(entry, "level"),
+                        text: str_of(entry, "text"),
+                        url: str_of(entry, "url"),
                     });
                 }
                 "Inspector.detached" | "Inspector.targetCrashed" => events.closed = true,

@@ -143,7 +143,12 @@ impl Page {
     }
 
     pub(crate) async fn enable_domains(&self) -> Result<()> {
-        for method in ["Page.enable", "Runtime.enable", "Network.enable"] {
+        for method in [
+            "Page.enable",
+            "Runtime.enable",
+            "Network.enable",
+            "Log.enable",
+        ] {
             self.call(method, json!({})).await?;
         }
         self.call("Page.setLifecycleEventsEnabled", json!({ "enabled": true }))
@@ -541,9 +546,10 @@ impl Page {
         self.state.read(|e| e.console.clone())
     }
 
-    /// Only the errors among [`Page::console`]: `console.error`, failed
-    /// `console.assert`, uncaught exceptions and unhandled rejections. Exceptions
-    /// in scripts run by [`Page::eval`] are returned to the caller, not listed here.
+    /// Only the errors among [`Page::console`] (see [`ConsoleMessage::is_error`]):
+    /// `console.error`, failed `console.assert`, uncaught exceptions, unhandled
+    /// rejections and CSP violations. Exceptions in scripts run by [`Page::eval`]
+    /// are returned to the caller, not listed here.
     #[must_use]
     pub fn console_errors(&self) -> Vec<ConsoleMessage> {
         self.state
@@ -553,6 +559,25 @@ impl Page {
     /// Forgets the console messages recorded so far.
     pub fn clear_console(&self) {
         self.state.clear_console();
+    }
+
+    /// Waits until a console message matching `matches` arrives (or is already
+    /// recorded) and returns the first such message. `what` describes it for the
+    /// timeout error.
+    ///
+    /// # Errors
+    /// [`BrowserError::Timeout`] naming `what` if none arrives within the page timeout.
+    pub async fn wait_for_console(
+        &self,
+        what: &str,
+        matches: impl Fn(&ConsoleMessage) -> bool + Send,
+    ) -> Result<ConsoleMessage> {
+        let describe = || format!("a console message: {what}");
+        self.state
+            .wait(&describe, self.timeout, |e| {
+                e.console.iter().find(|m| matches(m)).cloned()
+            })
+            .await
     }
 
     /// Waits until the page has logged at least one error (see
@@ -611,6 +636,7 @@ mod tests {
             assert_send(&page.cookies());
             assert_send(&page.screenshot_png());
             assert_send(&page.wait_for_console_error());
+            assert_send(&page.wait_for_console("x", |m| m.is_error()));
         }
         let _ = futures;
     }

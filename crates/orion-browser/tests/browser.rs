@@ -40,9 +40,18 @@ const FORM: &str = r#"<!doctype html>
 <form method="post" action="/login"><input name="user" id="user"><button id="submit" type="submit">Log in</button></form>
 </body></html>"#;
 
+/// Under `default-src 'self'` the inline script is blocked (a CSP violation); the
+/// image is allowed but missing (a failed load).
+const CSP_PAGE: &str = r#"<!doctype html>
+<html><body><p id="p">strict</p>
+<script>window.inlineRan = true;</script>
+<img src="/missing.png" alt="">
+</body></html>"#;
+
 /// The site: `/` sets an HttpOnly SameSite=Strict session cookie and a script-visible
 /// one; `/throws` logs an error and throws; `/form` posts to `/login`, which
-/// redirects to `/welcome`; `/denied` is a 401 with a body, `/denied-empty` without.
+/// redirects to `/welcome`; `/denied` is a 401 with a body, `/denied-empty` without;
+/// `/csp` breaks its own Content-Security-Policy.
 async fn serve() -> String {
     let app = Router::new()
         .route(
@@ -77,7 +86,16 @@ async fn serve() -> String {
                     .into_response()
             }),
         )
-        .route("/denied-empty", get(|| async { StatusCode::UNAUTHORIZED }));
+        .route("/denied-empty", get(|| async { StatusCode::UNAUTHORIZED }))
+        .route(
+            "/csp",
+            get(|| async {
+                (
+                    [(header::CONTENT_SECURITY_POLICY, "default-src 'self'")],
+                    Html(CSP_PAGE),
+                )
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     // The server task ends with the test's runtime.
@@ -397,4 +415,41 @@ async fn waits_survive_the_page_navigating_underneath_them() {
         "{:?}",
         page.console_errors()
     );
+}
+
+#[tokio::test]
+async fn csp_violations_are_errors_and_failed_loads_are_logged_but_not_errors() {
+    let Some(browser) = launch_or_skip().await.unwrap() else {
+        return;
+    };
+    let base = serve().await;
+    let page = browser.new_page().await.unwrap();
+    page.goto(&format!("{base}/csp")).await.unwrap();
+
+    let violation = page
+        .wait_for_console("a CSP violation", |m| m.source == "security")
+        .await
+        .unwrap();
+    assert!(violation.is_error(), "{violation:?}");
+    assert!(
+        violation.text.contains("Content Security Policy"),
+        "{violation:?}"
+    );
+    assert_eq!(page.eval("window.inlineRan === true").await.unwrap(), false);
+
+    let missing = page
+        .wait_for_console("the failed load of /missing.png", |m| {
+            m.source == "network" && m.url.ends_with("/missing.png")
+        })
+        .await
+        .unwrap();
+    assert!(missing.text.contains("404"), "{missing:?}");
+    assert!(
+        !missing.is_error(),
+        "a failed load is logged, not counted as an error"
+    );
+
+    let errors = page.console_errors();
+    assert!(!errors.is_empty());
+    assert!(errors.iter().all(|m| m.source == "security"), "{errors:?}");
 }
