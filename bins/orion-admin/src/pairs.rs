@@ -39,6 +39,49 @@ pub enum PairsCommand {
     /// Reject a pair: it never trades.
     #[command(after_help = DECIDE_EXAMPLE)]
     Reject(DecideArgs),
+    /// List halted pairs: why, by whom and when.
+    #[command(after_help = HALTS_EXAMPLE)]
+    Halts(HaltsArgs),
+    /// Lift a pair's halt once its exposure was dealt with; audited.
+    #[command(after_help = RESUME_EXAMPLE)]
+    Resume(ResumeArgs),
+}
+
+const HALTS_EXAMPLE: &str = "\
+A pair halts when execution could not balance its legs within bounds, or when a
+leg's fate stayed unknown; the halt survives restarts until an operator resumes it.
+Readable while the engine runs.
+
+Example:
+  orion-admin pairs halts --config orion.toml";
+
+const RESUME_EXAMPLE: &str = "\
+Check the pair's positions on both venues first (a halted pair may hold a naked
+leg). The resume is recorded in the audit log with the actor and the reason. The
+engine must not hold the database (stop it; it reads the halts at start-up).
+
+Example:
+  orion-admin pairs resume 'KXFED-26DEC-T4.00~0x5f…' --config orion.toml \\
+      --reason \"unwound the Kalshi leg by hand\" --actor alice";
+
+#[derive(Debug, Args)]
+pub struct HaltsArgs {
+    #[command(flatten)]
+    location: crate::db::DbLocation,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The pair id, as `pairs halts` shows it.
+    pair_id: String,
+    #[command(flatten)]
+    location: crate::db::DbLocation,
+    /// Why it is safe to trade the pair again (recorded in the audit log).
+    #[arg(long)]
+    reason: String,
+    /// Who resumes [default: $USER].
+    #[arg(long)]
+    actor: Option<String>,
 }
 
 const IMPORT_EXAMPLE: &str = "\
@@ -157,7 +200,61 @@ pub fn run(cmd: PairsCommand) -> Result<(), String> {
         PairsCommand::List(args) => list(args),
         PairsCommand::Confirm(args) => decide(args, PairStatus::Confirmed),
         PairsCommand::Reject(args) => decide(args, PairStatus::Rejected),
+        PairsCommand::Halts(args) => halts(&args).map(|text| print!("{text}")),
+        PairsCommand::Resume(args) => resume(args).map(|text| println!("{text}")),
     }
+}
+
+fn halts(args: &HaltsArgs) -> Result<String, String> {
+    let located = args.location.resolve()?;
+    crate::db::require_existing(&located.db)?;
+    let db = Database::open_read_only(&located.db)
+        .map_err(|e| format!("{}: {e}", located.db.display()))?;
+    let halts = db.halted_pairs().map_err(|e| match e {
+        // A database the engine has not migrated yet has no halts table.
+        StoreError::Io(detail) if detail.contains("no such table") => format!(
+            "{}: the database predates halts (schema below v3); start the engine once to migrate it",
+            located.db.display()
+        ),
+        other => other.to_string(),
+    })?;
+    if halts.is_empty() {
+        return Ok("no halted pairs\n".into());
+    }
+    let mut out = String::new();
+    for h in halts {
+        out.push_str(&format!(
+            "{}  halted at {} by {}: {}\n",
+            h.pair_id, h.halted_at, h.source, h.reason
+        ));
+    }
+    Ok(out)
+}
+
+fn resume(args: ResumeArgs) -> Result<String, String> {
+    let actor = args
+        .actor
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|a| !a.trim().is_empty())
+        .ok_or("who resumes? pass --actor NAME")?;
+    if args.reason.trim().is_empty() {
+        return Err("--reason must say why the pair may trade again".into());
+    }
+    crate::db::require_existing(&args.location.resolve()?.db)?;
+    let mut db = open_for_writing(&args.location)?;
+    let resumed = db
+        .resume_pair(&args.pair_id, &actor, &args.reason, SystemClock.now())
+        .map_err(|e| e.to_string())?;
+    if !resumed {
+        return Err(format!(
+            "pair {:?} is not halted: see `orion-admin pairs halts`",
+            args.pair_id
+        ));
+    }
+    Ok(format!(
+        "{} resumed by {actor}: {}",
+        args.pair_id, args.reason
+    ))
 }
 
 fn open_for_writing(location: &crate::db::DbLocation) -> Result<Database, String> {
@@ -538,5 +635,86 @@ mod tests {
         .unwrap();
         assert!(run(cli.cmd).unwrap_err().contains("10000"));
         assert!(Cli::try_parse_from(["pairs", "propose", "--kalshi", "a"]).is_err());
+    }
+
+    fn parse(args: &[&str]) -> PairsCommand {
+        Cli::try_parse_from(args).unwrap().cmd
+    }
+
+    #[test]
+    fn halts_are_listed_and_resumed_with_a_reason_and_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("orion.db");
+        let db = db_path.to_str().unwrap().to_string();
+        {
+            let mut d = Database::open(&db_path).unwrap();
+            d.halt_pair(&orion_storage::HaltRecord {
+                pair_id: "K~P".into(),
+                reason: "legs differ by 3 contracts".into(),
+                source: "execution".into(),
+                halted_at: Timestamp::from_secs(5),
+            })
+            .unwrap();
+        }
+        let PairsCommand::Halts(list) = parse(&["x", "pairs", "halts", "--db", &db]) else {
+            panic!("halts parsed as another command");
+        };
+        let text = halts(&list).unwrap();
+        assert!(text.contains("K~P"), "{text}");
+        assert!(text.contains("legs differ by 3 contracts"), "{text}");
+        assert!(text.contains("execution"), "{text}");
+
+        // A reason is required, by clap and when blank.
+        assert!(Cli::try_parse_from(["x", "pairs", "resume", "K~P", "--db", &db]).is_err());
+        let PairsCommand::Resume(blank) = parse(&[
+            "x", "pairs", "resume", "K~P", "--db", &db, "--reason", " ", "--actor", "alice",
+        ]) else {
+            panic!("resume parsed as another command");
+        };
+        assert!(resume(blank).unwrap_err().contains("--reason"));
+
+        // While the engine holds the database, the resume is refused.
+        let engine = Database::open(&db_path).unwrap();
+        let PairsCommand::Resume(held) = parse(&[
+            "x", "pairs", "resume", "K~P", "--db", &db, "--reason", "flat", "--actor", "alice",
+        ]) else {
+            panic!("resume parsed as another command");
+        };
+        assert!(resume(held).unwrap_err().contains("running engine"));
+        drop(engine);
+
+        let PairsCommand::Resume(ok) = parse(&[
+            "x",
+            "pairs",
+            "resume",
+            "K~P",
+            "--db",
+            &db,
+            "--reason",
+            "unwound by hand",
+            "--actor",
+            "alice",
+        ]) else {
+            panic!("resume parsed as another command");
+        };
+        assert!(resume(ok).unwrap().contains("resumed by alice"));
+        assert_eq!(halts(&list).unwrap(), "no halted pairs\n");
+        let d = Database::open_read_only(&db_path).unwrap();
+        let last = &d.audit_log(1).unwrap()[0];
+        assert_eq!(
+            (
+                last.action.as_str(),
+                last.actor.as_str(),
+                last.detail.as_str()
+            ),
+            ("pair.resume", "alice", "K~P: unwound by hand")
+        );
+        // Resuming a pair that is not halted says so.
+        let PairsCommand::Resume(again) = parse(&[
+            "x", "pairs", "resume", "K~P", "--db", &db, "--reason", "again", "--actor", "alice",
+        ]) else {
+            panic!("resume parsed as another command");
+        };
+        assert!(resume(again).unwrap_err().contains("not halted"));
     }
 }

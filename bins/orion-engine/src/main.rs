@@ -296,6 +296,17 @@ fn credentials(config: &Config) -> Result<Credentials, String> {
         polymarket_private_key: text(&config.polymarket.private_key_secret)?
             .trim_start_matches("0x")
             .to_string(),
+        // Signature types 1 (proxy) and 2 (Safe) trade from the funder's
+        // address; the engine refuses to start without it.
+        polymarket_funder: match config.polymarket.signature_type {
+            1 | 2 => Some(text(&config.polymarket.funder_secret).map_err(|e| {
+                format!(
+                    "{e}: venues.polymarket.signature_type {} needs the funder (proxy or Safe) address in the vault",
+                    config.polymarket.signature_type
+                )
+            })?),
+            _ => None,
+        },
     })
 }
 

@@ -205,6 +205,9 @@ pub struct PositionDiff {
     pub outcome: orion_core::Outcome,
     pub expected: Quantity,
     pub venue: Quantity,
+    /// Whether this difference is in the policy's scope (it then keeps the
+    /// engine not ready when the policy blocks on mismatches).
+    pub blocking: bool,
 }
 
 /// What start-up reconciliation found and did.
@@ -224,18 +227,33 @@ pub struct ReconciliationReport {
 }
 
 /// Whether position differences keep the engine from trading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReconcilePolicy {
     pub block_on_position_mismatch: bool,
+    /// The instruments whose differences block (the engine passes its
+    /// pairs' instruments: a holding elsewhere on the account is reported
+    /// but is not Orion's to explain). `None`: every instrument.
+    pub scope: Option<BTreeSet<InstrumentId>>,
 }
 
 impl Default for ReconcilePolicy {
     fn default() -> Self {
         ReconcilePolicy {
             block_on_position_mismatch: true,
+            scope: None,
         }
     }
 }
+
+impl ReconcilePolicy {
+    fn in_scope(&self, instrument: &InstrumentId) -> bool {
+        self.scope.as_ref().is_none_or(|s| s.contains(instrument))
+    }
+}
+
+/// Called with (pair id, reason) whenever execution halts a pair, so the
+/// caller can persist the halt.
+pub type HaltHook = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
 /// The executor. Holds the journal; one per process.
 pub struct Executor<S> {
@@ -247,6 +265,7 @@ pub struct Executor<S> {
     settings: ExecutionSettings,
     readiness: Readiness,
     halted: Mutex<BTreeSet<String>>,
+    halt_hook: Mutex<Option<HaltHook>>,
     journal_error: Mutex<Option<String>>,
 }
 
@@ -394,6 +413,7 @@ impl<S: Store> Executor<S> {
             settings,
             readiness: Readiness::default(),
             halted: Mutex::new(BTreeSet::new()),
+            halt_hook: Mutex::new(None),
             journal_error: Mutex::new(None),
         }
     }
@@ -411,11 +431,16 @@ impl<S: Store> Executor<S> {
         lock(&self.halted).contains(pair_id)
     }
 
-    /// Re-applies halts recorded elsewhere (at start-up: pairs whose last
-    /// intent ended `NeedsAttention`, or the operator's list). The halt set
-    /// itself is not persisted by this crate.
+    /// Re-applies halts recorded elsewhere (at start-up: the persisted
+    /// halts). This crate does not persist halts itself; see
+    /// [`Executor::on_halt`].
     pub fn restore_halts<'a>(&self, pairs: impl IntoIterator<Item = &'a str>) {
         lock(&self.halted).extend(pairs.into_iter().map(str::to_string));
+    }
+
+    /// Registers the hook told of every new halt (the engine persists it).
+    pub fn on_halt(&self, hook: HaltHook) {
+        *lock(&self.halt_hook) = Some(hook);
     }
 
     /// Lifts a halt: an operator's decision, after the exposure was dealt with.
@@ -468,6 +493,10 @@ impl<S: Store> Executor<S> {
 
     fn halt(&self, pair_id: &str, why: &str) {
         lock(&self.halted).insert(pair_id.to_string());
+        let hook = lock(&self.halt_hook).clone();
+        if let Some(hook) = hook {
+            hook(pair_id, why);
+        }
         metrics::counter!("orion_execution_pair_halts_total").increment(1);
         self.alert(
             Severity::Critical,
@@ -1114,6 +1143,10 @@ impl<S: Store> Executor<S> {
 
         let mut resolved = Vec::new();
         let mut unresolved = Vec::new();
+        // Fills of repair orders finished here under an already finished
+        // parent: not in the caller's positions (read before this ran) nor
+        // in any resolved family.
+        let mut orphan_fills: Vec<(InstrumentId, orion_core::Outcome, i128)> = Vec::new();
         for (parent_id, parent, mut children) in families {
             children.sort_by_key(|c| repair_number(&c.intent.intent_id));
             let Some(parent) = parent else {
@@ -1125,6 +1158,13 @@ impl<S: Store> Executor<S> {
                         let s = self
                             .resolve_journaled(&child.intent.intent_id, prepared, &child.events)
                             .await;
+                        if let Some(filled) = s.end.filled() {
+                            let q = match s.side {
+                                Side::Buy => signed(filled),
+                                Side::Sell => -signed(filled),
+                            };
+                            add_position(&mut orphan_fills, &s.instrument, s.outcome, q);
+                        }
                         match child_outcome(&s.end) {
                             None => outcome = None,
                             Some(IntentOutcome::Completed) if outcome.is_some() => {
@@ -1225,6 +1265,9 @@ impl<S: Store> Executor<S> {
                 add_position(&mut expected, &leg.instrument, leg.outcome, report.net[i]);
             }
         }
+        for (instrument, outcome, q) in &orphan_fills {
+            add_position(&mut expected, instrument, *outcome, *q);
+        }
         let mut venue_positions: Vec<(InstrumentId, orion_core::Outcome, i128)> = Vec::new();
         let mut venue_errors = Vec::new();
         let mut balances = Vec::new();
@@ -1271,6 +1314,7 @@ impl<S: Store> Executor<S> {
                         Quantity::from_micros(u64::try_from(v.max(0)).unwrap_or(u64::MAX))
                     };
                     position_diffs.push(PositionDiff {
+                        blocking: policy.in_scope(&instrument),
                         instrument,
                         outcome,
                         expected: to_q(want),
@@ -1283,7 +1327,7 @@ impl<S: Store> Executor<S> {
         let ready = unresolved.is_empty()
             && venue_errors.is_empty()
             && journal_ok
-            && (position_diffs.is_empty() || !policy.block_on_position_mismatch);
+            && (!policy.block_on_position_mismatch || !position_diffs.iter().any(|d| d.blocking));
         if !ready {
             self.alert(
                 Severity::Critical,

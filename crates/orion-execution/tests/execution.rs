@@ -707,6 +707,16 @@ fn leg_events(record: &orion_storage::JournalRecord, coid: &ClientOrderId) -> Ve
         .collect()
 }
 
+/// The holdings the ledger keeps (written with each intent's finish, in the
+/// same transaction): what the engine hands reconciliation.
+fn ledger_positions(db: &Database) -> Vec<Position> {
+    db.positions(false)
+        .unwrap()
+        .iter()
+        .map(|p| p.to_position().unwrap())
+        .collect()
+}
+
 /// Holdings implied by a family's journal: each order's last final report.
 fn journal_positions(fam: &[orion_storage::JournalRecord]) -> Vec<Position> {
     let mut net: BTreeMap<(InstrumentId, Outcome), i128> = BTreeMap::new();
@@ -1193,6 +1203,92 @@ async fn reconciliation_reports_position_differences_and_stays_not_ready() {
         .await
         .unwrap();
     assert!(rec.ready, "{rec:?}");
+
+    // Scoped to other instruments (the engine passes its pairs'), the same
+    // difference is still reported but no longer blocks.
+    let rec = proc
+        .executor
+        .reconcile(
+            &StaticView::default_books(),
+            &[],
+            ReconcilePolicy {
+                block_on_position_mismatch: true,
+                scope: Some([poly_no_instr()].into_iter().collect()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rec.position_diffs.len(), 1);
+    assert!(!rec.position_diffs[0].blocking);
+    assert!(rec.ready, "{rec:?}");
+    // In scope, it blocks again.
+    let rec = proc
+        .executor
+        .reconcile(
+            &StaticView::default_books(),
+            &[],
+            ReconcilePolicy {
+                block_on_position_mismatch: true,
+                scope: Some([kalshi_instr()].into_iter().collect()),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(rec.position_diffs[0].blocking);
+    assert!(!rec.ready);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_ledger_after_a_trade_is_what_reconciliation_expects() {
+    // A completed trade writes its positions with the intent's finish; a
+    // restart that passes the ledger's positions finds the venues agreeing.
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::default();
+    let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 14).await;
+    let report = proc
+        .executor
+        .execute(&plan(q(10)), &StaticView::default_books())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Some(IntentOutcome::Completed));
+    let db = proc.executor.into_store().db;
+    let ledger: Vec<Position> = db
+        .positions(false)
+        .unwrap()
+        .iter()
+        .map(|p| p.to_position().unwrap())
+        .collect();
+    assert_eq!(ledger.len(), 2, "{ledger:?}");
+    drop(db);
+    let proc = start(
+        dir.path(),
+        &world,
+        Crash::never(),
+        config(KalshiLegTif::FillOrKill),
+        15,
+    );
+    let rec = proc
+        .executor
+        .reconcile(
+            &StaticView::default_books(),
+            &ledger,
+            ReconcilePolicy::default(),
+        )
+        .await
+        .unwrap();
+    assert!(rec.position_diffs.is_empty(), "{rec:?}");
+    assert!(rec.ready);
+    // Without the ledger, the venues' holdings are all differences.
+    let rec = proc
+        .executor
+        .reconcile(
+            &StaticView::default_books(),
+            &[],
+            ReconcilePolicy::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rec.position_diffs.len(), 2, "{rec:?}");
 }
 
 // ------------------------------------------------------------ crashes
@@ -1259,11 +1355,34 @@ async fn crash_twice_and_recover(
     });
     // What the engine knew when it died: a finished family's fills (it had
     // the report); an open family is reconciliation's to add.
-    let known_positions = parent_id
+    let known_positions =
+        ledger_positions(&Database::open_read_only(&dir.path().join("orion.db")).unwrap());
+    // The ledger holds exactly the finished intents' fills: a finished
+    // family's parent legs, as its journal says.
+    if let Some(fam) = parent_id
         .map(|id| family(dir.path(), &id))
         .filter(|fam| fam.first().is_some_and(|r| r.outcome.is_some()))
-        .map(|fam| journal_positions(&fam))
-        .unwrap_or_default();
+    {
+        let finished: Vec<_> = fam
+            .iter()
+            .filter(|r| r.outcome.is_some())
+            .cloned()
+            .collect();
+        // (The journal helper names no market; compare the holdings.)
+        let key = |list: &[Position]| {
+            let mut v: Vec<_> = list
+                .iter()
+                .map(|p| (p.instrument.clone(), p.outcome, p.quantity))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            key(&known_positions),
+            key(&journal_positions(&finished)),
+            "ledger and journal agree"
+        );
+    }
     let parent_coids: Vec<ClientOrderId> = {
         let db = Database::open_read_only(&dir.path().join("orion.db")).unwrap();
         db.unfinished_intents()
@@ -1481,6 +1600,7 @@ proptest! {
                 .executor
                 .reconcile(&StaticView::default_books(), &[], ReconcilePolicy {
                     block_on_position_mismatch: false,
+                    scope: None,
                 })
                 .await
                 .unwrap();
@@ -2044,15 +2164,7 @@ mod against_the_simulator {
             Arc::new(SeededIds::new(seed ^ 0xdead)),
             fast_settings(),
         );
-        let journal_positions = {
-            let db = Database::open_read_only(&path).unwrap();
-            let fam = db.intent_family(&report.intent_id).unwrap();
-            if fam.first().is_some_and(|r| r.outcome.is_some()) {
-                super::journal_positions(&fam)
-            } else {
-                Vec::new()
-            }
-        };
+        let journal_positions = super::ledger_positions(&Database::open_read_only(&path).unwrap());
         // Like the engine, retry reconciliation while a venue is unreachable.
         let mut rec = executor
             .reconcile(&view(), &journal_positions, ReconcilePolicy::default())
@@ -2240,18 +2352,11 @@ mod against_the_simulator {
     }
 
     /// Holdings implied by every family finished in the journal.
+    /// What the engine would hand reconciliation after the kill: the ledger,
+    /// written with each intent's finish in one transaction, so a kill can
+    /// never leave it behind the journal.
     fn finished_positions(db: &Database) -> Vec<Position> {
-        let mut all = Vec::new();
-        for id in db.intent_ids().unwrap() {
-            if id.contains("/repair-") {
-                continue;
-            }
-            let fam = db.intent_family(&id).unwrap();
-            if fam.first().is_some_and(|r| r.outcome.is_some()) {
-                all.extend(super::journal_positions(&fam));
-            }
-        }
-        all
+        super::ledger_positions(db)
     }
 
     fn env(name: &str) -> String {
@@ -2454,6 +2559,10 @@ mod against_the_simulator {
                     k == pm || halted,
                     "{label}: orphaned exposure {k:?} vs {pm:?}"
                 );
+                // After reconciliation the ledger itself equals the venues.
+                let ledger = super::ledger_positions(&db);
+                assert_eq!(held(&ledger, FED), k, "{label}: Kalshi ledger");
+                assert_eq!(held(&ledger, P1_NO), pm, "{label}: Polymarket ledger");
             });
             drop(sim);
         }

@@ -38,6 +38,8 @@ pub fn credentials() -> Credentials {
         kalshi_key_id: KALSHI_KEY_ID.into(),
         kalshi_private_key_pem: KALSHI_PRIVATE_PEM.as_bytes().to_vec(),
         polymarket_private_key: POLYMARKET_KEY.into(),
+        // The demo account signs for its own funds (signature type 0).
+        polymarket_funder: None,
     }
 }
 

@@ -74,6 +74,10 @@ struct Status {
     suspended: AtomicU64,
     pairs: AtomicU64,
     latencies_ns: Mutex<Vec<u64>>,
+    /// Realized P&L of settled holdings, real and simulated (micro-dollars),
+    /// refreshed from the database after every settlement pass.
+    realized_pnl_micros: std::sync::atomic::AtomicI64,
+    simulated_realized_pnl_micros: std::sync::atomic::AtomicI64,
 }
 
 /// A copy of the engine's counters.
@@ -90,6 +94,11 @@ pub struct StatusSnapshot {
     pub refusals: u64,
     pub suspended_pairs: u64,
     pub pairs: u64,
+    /// Realized P&L of settled real holdings (the database's
+    /// `realized_pnl(false)`).
+    pub realized_pnl: Cash,
+    /// The same for dry-run's simulated holdings.
+    pub simulated_realized_pnl: Cash,
 }
 
 /// What the engine did, returned when it stops.
@@ -178,6 +187,10 @@ fn snapshot(s: &Status) -> StatusSnapshot {
         refusals: s.refusals.load(Ordering::Relaxed),
         suspended_pairs: s.suspended.load(Ordering::Relaxed),
         pairs: s.pairs.load(Ordering::Relaxed),
+        realized_pnl: Cash::from_micros(s.realized_pnl_micros.load(Ordering::Relaxed)),
+        simulated_realized_pnl: Cash::from_micros(
+            s.simulated_realized_pnl_micros.load(Ordering::Relaxed),
+        ),
     }
 }
 
@@ -573,31 +586,101 @@ impl Engine {
         }
         tracing::info!(pairs = pairs.len(), mode = %mode, auto_execute = config.engine.auto_execute, "pairs loaded");
 
+        // Dry-run intents are simulated from the moment they are journaled,
+        // so their fills land in the simulated positions, never the real ones.
+        db.lock()
+            .set_simulated_prefix(Some(PAPER_PREFIX.to_string()));
+
+        // Halts survive restarts: re-apply the stored ones, and store new ones.
+        if let Some(executor) = &executor {
+            let halts = db.lock().halted_pairs()?;
+            for h in &halts {
+                tracing::warn!(pair = %h.pair_id, reason = %h.reason, by = %h.source, "pair halted (stored); `orion-admin pairs resume` lifts it");
+            }
+            executor.restore_halts(halts.iter().map(|h| h.pair_id.as_str()));
+            let halt_db = db.clone();
+            let halt_clock = clock.clone();
+            executor.on_halt(Arc::new(move |pair_id: &str, reason: &str| {
+                let record = orion_storage::HaltRecord {
+                    pair_id: pair_id.to_string(),
+                    reason: reason.to_string(),
+                    source: "execution".into(),
+                    halted_at: halt_clock.now(),
+                };
+                if let Err(e) = halt_db.lock().halt_pair(&record) {
+                    tracing::error!(pair = %pair_id, error = %e, "halt not stored: it will not survive a restart");
+                }
+            }));
+        }
+
         // Reconciliation: trading stays off until it succeeds.
         let real_unfinished = close_paper_intents(&db, now)?;
         let (reconciled, detail) = match (&executor, mode) {
             (Some(executor), Mode::Live) => {
+                // What Orion's ledger holds (written with every finished
+                // intent) against what the venues hold. A difference on an
+                // instrument of a loaded pair blocks readiness: Orion cannot
+                // explain that exposure and must not trade on top of it.
+                // Holdings on other instruments are reported only.
+                let expected = db
+                    .lock()
+                    .positions(false)?
+                    .iter()
+                    .map(orion_storage::PositionRecord::to_position)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let scope = pairs
+                    .iter()
+                    .flat_map(|p| {
+                        [
+                            p.kalshi_instrument.clone(),
+                            p.polymarket_yes.clone(),
+                            p.polymarket_no.clone(),
+                        ]
+                    })
+                    .collect();
                 match executor
                     .reconcile(
                         books.as_ref(),
-                        &[],
+                        &expected,
                         ReconcilePolicy {
-                            block_on_position_mismatch: false,
+                            block_on_position_mismatch: true,
+                            scope: Some(scope),
                         },
                     )
                     .await
                 {
                     Ok(report) => {
+                        let blocking = report.position_diffs.iter().filter(|d| d.blocking).count();
                         for diff in &report.position_diffs {
-                            tracing::warn!(?diff, "venue position differs from the journal");
+                            tracing::warn!(
+                                instrument = %diff.instrument,
+                                outcome = %diff.outcome,
+                                ledger = %diff.expected,
+                                venue = %diff.venue,
+                                blocking = diff.blocking,
+                                "venue position differs from Orion's ledger"
+                            );
+                        }
+                        if report.position_diffs.len() > blocking {
+                            alerter.alert(Alert {
+                                severity: Severity::Warning,
+                                key: "engine.reconciliation.foreign_positions".into(),
+                                message: format!(
+                                    "{} venue holdings outside Orion's pairs differ from its ledger (reported, not blocking)",
+                                    report.position_diffs.len() - blocking
+                                ),
+                                at: now,
+                            });
                         }
                         (
                             report.ready,
                             format!(
-                                "{} resolved, {} unresolved, {} venue errors",
+                                "{} resolved, {} unresolved, {} venue errors, {} position differences ({} blocking)",
                                 report.resolved.len(),
                                 report.unresolved.len(),
-                                report.venue_errors.len()
+                                report.venue_errors.len(),
+                                report.position_diffs.len(),
+                                blocking
                             ),
                         )
                     }
@@ -750,6 +833,37 @@ impl Engine {
             })
         };
 
+        // Settlement: held markets are watched for resolution in every mode
+        // (the ledger must follow the venues whatever the engine does now).
+        let settlement_task = {
+            let settler = crate::settlement::Settler::new(
+                db.clone(),
+                Arc::new(crate::settlement::VenueResolutions(clients.clone())),
+                &pairs,
+                alerter.clone(),
+                clock.clone(),
+            );
+            let db = db.clone();
+            let status = status.clone();
+            crate::settlement::spawn(
+                settler,
+                crate::settlement::POLL_INTERVAL,
+                stop_rx.clone(),
+                move |_| {
+                    let guard = db.lock();
+                    for (simulated, slot) in [
+                        (false, &status.realized_pnl_micros),
+                        (true, &status.simulated_realized_pnl_micros),
+                    ] {
+                        match guard.realized_pnl(simulated) {
+                            Ok(pnl) => slot.store(pnl.micros(), Ordering::Relaxed),
+                            Err(e) => tracing::warn!(error = %e, "realized P&L not read"),
+                        }
+                    }
+                },
+            )
+        };
+
         let pair_index: HashMap<Arc<str>, usize> = pairs
             .iter()
             .enumerate()
@@ -784,6 +898,7 @@ impl Engine {
         let task = tokio::spawn(async move {
             let summary = looper.run(md_rx, cmd_rx, exec_tx, exec_rx, stop_rx).await;
             balance_task.abort();
+            settlement_task.abort();
             for s in streams {
                 s.abort();
             }

@@ -12,12 +12,15 @@
 //! * [`paper`]: dry-run's simulated venues (no order ever leaves the process).
 //! * [`pairs`]: pair specifications from stored pairs and the venues' catalogs.
 //! * [`demo`]: the one-command demo against orion-sim.
+//! * [`settlement`]: held markets watched for resolution; settlements and
+//!   realized P&L recorded, cross-venue result mismatches alerted.
 
 pub mod demo;
 pub mod engine;
 pub mod gate;
 pub mod pairs;
 pub mod paper;
+pub mod settlement;
 pub mod store;
 pub mod telemetry;
 pub mod venues;

@@ -15,7 +15,7 @@ use orion_exchanges::polymarket::rest::{
     L2Signer, PolymarketClient, PolymarketConfig, PolymarketGateway,
 };
 use orion_exchanges::polymarket::ws::{PolymarketWs, PolymarketWsConfig};
-use orion_exchanges::polymarket::{Chain, PolymarketWallet, SignatureType};
+use orion_exchanges::polymarket::{Address, Chain, PolymarketWallet, SignatureType};
 
 /// What the venues need to authenticate. `Debug` never shows the keys.
 #[derive(Clone)]
@@ -25,6 +25,11 @@ pub struct Credentials {
     pub kalshi_private_key_pem: Vec<u8>,
     /// Hex secp256k1 key of the Polymarket signing wallet.
     pub polymarket_private_key: String,
+    /// The Polymarket funder (proxy wallet or Safe) that holds the funds
+    /// when orders are signed with signature type 1 or 2: it becomes each
+    /// order's `maker`, the signing key's address its `signer`. Not secret,
+    /// but kept in the vault beside the key it belongs to.
+    pub polymarket_funder: Option<String>,
 }
 
 impl fmt::Debug for Credentials {
@@ -33,6 +38,7 @@ impl fmt::Debug for Credentials {
             .field("kalshi_key_id", &self.kalshi_key_id)
             .field("kalshi_private_key_pem", &"***")
             .field("polymarket_private_key", &"***")
+            .field("polymarket_funder", &self.polymarket_funder)
             .finish()
     }
 }
@@ -73,6 +79,34 @@ fn signature_type(code: u8) -> Result<SignatureType, String> {
     }
 }
 
+/// The funder address a signature type needs: none for an EOA (which
+/// trades its own funds), required for a proxy wallet or a Safe.
+pub fn polymarket_funder(
+    signature_type: SignatureType,
+    funder: Option<&str>,
+) -> Result<Option<Address>, String> {
+    match signature_type {
+        SignatureType::PolyProxy | SignatureType::PolyGnosisSafe => {
+            let what = if signature_type == SignatureType::PolyProxy {
+                "1 (POLY_PROXY): orders are funded by the Polymarket proxy wallet"
+            } else {
+                "2 (POLY_GNOSIS_SAFE): orders are funded by the Gnosis Safe"
+            };
+            let text = funder.map(str::trim).filter(|f| !f.is_empty()).ok_or_else(|| {
+                format!(
+                    "Polymarket signature_type {what}, and no funder address is set: store the 0x address in the vault \
+                     under the name venues.polymarket.funder_secret gives (default polymarket.funder_address)"
+                )
+            })?;
+            Address::parse(text, "funder")
+                .map(Some)
+                .map_err(|e| format!("Polymarket funder address {text:?}: {e}"))
+        }
+        // An EOA trades its own funds; a funder stored anyway is not used.
+        _ => Ok(None),
+    }
+}
+
 /// Builds both REST gateways; Polymarket's L2 credentials are created or
 /// derived with the wallet (L1 auth), so the wallet key is the only
 /// Polymarket secret the engine needs.
@@ -95,6 +129,10 @@ pub async fn connect(
         .map_err(|e| format!("Kalshi client: {e}"))?;
     let kalshi = Arc::new(KalshiGateway::new(client, clock.clone()));
 
+    let signature = signature_type(config.polymarket.signature_type)?;
+    // Checked before any connection: a proxy or Safe signer without its
+    // funder could only sign orders the venue refuses.
+    let funder = polymarket_funder(signature, credentials.polymarket_funder.as_deref())?;
     let wallet = Arc::new(
         PolymarketWallet::from_hex(&credentials.polymarket_private_key)
             .map_err(|e| format!("Polymarket key: {e}"))?,
@@ -118,12 +156,7 @@ pub async fn connect(
         .map_err(|e| format!("Polymarket client: {e}"))?
         .authenticated(l2);
     let polymarket = Arc::new(PolymarketGateway::new(
-        client,
-        wallet,
-        &creds,
-        signature_type(config.polymarket.signature_type)?,
-        None,
-        clock,
+        client, wallet, &creds, signature, funder, clock,
     ));
     polymarket
         .refresh_version()

@@ -434,3 +434,370 @@ async fn pause_stops_new_trades_and_resume_restarts_them() {
     engine.shutdown();
     engine.wait().await;
 }
+
+// ------------------------------------------------------------ ledger, settlement, funder
+
+/// Alerts kept for inspection.
+#[derive(Debug, Default)]
+struct KeptAlerts(std::sync::Mutex<Vec<orion_core::Alert>>);
+
+impl orion_core::Alerter for KeptAlerts {
+    fn alert(&self, alert: orion_core::Alert) {
+        self.0.lock().unwrap().push(alert);
+    }
+}
+
+impl KeptAlerts {
+    fn with_key_prefix(&self, prefix: &str) -> Vec<orion_core::Alert> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| a.key.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Like [`start`], live, with alerts kept.
+async fn start_live_kept(
+    dir: &Path,
+    sim: Option<SimHandle>,
+) -> (SimHandle, EngineHandle, Arc<KeptAlerts>) {
+    let scenario = demo::bundled_scenario(dir).unwrap();
+    let sim = match sim {
+        Some(sim) => sim,
+        None => Sim::start(scenario.clone()).await.unwrap(),
+    };
+    let config = demo::config_for_sim(&sim, dir, Mode::Live, any_port()).unwrap();
+    demo::seed_pairs(&config.database_path(), &scenario, &SystemClock).unwrap();
+    let alerts = Arc::new(KeptAlerts::default());
+    let engine = Engine::start(EngineOptions {
+        config,
+        credentials: demo::credentials(),
+        clock: Arc::new(SystemClock),
+        alerter: alerts.clone(),
+    })
+    .await
+    .unwrap();
+    (sim, engine, alerts)
+}
+
+fn read_db(dir: &Path) -> orion_storage::Database {
+    orion_storage::Database::open_read_only(&dir.join("orion.db")).unwrap()
+}
+
+/// Trades once, then pauses and waits until every intent is finished and
+/// its fills are in the ledger; returns the ledger's real holdings.
+async fn trade_then_pause(dir: &Path, engine: &EngineHandle) -> Vec<orion_storage::PositionRecord> {
+    wait_for(engine, "a completed trade", |s| s.completed >= 1).await;
+    engine.control(orion_decision::Control::Pause).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let db = read_db(dir);
+        let held = db.positions(false).unwrap();
+        if db.unfinished_intents().unwrap().is_empty() && !held.is_empty() {
+            // Settled for a moment: nothing in flight any more.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let db = read_db(dir);
+            if db.unfinished_intents().unwrap().is_empty() && db.positions(false).unwrap() == held {
+                return held;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "trades never settled in the ledger"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// (Kalshi ticker, Polymarket condition id) of every held pair.
+fn held_markets(held: &[orion_storage::PositionRecord]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for pair in held.iter().filter_map(|p| p.pair_id.clone()) {
+        let of = |venue: orion_core::Venue| {
+            held.iter()
+                .find(|p| p.pair_id.as_deref() == Some(&pair) && p.venue == venue)
+                .map(|p| p.market.clone())
+                .unwrap()
+        };
+        let markets = (
+            of(orion_core::Venue::Kalshi),
+            of(orion_core::Venue::Polymarket),
+        );
+        if !out.contains(&markets) {
+            out.push(markets);
+        }
+    }
+    out
+}
+
+async fn wait_for_settlements(dir: &Path, n: usize) -> Vec<orion_storage::SettlementRecord> {
+    // The settlement task polls every 10 s; this bounds a hang.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let s = read_db(dir).settlements(None).unwrap();
+        if s.len() >= n {
+            return s;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of {n} settlements recorded",
+            s.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settled_markets_close_the_ledger_with_realized_pnl_and_reconcile_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, engine, alerts) = start_live_kept(dir.path(), None).await;
+    let held = trade_then_pause(dir.path(), &engine).await;
+    let markets = held_markets(&held);
+    // The ledger is what the venues hold (the same transaction as the
+    // intents' finish wrote it).
+    for (ticker, condition) in &markets {
+        // The demo's pairs are not inverted: Polymarket YES pays with Kalshi YES.
+        sim.resolve(VenueName::Kalshi, ticker, true).unwrap();
+        sim.resolve(VenueName::Polymarket, condition, true).unwrap();
+    }
+    let settled = wait_for_settlements(dir.path(), held.len()).await;
+    assert_eq!(
+        settled.len(),
+        held.len(),
+        "one settlement per holding: {settled:?}"
+    );
+    let db = read_db(dir.path());
+    assert!(db.positions(false).unwrap().is_empty(), "holdings closed");
+    for h in &held {
+        let s = settled
+            .iter()
+            .find(|s| s.venue == h.venue && s.market == h.market && s.quantity == h.quantity)
+            .unwrap_or_else(|| panic!("no settlement for {h:?}: {settled:?}"));
+        assert_eq!(s.winning_outcome, orion_core::Outcome::Yes);
+        assert_eq!(s.cost, h.cost);
+        let pays = h.outcome == orion_core::Outcome::Yes;
+        let expected_payout = if pays {
+            orion_core::Cash::from_micros(i64::try_from(h.quantity.micros()).unwrap())
+        } else {
+            orion_core::Cash::ZERO
+        };
+        assert_eq!(s.payout, expected_payout, "{h:?}");
+        assert_eq!(s.realized_pnl, s.payout.checked_sub(s.cost).unwrap());
+    }
+    // A hedged pair: exactly one leg of each pays.
+    let paid = settled
+        .iter()
+        .filter(|s| s.payout != orion_core::Cash::ZERO)
+        .count();
+    assert_eq!(paid, markets.len());
+    let total = db.realized_pnl(false).unwrap();
+    let by_hand = settled.iter().fold(orion_core::Cash::ZERO, |t, s| {
+        t.checked_add(s.realized_pnl).unwrap()
+    });
+    assert_eq!(total, by_hand);
+    // The engine's status shows it (refreshed after the pass).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while engine.status().realized_pnl != total {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "status never showed {total}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(alerts.with_key_prefix("settlement.mismatch").is_empty());
+    engine.shutdown();
+    engine.wait().await;
+
+    // A restart reconciles clean: the venues paid out, the ledger closed.
+    let (_sim, engine, _alerts) = start_live_kept(dir.path(), Some(sim)).await;
+    let (ok, report) = engine.ready();
+    assert_eq!(
+        report["checks"]["reconciliation_done"]["ok"], true,
+        "{report}"
+    );
+    let _ = ok;
+    engine.shutdown();
+    engine.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn venues_resolving_a_pair_differently_raise_a_critical_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, engine, alerts) = start_live_kept(dir.path(), None).await;
+    let held = trade_then_pause(dir.path(), &engine).await;
+    let markets = held_markets(&held);
+    for (ticker, condition) in &markets {
+        // Kalshi says NO wins where Polymarket says YES: for the pair
+        // "Kalshi YES + Polymarket NO" both legs lose.
+        let kalshi_held = held
+            .iter()
+            .find(|h| &h.market == ticker)
+            .map(|h| h.outcome)
+            .unwrap();
+        let kalshi_yes = kalshi_held == orion_core::Outcome::No;
+        sim.resolve(VenueName::Kalshi, ticker, kalshi_yes).unwrap();
+        sim.resolve(VenueName::Polymarket, condition, !kalshi_yes)
+            .unwrap();
+    }
+    let settled = wait_for_settlements(dir.path(), held.len()).await;
+    assert!(
+        settled.iter().all(|s| s.payout == orion_core::Cash::ZERO),
+        "both legs lost: {settled:?}"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mismatches = alerts.with_key_prefix("settlement.mismatch");
+        if mismatches.len() == markets.len() {
+            assert!(
+                mismatches
+                    .iter()
+                    .all(|a| a.severity == orion_core::Severity::Critical)
+            );
+            assert!(
+                mismatches[0].message.contains("resolved differently"),
+                "{mismatches:?}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "mismatch alerts: {mismatches:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let total = read_db(dir.path()).realized_pnl(false).unwrap();
+    let cost = held.iter().fold(orion_core::Cash::ZERO, |t, h| {
+        t.checked_add(h.cost).unwrap()
+    });
+    assert_eq!(
+        total,
+        orion_core::Cash::ZERO.checked_sub(cost).unwrap(),
+        "everything paid was lost"
+    );
+    engine.shutdown();
+    engine.wait().await;
+    drop(sim);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_venue_position_the_ledger_does_not_know_blocks_live_readiness() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, engine, _alerts) = start_live_kept(dir.path(), None).await;
+    let held = trade_then_pause(dir.path(), &engine).await;
+    engine.shutdown();
+    engine.wait().await;
+    // Clean restart first: the ledger matches the venues.
+    let (sim, engine, _alerts) = start_live_kept(dir.path(), Some(sim)).await;
+    let (_, report) = engine.ready();
+    assert_eq!(
+        report["checks"]["reconciliation_done"]["ok"], true,
+        "{report}"
+    );
+    engine.control(orion_decision::Control::Pause).await;
+    engine.shutdown();
+    engine.wait().await;
+
+    // Now the venues hold what Orion's ledger does not know (as if bought
+    // by hand, or written by a process whose ledger was lost).
+    let unknown = {
+        let db = orion_storage::Database::open(&dir.path().join("orion.db")).unwrap();
+        db.connection()
+            .execute("DELETE FROM positions", [])
+            .unwrap()
+    };
+    assert!(unknown >= held.len(), "the first run's holdings at least");
+    let (_sim, engine, alerts) = start_live_kept(dir.path(), Some(sim)).await;
+    let (ok, report) = engine.ready();
+    assert!(!ok);
+    let check = &report["checks"]["reconciliation_done"];
+    assert_eq!(check["ok"], false, "{report}");
+    let detail = check.to_string();
+    // Only the holdings differ: no open intent, no venue error.
+    assert!(detail.contains("0 unresolved, 0 venue errors"), "{report}");
+    assert!(
+        detail.contains(&format!(
+            "{unknown} position differences ({unknown} blocking)"
+        )),
+        "every unknown holding is on a pair's instrument, so each blocks: {report}"
+    );
+    assert!(
+        !alerts.with_key_prefix("engine.reconciliation").is_empty(),
+        "an operator is told"
+    );
+    // Not ready: nothing is traded on top of the unexplained holdings.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(engine.status().executions, 0);
+    engine.shutdown();
+    engine.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_safe_funded_order_is_made_by_the_funder_and_signed_by_the_key() {
+    use orion_core::{
+        InstrumentId, MarketId, OrderGateway, OrderRequest, OrderStatus, Outcome, Price, Quantity,
+        Side, TimeInForce, Venue,
+    };
+    const FUNDER: &str = "0x1111111111111111111111111111111111111111";
+    const EOA: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    let dir = tempfile::tempdir().unwrap();
+    let mut scenario = demo::bundled_scenario(dir.path()).unwrap();
+    for account in &mut scenario.accounts {
+        if account.polymarket_address.as_deref() == Some(EOA) {
+            account.polymarket_funder = Some(FUNDER.into());
+        }
+    }
+    let sim = Sim::start(scenario.clone()).await.unwrap();
+    let mut config = demo::config_for_sim(&sim, dir.path(), Mode::Live, any_port()).unwrap();
+    config.polymarket.signature_type = 2;
+
+    // Without the funder the venues are not even contacted.
+    let err = orion_runtime::venues::connect(&config, &demo::credentials(), Arc::new(SystemClock))
+        .await
+        .unwrap_err();
+    assert!(err.contains("funder"), "{err}");
+    assert!(err.contains("POLY_GNOSIS_SAFE"), "{err}");
+
+    let mut credentials = demo::credentials();
+    credentials.polymarket_funder = Some(FUNDER.into());
+    let clients = orion_runtime::venues::connect(&config, &credentials, Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let market = &scenario.polymarket.markets[0];
+    clients
+        .polymarket
+        .load_market(&market.condition_id)
+        .await
+        .unwrap();
+    let request = OrderRequest {
+        client_order_id: orion_core::ClientOrderId::new("funder-test-1").unwrap(),
+        market: MarketId::new(Venue::Polymarket, &market.condition_id).unwrap(),
+        instrument: InstrumentId::new(Venue::Polymarket, &market.no_token_id).unwrap(),
+        outcome: Outcome::No,
+        side: Side::Buy,
+        limit_price: Price::parse("0.50").unwrap(),
+        quantity: Quantity::parse("5").unwrap(),
+        time_in_force: TimeInForce::GoodTillCancel,
+    };
+    let prepared = clients.polymarket.prepare(&request).unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&prepared.body).unwrap();
+    let order = &body["order"];
+    assert!(
+        order["maker"]
+            .as_str()
+            .unwrap()
+            .eq_ignore_ascii_case(FUNDER),
+        "{body}"
+    );
+    assert!(
+        order["signer"].as_str().unwrap().eq_ignore_ascii_case(EOA),
+        "{body}"
+    );
+    assert_eq!(order["signatureType"], 2, "{body}");
+    // The simulator checks the EIP-712 signature against the signer and the
+    // maker against the signer's registered Safe: accepted.
+    let report = clients.polymarket.submit(&prepared).await.unwrap();
+    assert_ne!(report.status, OrderStatus::Rejected, "{report:?}");
+}

@@ -410,6 +410,23 @@ impl PolymarketClient {
         Ok(out)
     }
 
+    /// `GET /markets/{condition_id}`: whether the market has closed and
+    /// which token won (settlement).
+    pub async fn market_resolution(
+        &self,
+        condition_id: &str,
+    ) -> Result<types::ClobResolution, GatewayError> {
+        let body = self
+            .clob_get(
+                "get_market",
+                &format!("/markets/{}", enc(condition_id)),
+                &[],
+                false,
+            )
+            .await?;
+        Ok(types::clob_resolution(&body)?)
+    }
+
     /// `GET /clob-markets/{condition_id}`.
     pub async fn market_info(&self, condition_id: &str) -> Result<MarketInfo, GatewayError> {
         let body = self

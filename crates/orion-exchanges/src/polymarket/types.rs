@@ -218,6 +218,43 @@ pub fn clob_market(body: &[u8]) -> Result<ClobMarket, DecodeError> {
     clob_market_node(Node::root(V, &v))
 }
 
+/// Whether a market has resolved, from `GET /markets/{condition_id}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClobResolution {
+    pub condition_id: String,
+    pub closed: bool,
+    /// The token flagged `winner`; `None` while unresolved. A closed market
+    /// with no winner yet is awaiting its resolution.
+    pub winner: Option<String>,
+}
+
+pub fn clob_resolution(body: &[u8]) -> Result<ClobResolution, DecodeError> {
+    let v = root(body)?;
+    let n = Node::root(V, &v);
+    let winners: Vec<String> = n
+        .with("tokens", |t| {
+            t.each(|tok| {
+                let won = tok.with_opt("winner", |c| c.bool())?.unwrap_or(false);
+                if won {
+                    Ok(Some(tok.with("token_id", token_id)?))
+                } else {
+                    Ok(None)
+                }
+            })
+        })?
+        .into_iter()
+        .flatten()
+        .collect();
+    if winners.len() > 1 {
+        return Err(n.err("more than one token is flagged winner"));
+    }
+    Ok(ClobResolution {
+        condition_id: n.with("condition_id", |c| c.id().map(str::to_string))?,
+        closed: n.with_opt("closed", |c| c.bool())?.unwrap_or(false),
+        winner: winners.into_iter().next(),
+    })
+}
+
 /// `GET /clob-markets/{condition_id}`: what trading a market needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarketInfo {
@@ -716,5 +753,26 @@ mod fast_path_tests {
         let bad = t.replace(r#""0.6","side":"BUY""#, r#""1.6","side":"BUY""#);
         let e = ws_events(bad.as_bytes()).unwrap_err();
         assert_eq!(e.field, "price_changes[0].price");
+    }
+
+    #[test]
+    fn market_resolution_names_the_single_winning_token() {
+        let body = |closed: bool, a: bool, b: bool| {
+            format!(
+                r#"{{"condition_id":"0xc1","closed":{closed},"tokens":[
+                    {{"token_id":"11","outcome":"Yes","price":1,"winner":{a}}},
+                    {{"token_id":"22","outcome":"No","price":0,"winner":{b}}}]}}"#
+            )
+        };
+        let open = clob_resolution(body(false, false, false).as_bytes()).unwrap();
+        assert_eq!((open.closed, open.winner), (false, None));
+        let done = clob_resolution(body(true, false, true).as_bytes()).unwrap();
+        assert_eq!(done.condition_id, "0xc1");
+        assert_eq!((done.closed, done.winner.as_deref()), (true, Some("22")));
+        // Two winners cannot be settled: an error, not a guess.
+        assert!(clob_resolution(body(true, true, true).as_bytes()).is_err());
+        // A winner with a malformed token id names the field.
+        let bad = body(true, true, false).replace(r#""11""#, r#""x1""#);
+        assert!(clob_resolution(bad.as_bytes()).is_err());
     }
 }

@@ -1,0 +1,394 @@
+//! Settlement wiring: a background task that watches the markets Orion holds
+//! for their resolution, closes the holdings at $1 or $0 through
+//! `orion-execution`'s settlement arithmetic, and records each settlement and
+//! its realized P&L in SQLite (the settlement row and the closed position in
+//! one transaction, so a crash can neither pay a holding twice nor lose it).
+//!
+//! When is a market settled?
+//! * Kalshi: `result` is `yes` or `no` **and** `status` is `finalized` (or
+//!   `settled`). `determined` is not enough: the result may still be
+//!   disputed, and the venue keeps the position until it pays out, so
+//!   closing the holding earlier would make reconciliation report a
+//!   difference.
+//! * Polymarket: the CLOB market (`GET /markets/{condition_id}`) is `closed`
+//!   and one token is flagged `winner`.
+//!
+//! Each market settles as soon as its own venue resolves it; the two venues
+//! of a pair may resolve hours apart. Once both have, their results are
+//! compared in Kalshi's terms: if they disagree (the dangerous case: both
+//! legs of a hedged pair lose, or both win) a critical alert goes out.
+//!
+//! Real and simulated (dry-run) holdings are settled alike, each into its
+//! own rows. Polymarket winnings are paid by redeeming the tokens on chain,
+//! which Orion does not do: see docs/runbook.md.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use orion_core::{Alert, Alerter, Cash, Clock, Outcome, Severity, Venue};
+use orion_execution::{HeldLeg, settle_pair};
+use orion_matching::detection::PairSpec;
+use orion_storage::{PositionRecord, SettlementRecord};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::store::SharedDb;
+use crate::venues::VenueClients;
+
+/// How often open holdings are checked for resolution. Only markets Orion
+/// holds are asked about (two reads per held pair), so this stays far inside
+/// both venues' read budgets.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Where resolutions come from: the venues' REST clients, or a test double.
+#[async_trait]
+pub trait Resolutions: Send + Sync {
+    /// The winning outcome of a Kalshi market once it is final; `None` while
+    /// it is open, closed or awaiting its result.
+    async fn kalshi(&self, ticker: &str) -> Result<Option<Outcome>, String>;
+    /// The winning token of a Polymarket market once resolved.
+    async fn polymarket(&self, condition_id: &str) -> Result<Option<String>, String>;
+}
+
+/// The venues' REST clients as a [`Resolutions`] source.
+#[derive(Debug, Clone)]
+pub struct VenueResolutions(pub VenueClients);
+
+/// Kalshi's market status and result as a settlement, if final.
+pub fn kalshi_settled(status: &str, result: &str) -> Option<Outcome> {
+    if !matches!(status, "finalized" | "settled") {
+        return None;
+    }
+    match result {
+        "yes" => Some(Outcome::Yes),
+        "no" => Some(Outcome::No),
+        // `scalar` or empty: not a binary result Orion can settle.
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl Resolutions for VenueResolutions {
+    async fn kalshi(&self, ticker: &str) -> Result<Option<Outcome>, String> {
+        let market = self
+            .0
+            .kalshi
+            .client()
+            .market(ticker)
+            .await
+            .map_err(|e| format!("Kalshi market {ticker}: {e}"))?;
+        Ok(kalshi_settled(&market.status, &market.result))
+    }
+
+    async fn polymarket(&self, condition_id: &str) -> Result<Option<String>, String> {
+        let r = self
+            .0
+            .polymarket
+            .client()
+            .market_resolution(condition_id)
+            .await
+            .map_err(|e| format!("Polymarket market {condition_id}: {e}"))?;
+        Ok(if r.closed { r.winner } else { None })
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassReport {
+    pub settled: Vec<SettlementRecord>,
+    /// Pairs whose venues resolved differently.
+    pub mismatches: Vec<String>,
+    /// Markets that could not be asked, or holdings that could not be closed.
+    pub errors: Vec<String>,
+}
+
+/// Settles what has resolved, one pass at a time.
+pub struct Settler {
+    db: SharedDb,
+    source: Arc<dyn Resolutions>,
+    pairs: HashMap<String, PairSpec>,
+    alerter: Arc<dyn Alerter>,
+    clock: Arc<dyn Clock>,
+    /// Pairs already alerted for a mismatch (once per process is enough).
+    alerted: BTreeSet<String>,
+}
+
+impl std::fmt::Debug for Settler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settler")
+            .field("pairs", &self.pairs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn winning_outcome_of_token(holding: &PositionRecord, winner: &str) -> Outcome {
+    // The holding's token either is the winner (its outcome won) or is the
+    // market's other token.
+    if holding.instrument == winner {
+        holding.outcome
+    } else {
+        holding.outcome.opposite()
+    }
+}
+
+impl Settler {
+    pub fn new(
+        db: SharedDb,
+        source: Arc<dyn Resolutions>,
+        pairs: &[PairSpec],
+        alerter: Arc<dyn Alerter>,
+        clock: Arc<dyn Clock>,
+    ) -> Settler {
+        Settler {
+            db,
+            source,
+            pairs: pairs
+                .iter()
+                .map(|p| (p.pair_id.to_string(), p.clone()))
+                .collect(),
+            alerter,
+            clock,
+            alerted: BTreeSet::new(),
+        }
+    }
+
+    fn alert(&self, severity: Severity, key: String, message: String) {
+        self.alerter.alert(Alert {
+            severity,
+            key,
+            message,
+            at: self.clock.now(),
+        });
+    }
+
+    /// Asks the venues about every market Orion holds and settles what has
+    /// resolved.
+    pub async fn pass(&mut self) -> PassReport {
+        let mut report = PassReport::default();
+        let held = {
+            let db = self.db.lock();
+            let mut all = Vec::new();
+            for simulated in [false, true] {
+                match db.positions(simulated) {
+                    Ok(list) => all.extend(list),
+                    Err(e) => report.errors.push(format!("positions: {e}")),
+                }
+            }
+            all
+        };
+        if held.is_empty() {
+            return report;
+        }
+
+        // Which markets to ask about: those held, plus the other venue's
+        // market of each held pair (for the cross-venue comparison).
+        let mut kalshi_markets: BTreeSet<String> = BTreeSet::new();
+        let mut poly_markets: BTreeSet<String> = BTreeSet::new();
+        for h in &held {
+            match h.venue {
+                Venue::Kalshi => kalshi_markets.insert(h.market.clone()),
+                Venue::Polymarket => poly_markets.insert(h.market.clone()),
+            };
+            if let Some(spec) = h.pair_id.as_ref().and_then(|p| self.pairs.get(p)) {
+                kalshi_markets.insert(spec.kalshi_market.symbol.to_string());
+                poly_markets.insert(spec.polymarket_market.symbol.to_string());
+            }
+        }
+        let mut kalshi: BTreeMap<String, Outcome> = BTreeMap::new();
+        for ticker in &kalshi_markets {
+            match self.source.kalshi(ticker).await {
+                Ok(Some(o)) => {
+                    kalshi.insert(ticker.clone(), o);
+                }
+                Ok(None) => {}
+                Err(e) => report.errors.push(e),
+            }
+        }
+        let mut poly: BTreeMap<String, String> = BTreeMap::new();
+        for condition in &poly_markets {
+            match self.source.polymarket(condition).await {
+                Ok(Some(token)) => {
+                    poly.insert(condition.clone(), token);
+                }
+                Ok(None) => {}
+                Err(e) => report.errors.push(e),
+            }
+        }
+
+        // Mismatches, in Kalshi's terms, for pairs whose both markets resolved.
+        let held_pairs: BTreeSet<String> = held.iter().filter_map(|h| h.pair_id.clone()).collect();
+        for pair_id in &held_pairs {
+            let Some(spec) = self.pairs.get(pair_id) else {
+                continue;
+            };
+            let (Some(k), Some(winner)) = (
+                kalshi.get(spec.kalshi_market.symbol.as_ref()),
+                poly.get(spec.polymarket_market.symbol.as_ref()),
+            ) else {
+                continue;
+            };
+            let (token_paying_kalshi_yes, _) = spec.polymarket_token_for(Outcome::Yes);
+            let poly_in_kalshi_terms = if token_paying_kalshi_yes.symbol.as_ref() == winner {
+                Outcome::Yes
+            } else {
+                Outcome::No
+            };
+            if *k != poly_in_kalshi_terms {
+                report.mismatches.push(pair_id.clone());
+                metrics::counter!("orion_settlement_mismatches_total").increment(1);
+                if self.alerted.insert(pair_id.clone()) {
+                    self.alert(
+                        Severity::Critical,
+                        format!("settlement.mismatch.{pair_id}"),
+                        format!(
+                            "pair {pair_id}: the venues resolved differently (Kalshi {k}, Polymarket {poly_in_kalshi_terms} in Kalshi's terms): \
+                             the hedge did not hold; check both markets' rules and dispute windows"
+                        ),
+                    );
+                }
+            }
+        }
+
+        // Settle every resolved holding.
+        let now = self.clock.now();
+        for h in &held {
+            let winning = match h.venue {
+                Venue::Kalshi => kalshi.get(&h.market).copied(),
+                Venue::Polymarket => poly
+                    .get(&h.market)
+                    .map(|winner| winning_outcome_of_token(h, winner)),
+            };
+            let Some(winning) = winning else {
+                continue;
+            };
+            let leg = match held_leg(h) {
+                Ok(leg) => leg,
+                Err(e) => {
+                    report.errors.push(e);
+                    continue;
+                }
+            };
+            let pair_label = h.pair_id.clone().unwrap_or_default();
+            let settled =
+                match settle_pair(&pair_label, std::slice::from_ref(&leg), |_| Some(winning)) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        report
+                            .errors
+                            .push(format!("{} {}: {e}", h.venue, h.instrument));
+                        continue;
+                    }
+                };
+            for s in settled.settled {
+                let record = SettlementRecord {
+                    pair_id: h.pair_id.clone(),
+                    venue: h.venue,
+                    market: h.market.clone(),
+                    winning_outcome: s.winning_outcome,
+                    quantity: s.leg.quantity,
+                    payout: s.payout,
+                    cost: s.leg.cost,
+                    realized_pnl: s.realized_pnl,
+                    simulated: h.simulated,
+                    settled_at: now,
+                };
+                let stored = self.db.lock().settle_position(&record, &h.instrument);
+                match stored {
+                    Ok(true) => {
+                        tracing::info!(
+                            pair = %pair_label,
+                            venue = %h.venue,
+                            market = %h.market,
+                            winner = %s.winning_outcome,
+                            payout = %s.payout,
+                            pnl = %s.realized_pnl,
+                            simulated = h.simulated,
+                            "settled"
+                        );
+                        if !h.simulated {
+                            metrics::counter!("orion_settlements_total", "venue" => h.venue.as_str())
+                                .increment(1);
+                        }
+                        report.settled.push(record);
+                    }
+                    Ok(false) => {}
+                    Err(e) => report
+                        .errors
+                        .push(format!("recording settlement of {}: {e}", h.instrument)),
+                }
+            }
+        }
+        for (pair_id, pnl) in pair_totals(&report.settled) {
+            self.alert(
+                Severity::Info,
+                format!("settlement.{pair_id}"),
+                format!("pair {pair_id} settled: realized P&L {pnl} so far"),
+            );
+        }
+        report
+    }
+}
+
+fn held_leg(h: &PositionRecord) -> Result<HeldLeg, String> {
+    let position = h.to_position().map_err(|e| e.to_string())?;
+    Ok(HeldLeg {
+        market: position.market,
+        instrument: position.instrument,
+        outcome: h.outcome,
+        quantity: h.quantity,
+        cost: h.cost,
+    })
+}
+
+fn pair_totals(settled: &[SettlementRecord]) -> BTreeMap<String, Cash> {
+    let mut totals: BTreeMap<String, Cash> = BTreeMap::new();
+    for s in settled.iter().filter(|s| !s.simulated) {
+        if let Some(p) = &s.pair_id {
+            let t = totals.entry(p.clone()).or_insert(Cash::ZERO);
+            *t = t.saturating_add(s.realized_pnl);
+        }
+    }
+    totals
+}
+
+/// Runs [`Settler::pass`] every `every` until `stop`; `on_pass` sees each
+/// report (the engine updates its status from it).
+pub fn spawn(
+    mut settler: Settler,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+    on_pass: impl Fn(&PassReport) + Send + 'static,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = crate::stopped(&mut stop) => break,
+                _ = tick.tick() => {
+                    let report = settler.pass().await;
+                    for e in &report.errors {
+                        tracing::warn!(error = %e, "settlement check");
+                    }
+                    on_pass(&report);
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kalshi_settles_only_when_final_and_binary() {
+        assert_eq!(kalshi_settled("finalized", "yes"), Some(Outcome::Yes));
+        assert_eq!(kalshi_settled("settled", "no"), Some(Outcome::No));
+        assert_eq!(kalshi_settled("determined", "yes"), None, "may be disputed");
+        assert_eq!(kalshi_settled("active", ""), None);
+        assert_eq!(kalshi_settled("finalized", "scalar"), None);
+    }
+}
