@@ -40,6 +40,12 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// A string value as quoted in a problem, cut like [`shown`]: a pasted
+/// 100 KB value must not come back whole in the error and the logs.
+fn shown_str(v: &str) -> String {
+    shown(&Value::String(v.to_owned()))
+}
+
 fn shown(v: &Value) -> String {
     let text = v.to_string();
     if text.chars().count() > 60 {
@@ -219,7 +225,7 @@ impl Reader {
                 None => {
                     self.problem(
                         Self::full(s.path, key),
-                        format!("expected one of {}, found {:?}", allowed(), v),
+                        format!("expected one of {}, found {}", allowed(), shown_str(v)),
                     );
                     default
                 }
@@ -338,7 +344,8 @@ impl Reader {
                 self.problem(
                     Self::full(s.path, key),
                     format!(
-                        "expected an IP address and port such as \"127.0.0.1:8080\", found {text:?}"
+                        "expected an IP address and port such as \"127.0.0.1:8080\", found {}",
+                        shown_str(&text)
                     ),
                 );
                 default
@@ -363,12 +370,13 @@ impl Reader {
             self.problem(
                 Self::full(s.path, key),
                 format!(
-                    "expected a URL starting with {}, found {value:?}",
+                    "expected a URL starting with {}, found {}",
                     schemes
                         .iter()
                         .map(|s| format!("{s}://"))
                         .collect::<Vec<_>>()
-                        .join(" or ")
+                        .join(" or "),
+                    shown_str(&value)
                 ),
             );
             return default.to_string();

@@ -118,3 +118,6 @@ fn monitoring_files_use_exported_metrics() {
     }
     assert!(checked > 20, "only {checked} metric references found");
 }
+
+#[path = "example/bad_input.rs"]
+mod bad_input;

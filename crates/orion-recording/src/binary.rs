@@ -678,3 +678,187 @@ impl<R: BufRead> Iterator for BinaryReader<R> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
+    use std::io::Cursor;
+
+    use super::*;
+
+    fn events() -> Vec<BookEvent> {
+        let k = InstrumentId::new(Venue::Kalshi, "KX").unwrap();
+        let p = InstrumentId::new(Venue::Polymarket, "123").unwrap();
+        let px = |c: u32| Price::from_micros(c * 10_000).unwrap();
+        let q = |n: u64| Quantity::from_contracts(n).unwrap();
+        let snapshot = |instrument: &InstrumentId, at: i64, levels: u32| BookEvent {
+            instrument: instrument.clone(),
+            kind: BookEventKind::Snapshot {
+                bids: (0..levels).map(|i| Level::new(px(40 - i), q(10))).collect(),
+                asks: (0..levels).map(|i| Level::new(px(42 + i), q(5))).collect(),
+            },
+            seq: Some(1),
+            exchange_ts: None,
+            received_at: Timestamp::from_nanos(at),
+        };
+        let delta = |instrument: &InstrumentId, at: i64, updates: u32| BookEvent {
+            instrument: instrument.clone(),
+            kind: BookEventKind::Delta {
+                updates: (0..updates)
+                    .map(|i| LevelUpdate {
+                        side: if i % 2 == 0 {
+                            BookSide::Bid
+                        } else {
+                            BookSide::Ask
+                        },
+                        price: px(30 + i),
+                        change: if i % 3 == 0 {
+                            LevelChange::Add(-1_500_000)
+                        } else {
+                            LevelChange::Set(q(u64::from(i)))
+                        },
+                    })
+                    .collect(),
+            },
+            seq: None,
+            exchange_ts: Some(Timestamp::from_nanos(at - 7)),
+            received_at: Timestamp::from_nanos(at),
+        };
+        // Kinds and sizes alternate so reused buffers shrink and grow.
+        vec![
+            snapshot(&k, 1_000, 5),
+            delta(&p, 900, 3),
+            snapshot(&p, 2_000, 1),
+            delta(&k, 2_500, 1),
+            delta(&k, 2_600, 6),
+            snapshot(&k, 3_000, 0),
+            delta(&p, 3_100, 2),
+        ]
+    }
+
+    fn encode(events: &[BookEvent]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut writer = BinaryWriter::new(&mut bytes, Timestamp::ZERO).unwrap();
+        for e in events {
+            writer.write_event(e).unwrap();
+        }
+        drop(writer);
+        bytes
+    }
+
+    /// The event `read_into` decoded, as the iterator would yield it.
+    fn owned<R: BufRead>(reader: &BinaryReader<R>, e: &DecodedEvent) -> BookEvent {
+        BookEvent {
+            instrument: reader.instruments()[e.instrument].clone(),
+            kind: if e.snapshot {
+                assert!(e.updates.is_empty(), "delta buffer left over");
+                BookEventKind::Snapshot {
+                    bids: e.bids.clone(),
+                    asks: e.asks.clone(),
+                }
+            } else {
+                assert!(e.bids.is_empty() && e.asks.is_empty(), "levels left over");
+                BookEventKind::Delta {
+                    updates: e.updates.clone(),
+                }
+            },
+            seq: e.seq,
+            exchange_ts: e.exchange_ts,
+            received_at: e.received_at,
+        }
+    }
+
+    #[test]
+    fn read_into_reuses_one_buffer_and_gives_the_iterators_events() {
+        let expected = events();
+        let bytes = encode(&expected);
+        // A 7-byte buffer: most records straddle it and take the careful
+        // path; an 8 KiB buffer holds them whole (the in-place path).
+        for capacity in [7, 8 * 1024] {
+            let mut reader = BinaryReader::new(std::io::BufReader::with_capacity(
+                capacity,
+                Cursor::new(&bytes),
+            ))
+            .unwrap();
+            let mut event = DecodedEvent::default();
+            let mut got = Vec::new();
+            while reader.read_into(&mut event).unwrap() {
+                got.push(owned(&reader, &event));
+            }
+            assert_eq!(got, expected, "buffer of {capacity} bytes");
+            assert_eq!(reader.events_read(), expected.len() as u64);
+            // At the end it stays at the end.
+            assert!(!reader.read_into(&mut event).unwrap());
+        }
+    }
+
+    #[test]
+    fn read_into_stops_after_a_corrupt_record() {
+        let mut bytes = encode(&events());
+        let last = bytes.len() - 6;
+        bytes[last] ^= 0x01;
+        let mut reader = BinaryReader::new(Cursor::new(&bytes)).unwrap();
+        let mut event = DecodedEvent::default();
+        let mut read = 0;
+        let error = loop {
+            match reader.read_into(&mut event) {
+                Ok(true) => read += 1,
+                Ok(false) => panic!("corruption went unnoticed"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(read, events().len() - 1);
+        assert!(matches!(error, RecordingError::Corrupt { .. }), "{error}");
+        assert!(!reader.read_into(&mut event).unwrap());
+    }
+
+    #[test]
+    fn varints_of_every_length_decode_and_overlong_ones_do_not() {
+        for v in [
+            0,
+            1,
+            127,
+            128,
+            16_383,
+            16_384,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
+            let mut bytes = Vec::new();
+            put_varint(&mut bytes, v);
+            let mut p = Payload {
+                bytes: &bytes,
+                pos: 0,
+                offset: 0,
+            };
+            assert_eq!(p.varint("v").unwrap(), v);
+            assert_eq!(p.pos, bytes.len());
+            // Cut short: an error, never a wrong value.
+            let mut short = Payload {
+                bytes: &bytes[..bytes.len() - 1],
+                pos: 0,
+                offset: 0,
+            };
+            assert!(short.varint("v").is_err());
+        }
+        // Ten bytes whose last carries more than the top bit of a u64.
+        let overflow = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
+        let mut p = Payload {
+            bytes: &overflow,
+            pos: 0,
+            offset: 0,
+        };
+        assert!(p.varint("v").is_err());
+        // Eleven bytes: too long whatever they hold.
+        let long = [
+            0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00,
+        ];
+        let mut p = Payload {
+            bytes: &long,
+            pos: 0,
+            offset: 0,
+        };
+        assert!(p.varint("v").is_err());
+    }
+}

@@ -566,6 +566,37 @@ fn html_trade_table_is_capped() {
     assert_eq!(equity_points(&doc), (1_206, 2_412));
 }
 
+#[test]
+fn html_plots_of_a_long_run_stay_small_and_keep_the_extremes() {
+    let mut run = hand_run();
+    let template = run.trades[0].clone();
+    let n = 50_000u64;
+    // Net P&L +1 each trade, except one deep loss in the middle.
+    run.trades = (0..n)
+        .map(|i| {
+            let mut t = template.clone();
+            t.trade_no = i + 1;
+            t.executed_at =
+                Timestamp::from_nanos(template.executed_at.nanos() + i as i64 * 1_000_000_000);
+            t.net_pnl = if i == n / 2 { usd("-30000") } else { usd("1") };
+            t
+        })
+        .collect();
+    run.last_event = None;
+    let s = Summary::from_run(&run);
+    assert_eq!(s.max_drawdown, usd("30000"));
+    let doc = html::render(&run, &s);
+    check_well_formed(&doc);
+    let (drawn, vertices) = equity_points(&doc);
+    assert!(drawn <= 4_000 && drawn > 800, "{drawn} points drawn");
+    assert_eq!(vertices, 2 * drawn);
+    assert!(doc.contains(&format!("{drawn} of 50001 points drawn")));
+    assert!(doc.len() < 1_000_000, "{} bytes", doc.len());
+    // The deepest drawdown is among the drawn points: the drawdown axis
+    // reaches down to it.
+    assert!(doc.contains(">-$30000.00</text>"));
+}
+
 fn row(params: &[(&str, &str)], net: &str, drawdown: &str) -> SweepRow {
     let mut summary = Summary::from_run(&hand_run());
     summary.net_pnl = usd(net);

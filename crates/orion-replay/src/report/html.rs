@@ -422,7 +422,7 @@ fn step_points(
 ) -> String {
     let mut points = String::new();
     let mut previous: Option<f64> = None;
-    for p in &s.equity_curve {
+    for p in drawn(s, t0, t1) {
         let x = time_x(p.at.nanos(), t0, t1);
         let value = y(p);
         if let Some(before) = previous {
@@ -438,8 +438,70 @@ fn step_points(
     points
 }
 
+/// Beyond this many equity points the plots draw a subset (see [`drawn`]).
+pub const MAX_PLOT_POINTS: usize = 4_000;
+/// Pixel columns the subset is chosen over.
+const PLOT_COLUMNS: i128 = 800;
+
+/// The equity points the plots draw: all of them up to [`MAX_PLOT_POINTS`];
+/// past that, per one of [`PLOT_COLUMNS`] time columns, the first and last
+/// point and those with the lowest and highest equity and the deepest
+/// drawdown — so every extreme a reader could see at this width is kept,
+/// and a million-trade run does not make a 30 MB page.
+fn drawn(s: &Summary, t0: i64, t1: i64) -> Vec<&super::stats::EquityPoint> {
+    let curve = &s.equity_curve;
+    if curve.len() <= MAX_PLOT_POINTS {
+        return curve.iter().collect();
+    }
+    let span = i128::from(t1.saturating_sub(t0)).max(1);
+    let column = |p: &super::stats::EquityPoint| {
+        (i128::from(p.at.nanos().saturating_sub(t0)) * PLOT_COLUMNS / span).clamp(0, PLOT_COLUMNS)
+    };
+    let mut keep = vec![false; curve.len()];
+    let mut start = 0;
+    while start < curve.len() {
+        let col = column(&curve[start]);
+        let mut end = start;
+        while end + 1 < curve.len() && column(&curve[end + 1]) == col {
+            end += 1;
+        }
+        let group = start..=end;
+        let pick = |key: &dyn Fn(usize) -> i64, max: bool| {
+            group
+                .clone()
+                .reduce(|a, b| {
+                    let better = if max {
+                        key(b) > key(a)
+                    } else {
+                        key(b) < key(a)
+                    };
+                    if better { b } else { a }
+                })
+                .unwrap_or(start)
+        };
+        let equity = |i: usize| curve[i].equity.micros();
+        let drawdown = |i: usize| curve[i].drawdown.micros();
+        for i in [
+            start,
+            end,
+            pick(&equity, false),
+            pick(&equity, true),
+            pick(&drawdown, true),
+        ] {
+            keep[i] = true;
+        }
+        start = end + 1;
+    }
+    curve
+        .iter()
+        .zip(keep)
+        .filter_map(|(p, k)| k.then_some(p))
+        .collect()
+}
+
 /// The equity curve as a step line (see [`step_points`]); `data-points` says
-/// how many equity points it draws (the starting capital plus one per trade).
+/// how many equity points it draws (the starting capital plus one per trade,
+/// or the subset [`drawn`] keeps), `data-total` how many there are.
 fn equity_plot(s: &Summary) -> String {
     let mut out = String::new();
     svg_open(&mut out, "equity curve");
@@ -454,9 +516,20 @@ fn equity_plot(s: &Summary) -> String {
     let points = step_points(s, t0, t1, |p| scale.y(p.equity.micros()));
     let _ = writeln!(
         out,
-        "<polyline class=\"line equity\" data-points=\"{}\" points=\"{points}\"/>",
+        "<polyline class=\"line equity\" data-points=\"{}\" data-total=\"{}\" points=\"{points}\"/>",
+        drawn(s, t0, t1).len(),
         s.equity_curve.len()
     );
+    if s.equity_curve.len() > MAX_PLOT_POINTS {
+        let _ = writeln!(
+            out,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{} of {} points drawn (extremes kept)</text>",
+            LEFT + PLOT_W,
+            H - 4.0,
+            drawn(s, t0, t1).len(),
+            s.equity_curve.len()
+        );
+    }
     if s.trades == 0 {
         no_data(&mut out, "no trades");
     }
@@ -669,6 +742,74 @@ fn pair_plot(s: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_curve_keeps_its_ends_and_extremes() {
+        let mut run = crate::report::BacktestRun {
+            label: String::new(),
+            seed: 0,
+            events: 0,
+            opportunities_seen: 0,
+            first_event: None,
+            last_event: None,
+            starting_capital: Cash::from_micros(1_000_000_000),
+            orders_sent: 0,
+            orders_filled: 0,
+            orders_partially_filled: 0,
+            orders_rejected: 0,
+            detected_edges: Vec::new(),
+            trades: Vec::new(),
+        };
+        let n: i64 = 20_000;
+        let (trough, peak) = (12_345, 777);
+        for i in 0..n {
+            let net = match i {
+                _ if i == peak => 500_000_000,
+                _ if i == trough => -2_000_000_000,
+                _ if i % 2 == 0 => 1_000_000,
+                _ => -1_000_000,
+            };
+            run.trades.push(crate::report::TradeRecord {
+                trade_no: i as u64,
+                pair_id: "p".into(),
+                detected_at: Timestamp::from_secs(i),
+                executed_at: Timestamp::from_secs(i),
+                direction: String::new(),
+                contracts_planned: orion_core::Quantity::ZERO,
+                contracts_hedged: orion_core::Quantity::ZERO,
+                kalshi_cost: Cash::ZERO,
+                polymarket_cost: Cash::ZERO,
+                fees: Cash::ZERO,
+                expected_profit: Cash::ZERO,
+                outcome: "completed".into(),
+                partial: false,
+                repair_loss: Cash::ZERO,
+                gross_pnl: Cash::from_micros(net),
+                net_pnl: Cash::from_micros(net),
+            });
+        }
+        let s = Summary::from_run(&run);
+        let (t0, t1) = time_extent(&s);
+        let kept = drawn(&s, t0, t1);
+        assert!(kept.len() <= 5 * 801 && kept.len() < s.equity_curve.len());
+        let has = |k: usize| kept.iter().any(|p| std::ptr::eq(*p, &s.equity_curve[k]));
+        // Point k + 1 is the equity after trade k.
+        let deepest = (0..s.equity_curve.len())
+            .max_by_key(|&k| (s.equity_curve[k].drawdown, std::cmp::Reverse(k)))
+            .unwrap();
+        let lowest = (0..s.equity_curve.len())
+            .min_by_key(|&k| (s.equity_curve[k].equity, k))
+            .unwrap();
+        let highest = (0..s.equity_curve.len())
+            .max_by_key(|&k| (s.equity_curve[k].equity, std::cmp::Reverse(k)))
+            .unwrap();
+        assert_eq!(deepest, trough as usize + 1);
+        for k in [0, s.equity_curve.len() - 1, deepest, lowest, highest] {
+            assert!(has(k), "point {k} was dropped");
+        }
+        // In time order, as the step line needs.
+        assert!(kept.windows(2).all(|w| w[0].at <= w[1].at));
+    }
 
     #[test]
     fn escapes_markup() {
