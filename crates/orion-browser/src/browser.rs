@@ -142,12 +142,7 @@ impl Browser {
             Some(path) => path,
             None => match find_chromium()? {
                 Some(path) => path,
-                None if required() => {
-                    return Err(BrowserError::Required {
-                        searched: searched_places(),
-                    });
-                }
-                None => return Ok(None),
+                None => return absent(required()),
             },
         };
         Self::start(executable, &options).await.map(Some)
@@ -354,6 +349,17 @@ fn read_stderr(
     // Dropping an unsent address_tx tells the launcher Chromium stopped early.
 }
 
+/// What "no Chromium here" means: a skip, or (when required, as in CI) an error.
+fn absent<T>(required: bool) -> Result<Option<T>> {
+    if required {
+        Err(BrowserError::Required {
+            searched: searched_places(),
+        })
+    } else {
+        Ok(None)
+    }
+}
+
 fn required() -> bool {
     std::env::var(REQUIRE_ENV).is_ok_and(|v| v.trim() == "1")
 }
@@ -421,6 +427,17 @@ pub(crate) fn string_field(reply: &Value, key: &str, method: &str) -> Result<Str
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absence_is_a_skip_unless_required() {
+        assert!(matches!(absent::<()>(false), Ok(None)));
+        let err = absent::<()>(true).unwrap_err();
+        assert!(matches!(err, BrowserError::Required { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains("ORION_REQUIRE_CHROMIUM=1"), "{message}");
+        assert!(message.contains("apt-get install -y chromium"), "{message}");
+        assert!(message.contains("/usr/bin/chromium"), "{message}");
+    }
 
     #[test]
     fn the_configured_path_wins_and_must_exist() {
