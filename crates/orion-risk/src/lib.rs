@@ -31,6 +31,7 @@
 
 pub mod breaker;
 pub mod capital;
+pub mod gate;
 mod venues;
 
 use orion_config::RiskConfig;
@@ -46,6 +47,7 @@ pub use capital::{
     CapitalLimits, CapitalManager, LegProposal, LegReservation, OpenPosition, PortfolioView,
     Refusal, Reservation, ReservationId, RiskDecision, TradeProposal, polymarket_lot,
 };
+pub use gate::DecisionGate;
 pub use venues::PerVenue;
 
 /// The pre-trade gate: a halted or not-ready breaker refuses before any

@@ -5,6 +5,8 @@
 //! model latency, the book at arrival, time in force, price grids and lots,
 //! exact fees, partial fills and rejections.
 //!
+//! The risk gate is `orion_risk::DecisionGate`, the engine's own.
+//!
 //! * [`venue`]: the simulated venues (`OrderGateway`) and their shared state.
 //! * [`run`](mod@run): the replay loop and the deterministic driver of the
 //!   asynchronous executor on a paused clock advanced by simulated time.
@@ -13,7 +15,6 @@
 //! Everything is a function of (events, pairs, settings, seed): simulated
 //! time only, one seeded generator for venue behaviour, seeded ids.
 
-pub mod gate;
 pub mod run;
 pub mod store;
 pub mod sweep;

@@ -35,12 +35,12 @@ use orion_execution::{
 };
 use orion_matching::detection::{Opportunity, PairSpec};
 use orion_risk::{
-    BreakerLimits, BreakerState, CapitalLimits, CapitalManager, CircuitBreaker, PerVenue,
+    BreakerLimits, BreakerState, CapitalLimits, CapitalManager, CircuitBreaker, DecisionGate,
+    PerVenue,
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::BacktestSettings;
-use super::gate::BacktestGate;
 use super::store::MemoryStore;
 use super::venue::{SimMarket, SimState, SimVenue, locked, shared};
 use crate::report::{BacktestRun, TradeRecord};
@@ -110,7 +110,7 @@ struct Driver {
     state: Arc<Mutex<SimState>>,
     executor: Arc<Executor<MemoryStore>>,
     view: Arc<SimMarket>,
-    gate: BacktestGate,
+    gate: DecisionGate,
     flag: Arc<Flag>,
     waker: Waker,
     in_flight: Vec<InFlight>,
@@ -507,7 +507,7 @@ pub fn run_backtest<E>(
         state,
         executor,
         view,
-        gate: BacktestGate::new(
+        gate: DecisionGate::new(
             CircuitBreaker::new(
                 BreakerLimits::from_config(&settings.risk),
                 BreakerState::new(),
