@@ -12,6 +12,7 @@
 //! takes an exclusive lock file next to it.
 
 mod backup;
+pub mod dashboard_queries;
 mod halts;
 mod ledger;
 pub mod schema;
