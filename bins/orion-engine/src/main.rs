@@ -66,6 +66,10 @@ enum Command {
         /// Address of /metrics, /health and /ready (port 0 picks a free one).
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9184")]
         telemetry: SocketAddr,
+        /// Address of the dashboard (port 0 picks a free one; a taken port
+        /// falls back to a free one).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        dashboard: SocketAddr,
     },
     /// Run the engine for real with a configuration file (dry-run unless the
     /// file says otherwise; live also needs engine.live_acknowledged = true).
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
             data_dir,
             mode,
             telemetry,
+            dashboard,
         } => {
             init_logging("info", LogFormat::Text);
             let mode = match mode {
@@ -95,6 +100,7 @@ fn main() -> ExitCode {
                 data_dir,
                 mode,
                 telemetry,
+                dashboard,
                 duration.map(Duration::from_secs),
             ))
         }
@@ -217,6 +223,7 @@ async fn demo(
     data_dir: PathBuf,
     mode: Mode,
     telemetry: SocketAddr,
+    dashboard: SocketAddr,
     duration: Option<Duration>,
 ) -> ExitCode {
     // The demo's database is disposable: a fresh simulator needs a fresh journal.
@@ -224,7 +231,7 @@ async fn demo(
         let _ = std::fs::remove_file(data_dir.join(name));
     }
     println!("starting the simulated venues and the engine ({mode}) ...");
-    let demo = match orion_runtime::demo::start(&data_dir, mode, telemetry).await {
+    let demo = match orion_runtime::demo::start(&data_dir, mode, telemetry, dashboard).await {
         Ok(d) => d,
         Err(e) => {
             eprintln!("demo failed to start: {e}");
@@ -237,6 +244,13 @@ async fn demo(
     println!(
         "telemetry:            http://{addr}/metrics  http://{addr}/health  http://{addr}/ready"
     );
+    if let Some(url) = demo.dashboard_url() {
+        println!("dashboard:            {url}");
+        println!(
+            "dashboard password:   {}  (one-time: this run only, never stored)",
+            demo.dashboard_password.expose()
+        );
+    }
     println!("data directory:       {}", data_dir.display());
     println!(
         "pairs loaded: {}; edges open every 3 s; Ctrl-C stops gracefully",
@@ -270,7 +284,44 @@ fn read_password(config: &Config) -> Result<orion_vault::SecretString, String> {
         .map_err(|e| format!("vault password: {e}"))
 }
 
-fn credentials(config: &Config) -> Result<Credentials, String> {
+/// What the engine takes from the vault.
+struct FromVault {
+    credentials: Credentials,
+    /// The dashboard login's argon2id hash (`dashboard.password_hash`).
+    dashboard_hash: Option<orion_vault::SecretString>,
+}
+
+/// The dashboard's password hash, checked now so a bad one stops start-up
+/// instead of every login. The dashboard refuses to run without one (rather
+/// than starting without a login, or silently not starting): a configured
+/// dashboard that is not there would be mistaken for a network problem.
+fn dashboard_hash(
+    config: &Config,
+    vault: &orion_vault::Vault,
+) -> Result<Option<orion_vault::SecretString>, String> {
+    if !config.dashboard.enabled {
+        return Ok(None);
+    }
+    let name = orion_vault::names::DASHBOARD_PASSWORD_HASH;
+    let Some(stored) = vault.get(name) else {
+        return Err(format!(
+            "dashboard.enabled = true but the vault {} holds no `{name}`: set the dashboard password with              `orion-admin dashboard set-password --vault {}`, or set dashboard.enabled = false",
+            config.vault.path.display(),
+            config.vault.path.display()
+        ));
+    };
+    let hash = stored
+        .expose_str()
+        .ok_or_else(|| format!("vault secret `{name}` is not text"))?
+        .to_string();
+    // A verification of an empty candidate parses the hash and its
+    // parameters; only a malformed or weak hash is an error.
+    orion_vault::verify_dashboard_password(&hash, b"")
+        .map_err(|e| format!("vault secret `{name}`: {e}"))?;
+    Ok(Some(orion_vault::SecretString::new(hash)))
+}
+
+fn credentials(config: &Config) -> Result<FromVault, String> {
     let password = read_password(config)?;
     let vault = orion_vault::Vault::open(&config.vault.path, &password)
         .map_err(|e| format!("vault {}: {e}", config.vault.path.display()))?;
@@ -286,7 +337,8 @@ fn credentials(config: &Config) -> Result<Credentials, String> {
             .map(str::to_string)
             .map_err(|e| e.to_string())
     };
-    Ok(Credentials {
+    let dashboard_hash = dashboard_hash(config, &vault)?;
+    let credentials = Credentials {
         kalshi_key_id: text(&config.kalshi.key_id_secret)?,
         kalshi_private_key_pem: vault
             .require(&config.kalshi.private_key_secret)
@@ -307,6 +359,10 @@ fn credentials(config: &Config) -> Result<Credentials, String> {
             })?),
             _ => None,
         },
+    };
+    Ok(FromVault {
+        credentials,
+        dashboard_hash,
     })
 }
 
@@ -323,7 +379,10 @@ fn run(path: &Path) -> ExitCode {
         eprintln!("refusing to trade live: set engine.live_acknowledged = true");
         return ExitCode::from(2);
     }
-    let credentials = match credentials(&config) {
+    let FromVault {
+        credentials,
+        dashboard_hash,
+    } = match credentials(&config) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -336,6 +395,7 @@ fn run(path: &Path) -> ExitCode {
             credentials,
             clock: Arc::new(SystemClock),
             alerter: Arc::new(NullAlerter),
+            dashboard_password_hash: dashboard_hash,
         })
         .await
         {
@@ -347,6 +407,9 @@ fn run(path: &Path) -> ExitCode {
         };
         let addr = engine.telemetry_addr();
         println!("telemetry: http://{addr}/metrics  http://{addr}/health  http://{addr}/ready");
+        if let Some(addr) = engine.dashboard_addr() {
+            println!("dashboard: http://{addr}/");
+        }
         let summary = until_stopped(engine, None).await;
         print_summary(&summary);
         ExitCode::SUCCESS

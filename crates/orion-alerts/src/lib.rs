@@ -61,27 +61,42 @@ impl std::fmt::Debug for AlertSecrets {
     }
 }
 
-/// The vault names [`build`] needs for `config`: (field, vault name), only
-/// for enabled channels.
-pub fn secret_names(config: &AlertsConfig) -> Vec<(&'static str, String)> {
-    let mut names = Vec::new();
-    if config.telegram_enabled {
-        names.push(("telegram_token", config.telegram_token_secret.clone()));
-        names.push(("telegram_chat_id", config.telegram_chat_id_secret.clone()));
-        if !config.telegram_error_chat_id_secret.trim().is_empty() {
-            names.push((
-                "telegram_error_chat_id",
-                config.telegram_error_chat_id_secret.clone(),
-            ));
+impl AlertSecrets {
+    /// Reads what the enabled channels need through `get` (vault name →
+    /// value); errors name the configuration key that named the secret.
+    pub fn read(
+        config: &AlertsConfig,
+        mut get: impl FnMut(&str) -> Result<String, String>,
+    ) -> Result<AlertSecrets, String> {
+        let mut read = |key: &str, name: &str| -> Result<String, String> {
+            get(name)
+                .map(|v| v.trim().to_string())
+                .map_err(|e| format!("alerts.{key} = {name:?}: {e}"))
+        };
+        let optional = |name: &str| !name.trim().is_empty();
+        let mut secrets = AlertSecrets::default();
+        if config.telegram_enabled {
+            secrets.telegram_token = read("telegram_token_secret", &config.telegram_token_secret)?;
+            secrets.telegram_chat_id =
+                read("telegram_chat_id_secret", &config.telegram_chat_id_secret)?;
+            if optional(&config.telegram_error_chat_id_secret) {
+                secrets.telegram_error_chat_id = Some(read(
+                    "telegram_error_chat_id_secret",
+                    &config.telegram_error_chat_id_secret,
+                )?);
+            }
         }
-    }
-    if config.webhook_enabled {
-        names.push(("webhook_url", config.webhook_url_secret.clone()));
-        if !config.webhook_error_url_secret.trim().is_empty() {
-            names.push(("webhook_error_url", config.webhook_error_url_secret.clone()));
+        if config.webhook_enabled {
+            secrets.webhook_url = read("webhook_url_secret", &config.webhook_url_secret)?;
+            if optional(&config.webhook_error_url_secret) {
+                secrets.webhook_error_url = Some(read(
+                    "webhook_error_url_secret",
+                    &config.webhook_error_url_secret,
+                )?);
+            }
         }
+        Ok(secrets)
     }
-    names
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1037,3 +1037,26 @@ async fn plain_http_to_a_remote_host_is_refused() {
     let err = orion_alerts::build(&config, &secrets, Arc::new(clock), fast_delivery()).unwrap_err();
     assert!(err.to_string().contains("plain http://"), "{err}");
 }
+
+#[test]
+fn secrets_are_read_only_for_enabled_channels() {
+    let config =
+        alerts_config("telegram_enabled = true\nwebhook_error_url_secret = \"webhook.errors\"");
+    let mut asked = Vec::new();
+    let secrets = AlertSecrets::read(&config, |name| {
+        asked.push(name.to_string());
+        Ok(format!(" {name}\n"))
+    })
+    .unwrap();
+    assert_eq!(asked, ["telegram.bot_token", "telegram.chat_id"]);
+    assert_eq!(secrets.telegram_chat_id, "telegram.chat_id", "trimmed");
+    assert!(secrets.webhook_error_url.is_none() && secrets.webhook_url.is_empty());
+    let err = AlertSecrets::read(&alerts_config("webhook_enabled = true"), |_| {
+        Err("not in the vault".into())
+    })
+    .unwrap_err();
+    assert!(
+        err.contains("alerts.webhook_url_secret") && err.contains("not in the vault"),
+        "{err}"
+    );
+}

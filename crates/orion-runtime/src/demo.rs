@@ -10,6 +10,10 @@
 //! the simulator knows; no network beyond 127.0.0.1 and no credentials are
 //! involved. `--mode dry-run` shows the same detections with simulated
 //! fills instead.
+//!
+//! The dashboard runs too, with a one-time password drawn from the operating
+//! system's generator for this run only: it is hashed (argon2id) in memory,
+//! printed once, and never stored.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,6 +23,7 @@ use orion_config::{Config, Mode, PairSource};
 use orion_core::{Clock, NullAlerter, Price, SystemClock};
 use orion_sim::{Scenario, Sim, SimHandle};
 use orion_storage::{Database, PairRecord, PairStatus};
+use orion_vault::{KdfParams, SecretString, hash_dashboard_password};
 
 use crate::engine::{Engine, EngineError, EngineHandle, EngineOptions};
 use crate::venues::Credentials;
@@ -140,7 +145,46 @@ pub fn seed_pairs(db_path: &Path, scenario: &Scenario, clock: &dyn Clock) -> Res
         db.set_pair_status(&pair_id, PairStatus::Confirmed, "demo", now)
             .map_err(|e| e.to_string())?;
     }
+    // One unreviewed proposal for the dashboard's pair review: two of the
+    // scenario's markets that are *not* the same event (the matcher would
+    // flag it). It stays a proposal, so the demo never trades it.
+    if let (Some(a), Some(b)) = (scenario.pairs.first(), scenario.pairs.get(1)) {
+        let short = b.polymarket.get(..10).unwrap_or(&b.polymarket);
+        db.upsert_proposal(&PairRecord {
+            pair_id: format!("{}~{short}", a.kalshi),
+            kalshi_ticker: a.kalshi.clone(),
+            polymarket_condition_id: b.polymarket.clone(),
+            polymarket_yes_token: String::new(),
+            polymarket_no_token: String::new(),
+            inverted: false,
+            score_bps: 4_200,
+            flags: vec![
+                "different event".into(),
+                "different resolution source".into(),
+            ],
+            reasons: vec![format!(
+                "demo: a proposal to review ({} vs {})",
+                a.note, b.note
+            )],
+            status: PairStatus::Proposed,
+            decided_by: None,
+            decided_at: None,
+            created_at: now,
+        })
+        .map_err(|e| e.to_string())?;
+    }
     Ok(scenario.pairs.len())
+}
+
+/// The demo's unreviewed proposal (see [`seed_pairs`]), if the scenario has
+/// two pairs.
+pub fn review_proposal_id(scenario: &Scenario) -> Option<String> {
+    let (a, b) = (scenario.pairs.first()?, scenario.pairs.get(1)?);
+    Some(format!(
+        "{}~{}",
+        a.kalshi,
+        b.polymarket.get(..10).unwrap_or(&b.polymarket)
+    ))
 }
 
 /// A running demo: the simulator and the engine.
@@ -149,33 +193,73 @@ pub struct Demo {
     pub sim: SimHandle,
     pub engine: EngineHandle,
     pub data_dir: PathBuf,
+    /// This run's dashboard password (shown to the operator once).
+    pub dashboard_password: SecretString,
 }
 
-/// Starts the simulator and the engine against it.
-pub async fn start(data_dir: &Path, mode: Mode, telemetry: SocketAddr) -> Result<Demo, String> {
+impl Demo {
+    /// The dashboard's address, as a URL.
+    pub fn dashboard_url(&self) -> Option<String> {
+        self.engine
+            .dashboard_addr()
+            .map(|addr| format!("http://{addr}/"))
+    }
+}
+
+/// A one-time dashboard password: 128 bits from the OS generator, hex.
+fn one_time_password() -> Result<SecretString, String> {
+    orion_dashboard::auth::random_token()
+        .and_then(|t| t.get(..32).map(str::to_string))
+        .map(SecretString::new)
+        .ok_or_else(|| "the operating system's random generator failed".to_string())
+}
+
+/// Starts the simulator and the engine against it, with the dashboard on
+/// `dashboard` (port 0 picks a free one).
+pub async fn start(
+    data_dir: &Path,
+    mode: Mode,
+    telemetry: SocketAddr,
+    dashboard: SocketAddr,
+) -> Result<Demo, String> {
+    let password = one_time_password()?;
+    let hash = {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || {
+            hash_dashboard_password(&password, KdfParams::MINIMUM).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())??
+    };
     let scenario = bundled_scenario(data_dir)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sim = Sim::start(scenario.clone())
         .await
         .map_err(|e| format!("simulator: {e}"))?;
-    let config = config_for_sim(&sim, data_dir, mode, telemetry)?;
+    let mut config = config_for_sim(&sim, data_dir, mode, telemetry)?;
+    config.dashboard.enabled = true;
+    config.dashboard.listen = dashboard;
     seed_pairs(&config.database_path(), &scenario, clock.as_ref())?;
     let options = |config: Config| EngineOptions {
         config,
         credentials: credentials(),
         clock: clock.clone(),
         alerter: Arc::new(NullAlerter),
+        dashboard_password_hash: Some(hash.clone()),
     };
     let engine = match Engine::start(options(config.clone())).await {
         Ok(engine) => engine,
-        // The default telemetry port may be taken (another demo, a real
-        // engine): the demo then picks a free one rather than failing.
+        // The default telemetry or dashboard port may be taken (another
+        // demo, a real engine): the demo then picks free ones rather than
+        // failing.
         Err(EngineError::Io(e))
-            if e.kind() == std::io::ErrorKind::AddrInUse && telemetry.port() != 0 =>
+            if e.kind() == std::io::ErrorKind::AddrInUse
+                && (telemetry.port() != 0 || dashboard.port() != 0) =>
         {
-            tracing::warn!(%telemetry, "telemetry address in use; choosing a free port");
+            tracing::warn!(%telemetry, %dashboard, "address in use; choosing free ports");
             let mut config = config;
             config.telemetry.listen = SocketAddr::new(telemetry.ip(), 0);
+            config.dashboard.listen = SocketAddr::new(dashboard.ip(), 0);
             Engine::start(options(config))
                 .await
                 .map_err(|e| e.to_string())?
@@ -186,6 +270,7 @@ pub async fn start(data_dir: &Path, mode: Mode, telemetry: SocketAddr) -> Result
         sim,
         engine,
         data_dir: data_dir.to_path_buf(),
+        dashboard_password: password,
     })
 }
 

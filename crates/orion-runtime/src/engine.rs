@@ -46,6 +46,9 @@ pub struct EngineOptions {
     pub credentials: Credentials,
     pub clock: Arc<dyn Clock>,
     pub alerter: Arc<dyn Alerter>,
+    /// The dashboard's login password (argon2id PHC string). The dashboard
+    /// starts only when `config.dashboard.enabled` and this is set.
+    pub dashboard_password_hash: Option<orion_vault::SecretString>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +66,7 @@ pub enum EngineError {
 /// Counters shared with the handle (tests, the demo's summary, later the
 /// dashboard).
 #[derive(Debug, Default)]
-struct Status {
+pub(crate) struct Status {
     events: AtomicU64,
     recorded: AtomicU64,
     opportunities: AtomicU64,
@@ -78,6 +81,20 @@ struct Status {
     /// refreshed from the database after every settlement pass.
     realized_pnl_micros: std::sync::atomic::AtomicI64,
     simulated_realized_pnl_micros: std::sync::atomic::AtomicI64,
+    /// Whether the decision core is paused or halted (for the dashboard).
+    pub(crate) paused: std::sync::atomic::AtomicBool,
+    /// The latest cash reading per venue (for the dashboard).
+    balances: Mutex<PerVenue<Option<Cash>>>,
+}
+
+impl Status {
+    pub(crate) fn balances(&self) -> PerVenue<Option<Cash>> {
+        *self.balances.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_balances(&self, available: PerVenue<Option<Cash>>) {
+        *self.balances.lock().unwrap_or_else(|e| e.into_inner()) = available;
+    }
 }
 
 /// A copy of the engine's counters.
@@ -112,8 +129,15 @@ pub struct EngineSummary {
     pub recordings: Vec<std::path::PathBuf>,
 }
 
-enum Command {
+pub(crate) enum Command {
     Control(Control),
+    /// Clear a halted circuit breaker (the dashboard, after re-checking the
+    /// operator's password); the answer says what happened.
+    ResetBreaker {
+        actor: String,
+        reason: String,
+        reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    },
     Balances {
         available: PerVenue<Option<Cash>>,
         equity: PerVenue<Option<Cash>>,
@@ -124,6 +148,7 @@ enum Command {
 #[derive(Debug)]
 pub struct EngineHandle {
     telemetry_addr: SocketAddr,
+    dashboard_addr: Option<SocketAddr>,
     commands: mpsc::Sender<Command>,
     stop: watch::Sender<bool>,
     status: Arc<Status>,
@@ -136,6 +161,7 @@ impl std::fmt::Debug for Command {
         match self {
             Command::Control(c) => write!(f, "Control({c:?})"),
             Command::Balances { .. } => f.write_str("Balances"),
+            Command::ResetBreaker { actor, .. } => write!(f, "ResetBreaker(by {actor})"),
         }
     }
 }
@@ -144,6 +170,11 @@ impl EngineHandle {
     /// Where `/metrics`, `/health` and `/ready` answer.
     pub fn telemetry_addr(&self) -> SocketAddr {
         self.telemetry_addr
+    }
+
+    /// Where the dashboard answers, when it runs.
+    pub fn dashboard_addr(&self) -> Option<SocketAddr> {
+        self.dashboard_addr
     }
 
     /// Starts a graceful shutdown: no new trades, in-flight executions
@@ -176,7 +207,7 @@ impl EngineHandle {
     }
 }
 
-fn snapshot(s: &Status) -> StatusSnapshot {
+pub(crate) fn snapshot(s: &Status) -> StatusSnapshot {
     StatusSnapshot {
         book_events: s.events.load(Ordering::Relaxed),
         recorded_events: s.recorded.load(Ordering::Relaxed),
@@ -422,6 +453,7 @@ impl Engine {
             credentials,
             clock,
             alerter,
+            dashboard_password_hash,
         } = options;
         let mode = config.engine.mode;
         if mode == Mode::Live && !config.engine.live_acknowledged {
@@ -441,6 +473,14 @@ impl Engine {
         let (telemetry_addr, telemetry_task) =
             telemetry::serve(config.telemetry.listen, ready.clone(), stop_rx.clone()).await?;
         tracing::info!(url = %format!("http://{telemetry_addr}/metrics"), "telemetry listening");
+        let dashboard = crate::dashboard::Pending::new(
+            &config,
+            dashboard_password_hash,
+            db.clone(),
+            ready.clone(),
+            clock.clone(),
+            stop_rx.clone(),
+        );
 
         let result = Self::start_inner(
             config,
@@ -455,14 +495,24 @@ impl Engine {
         )
         .await;
         match result {
-            Ok((commands, status, task)) => Ok(EngineHandle {
-                telemetry_addr,
-                commands,
-                stop: stop_tx,
-                status,
-                ready,
-                task,
-            }),
+            Ok((commands, status, task)) => {
+                let dashboard_addr = match dashboard.serve(commands.clone(), status.clone()).await {
+                    Ok(addr) => addr,
+                    Err(e) => {
+                        let _ = stop_tx.send(true);
+                        return Err(EngineError::Io(e));
+                    }
+                };
+                Ok(EngineHandle {
+                    telemetry_addr,
+                    dashboard_addr,
+                    commands,
+                    stop: stop_tx,
+                    status,
+                    ready,
+                    task,
+                })
+            }
             Err(e) => {
                 let _ = stop_tx.send(true);
                 Err(e)
@@ -731,6 +781,8 @@ impl Engine {
 
         let status = Arc::new(Status::default());
         status.pairs.store(pairs.len() as u64, Ordering::Relaxed);
+        status.set_balances(available);
+        status.paused.store(!reconciled, Ordering::Relaxed);
         let settings = CoreSettings {
             mode,
             auto_execute: config.engine.auto_execute,
@@ -893,6 +945,7 @@ impl Engine {
             writes: Some(writes),
             writer: Some(writer),
             _stop_tx: stop_tx,
+            last_equity: Some(reading),
         };
         let (exec_tx, exec_rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
@@ -1000,6 +1053,8 @@ struct Loop {
     writes: Option<mpsc::UnboundedSender<DbWrite>>,
     writer: Option<JoinHandle<()>>,
     _stop_tx: watch::Sender<bool>,
+    /// The latest equity reading, re-observed after a breaker reset.
+    last_equity: Option<PerVenue<Option<Cash>>>,
 }
 
 /// A standing opportunity is logged and stored again after this long.
@@ -1026,6 +1081,7 @@ impl Loop {
                     Command::Control(c) => {
                         tracing::info!(control = ?c, "operator control");
                         self.step(Input::Control(c), None, &exec_tx, &mut out);
+                        self.status.paused.store(self.core.is_paused(), Ordering::Relaxed);
                     }
                     Command::Balances { available, equity } => {
                         for venue in Venue::ALL {
@@ -1034,7 +1090,11 @@ impl Loop {
                                 .store(available.get(venue).is_some(), Ordering::Release);
                         }
                         self.gate.set_available(available);
+                        self.status.set_balances(available);
                         self.observe_equity(&equity);
+                    }
+                    Command::ResetBreaker { actor, reason, reply } => {
+                        let _ = reply.send(self.reset_breaker(&actor, &reason));
                     }
                 },
                 _ = tick.tick() => self.step(Input::Tick, None, &exec_tx, &mut out),
@@ -1054,6 +1114,7 @@ impl Loop {
 
     /// A fresh equity reading: the breaker checks daily loss and drawdown.
     fn observe_equity(&mut self, equity: &PerVenue<Option<Cash>>) {
+        self.last_equity = Some(*equity);
         let now = self.clock.now();
         let observation = self.gate.breaker.observe_equity(equity, now);
         if let Some(trip) = observation.trip {
@@ -1061,6 +1122,46 @@ impl Loop {
             self.alerter.alert(trip.alert());
         }
         self.breaker_changed(now);
+    }
+
+    /// An operator's reset of a halted breaker (the dashboard re-checked the
+    /// password). The new state and its audit line are written in one
+    /// transaction before the loop trades on it.
+    fn reset_breaker(&mut self, actor: &str, reason: &str) -> Result<String, String> {
+        let now = self.clock.now();
+        let authority = orion_risk::AdminReset::new(actor, reason).map_err(|e| e.to_string())?;
+        let mut state = self.gate.breaker.state().clone();
+        let orion_risk::ResetOutcome::Cleared {
+            previous, audit, ..
+        } = state.reset(authority, now)
+        else {
+            return Ok("The breaker is already active; nothing changed.".into());
+        };
+        let data = state.snapshot().map_err(|e| e.to_string())?;
+        let audit = orion_storage::AuditEntry {
+            at: audit.at,
+            actor: audit.actor,
+            action: audit.action,
+            detail: audit.detail,
+        };
+        let record = BreakerRecord {
+            state: state.state_name().to_string(),
+            data,
+            updated_at: now,
+        };
+        self.db
+            .lock()
+            .save_breaker(&record, Some(&audit))
+            .map_err(|e| format!("not saved ({e}); the breaker is unchanged"))?;
+        let limits = *self.gate.breaker.limits();
+        self.gate.breaker = CircuitBreaker::new(limits, state);
+        if let Some(reading) = self.last_equity {
+            // Readiness comes from a reading; the baselines now equal it.
+            let _ = self.gate.breaker.observe_equity(&reading, now);
+        }
+        self.breaker_changed(now);
+        tracing::warn!(actor, reason, cleared = %previous, "circuit breaker reset by an operator");
+        Ok(format!("Breaker reset: cleared {previous}."))
     }
 
     /// Publishes and persists the breaker's state.

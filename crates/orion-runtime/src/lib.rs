@@ -14,7 +14,9 @@
 //! * [`demo`]: the one-command demo against orion-sim.
 //! * [`settlement`]: held markets watched for resolution; settlements and
 //!   realized P&L recorded, cross-venue result mismatches alerted.
+//! * `dashboard`: the web dashboard's backend over the running engine.
 
+mod dashboard;
 pub mod demo;
 pub mod engine;
 pub mod gate;

@@ -140,6 +140,7 @@ async fn start(
         credentials: demo::credentials(),
         clock: Arc::new(SystemClock),
         alerter: Arc::new(NullAlerter),
+        dashboard_password_hash: None,
     })
     .await
     .unwrap();
@@ -477,6 +478,7 @@ async fn start_live_kept(
         credentials: demo::credentials(),
         clock: Arc::new(SystemClock),
         alerter: alerts.clone(),
+        dashboard_password_hash: None,
     })
     .await
     .unwrap();
