@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use orion_config::{Config, LogFormat, Mode, PasswordSource};
-use orion_core::{NullAlerter, SystemClock};
+use orion_core::{Clock, SystemClock};
 use orion_runtime::{Credentials, Engine, EngineHandle, EngineOptions, EngineSummary};
 
 #[derive(Debug, Parser)]
@@ -191,6 +191,27 @@ async fn until_stopped(engine: EngineHandle, duration: Option<Duration>) -> Engi
     engine.wait().await
 }
 
+/// Like [`until_stopped`] for an engine shared with the Telegram command
+/// loop: on a signal the loop stops first (no command can arrive mid-shutdown),
+/// then the engine stops gracefully.
+async fn until_stopped_with_commands(
+    engine: Arc<EngineHandle>,
+    commands: Option<orion_alerts::CommandLoop>,
+) -> EngineSummary {
+    signal().await;
+    if let Some(commands) = commands {
+        commands.stop().await;
+    }
+    println!("stopping: no new trades; finishing in-flight legs ...");
+    engine.shutdown();
+    match Arc::try_unwrap(engine) {
+        Ok(engine) => engine.wait().await,
+        // Only the command loop held a clone, and it has ended; if it ever
+        // did not, the engine still stops (shutdown was sent), unsummarised.
+        Err(_) => EngineSummary::default(),
+    }
+}
+
 /// Milliseconds with microsecond precision, in integers (no float maths).
 fn millis(d: Duration) -> String {
     let us = d.as_micros();
@@ -289,6 +310,8 @@ struct FromVault {
     credentials: Credentials,
     /// The dashboard login's argon2id hash (`dashboard.password_hash`).
     dashboard_hash: Option<orion_vault::SecretString>,
+    /// The alert channels' secrets (only enabled channels').
+    alerts: orion_alerts::AlertSecrets,
 }
 
 /// The dashboard's password hash, checked now so a bad one stops start-up
@@ -360,9 +383,11 @@ fn credentials(config: &Config) -> Result<FromVault, String> {
             _ => None,
         },
     };
+    let alerts = orion_alerts::AlertSecrets::read(&config.alerts, |name| text(name))?;
     Ok(FromVault {
         credentials,
         dashboard_hash,
+        alerts,
     })
 }
 
@@ -382,6 +407,7 @@ fn run(path: &Path) -> ExitCode {
     let FromVault {
         credentials,
         dashboard_hash,
+        alerts: alert_secrets,
     } = match credentials(&config) {
         Ok(c) => c,
         Err(e) => {
@@ -390,11 +416,27 @@ fn run(path: &Path) -> ExitCode {
         }
     };
     block_on(async move {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        // Alert channels start before the engine so start-up alerts are
+        // delivered; the log always gets every alert too.
+        let alerts = match orion_alerts::build(
+            &config.alerts,
+            &alert_secrets,
+            clock.clone(),
+            orion_alerts::BuildOptions::default(),
+        ) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mode = config.engine.mode.to_string();
         let engine = match Engine::start(EngineOptions {
             config,
             credentials,
-            clock: Arc::new(SystemClock),
-            alerter: Arc::new(NullAlerter),
+            clock: clock.clone(),
+            alerter: alerts.alerter.clone(),
             dashboard_password_hash: dashboard_hash,
         })
         .await
@@ -410,7 +452,14 @@ fn run(path: &Path) -> ExitCode {
         if let Some(addr) = engine.dashboard_addr() {
             println!("dashboard: http://{addr}/");
         }
-        let summary = until_stopped(engine, None).await;
+        let engine = Arc::new(engine);
+        let commands = alerts.start_commands(engine.clone(), clock, &mode);
+        if commands.is_some() {
+            println!(
+                "telegram commands: /status /pause /resume /halt (from the configured chat only)"
+            );
+        }
+        let summary = until_stopped_with_commands(engine, commands).await;
         print_summary(&summary);
         ExitCode::SUCCESS
     })
