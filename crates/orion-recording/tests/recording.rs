@@ -305,3 +305,6 @@ fn rotation_by_size_and_age() {
     }
     assert_eq!(read, all);
 }
+
+#[path = "recording/bad_input.rs"]
+mod bad_input;
