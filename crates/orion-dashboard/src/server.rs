@@ -403,7 +403,17 @@ fn cross_site_refusal(app: &App, headers: &HeaderMap, host: &str) -> Option<&'st
             _ => return Some("cross-site request refused (Sec-Fetch-Site)"),
         }
     }
+    let same_origin_fetch = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"same-origin");
     if let Some(origin) = headers.get(header::ORIGIN) {
+        // Our own `Referrer-Policy: no-referrer` makes browsers send
+        // `Origin: null` on their form posts (Fetch's origin serialization),
+        // so `null` passes only when the browser itself vouches the request
+        // is same-origin through Sec-Fetch-Site (which pages cannot forge).
+        if origin.as_bytes() == b"null" && same_origin_fetch {
+            return None;
+        }
         let scheme = if app.0.settings.secure_cookie {
             "https"
         } else {

@@ -529,6 +529,22 @@ async fn cross_site_and_cross_origin_posts_are_refused() {
         ),
         (vec![("origin", "null")], StatusCode::FORBIDDEN),
         (
+            vec![("sec-fetch-site", "cross-site"), ("origin", "null")],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            vec![
+                ("sec-fetch-site", "same-origin"),
+                ("origin", "http://evil.example"),
+            ],
+            StatusCode::FORBIDDEN,
+        ),
+        // What Chromium sends for a form post under Referrer-Policy no-referrer.
+        (
+            vec![("sec-fetch-site", "same-origin"), ("origin", "null")],
+            StatusCode::SEE_OTHER,
+        ),
+        (
             vec![("sec-fetch-site", "same-origin"), ("origin", own.as_str())],
             StatusCode::SEE_OTHER,
         ),
@@ -546,7 +562,10 @@ async fn cross_site_and_cross_origin_posts_are_refused() {
     }
     assert_eq!(
         h.backend.calls(),
-        ["control Halt { reason: \"test\" } dashboard"]
+        [
+            "control Halt { reason: \"test\" } dashboard",
+            "control Halt { reason: \"test\" } dashboard"
+        ]
     );
     // A rebinding attack arrives with a foreign Host.
     let r = h
