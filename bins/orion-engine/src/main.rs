@@ -328,7 +328,8 @@ fn dashboard_hash(
     let name = orion_vault::names::DASHBOARD_PASSWORD_HASH;
     let Some(stored) = vault.get(name) else {
         return Err(format!(
-            "dashboard.enabled = true but the vault {} holds no `{name}`: set the dashboard password with              `orion-admin dashboard set-password --vault {}`, or set dashboard.enabled = false",
+            "dashboard.enabled = true but the vault {} holds no `{name}`: set the dashboard password with \
+             `orion-admin dashboard set-password --vault {}`, or set dashboard.enabled = false",
             config.vault.path.display(),
             config.vault.path.display()
         ));
