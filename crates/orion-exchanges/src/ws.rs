@@ -16,6 +16,7 @@
 //! which books it can no longer trust.
 
 use std::collections::BTreeSet;
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -217,12 +218,13 @@ pub(crate) trait VenueStream: Send + 'static {
     fn link(&self) -> Link;
     /// Extra upgrade headers (Kalshi signs the upgrade; Polymarket needs none).
     fn upgrade_headers(&self, url: &str) -> Vec<(HeaderName, HeaderValue)>;
-    /// Runs one connection until it ends; subscribes `io.wanted` first.
+    /// Runs one connection until it ends (it never ends well: `Ok` is
+    /// uninhabited); subscribes `io.wanted` first.
     fn session<'a>(
         &'a mut self,
         ws: Ws,
         io: &'a mut StreamIo,
-    ) -> impl Future<Output = End> + Send + 'a;
+    ) -> impl Future<Output = Result<Infallible, End>> + Send + 'a;
 }
 
 /// The reconnect loop shared by both venues: connect, `Connected`, session,
@@ -259,7 +261,8 @@ pub(crate) async fn supervise<S: VenueStream>(mut venue: S, mut io: StreamIo) {
                     return;
                 }
                 metrics::counter!("orion_ws_connects_total", "venue" => name).increment(1);
-                match venue.session(ws, &mut io).await {
+                let Err(end) = venue.session(ws, &mut io).await;
+                match end {
                     End::Stop => return,
                     End::Lost(reason) => {
                         tracing::warn!(venue = name, %reason, "ws: stream lost");

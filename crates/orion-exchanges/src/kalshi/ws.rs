@@ -13,6 +13,7 @@
 //! jittered backoff and resubscribes; new snapshots follow.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -187,7 +188,7 @@ impl VenueStream for KalshiStream {
         &'a mut self,
         ws: Ws,
         io: &'a mut StreamIo,
-    ) -> impl Future<Output = End> + Send + 'a {
+    ) -> impl Future<Output = Result<Infallible, End>> + Send + 'a {
         session(ws, &self.config, &self.clock, io)
     }
 }
@@ -367,35 +368,23 @@ pub fn undecodable_book_sid(text: &[u8]) -> Option<u64> {
     }
 }
 
+/// One connection: subscribes every wanted market, then reads until the
+/// stream is lost or the handle is dropped.
 async fn session(
     mut ws: Ws,
     config: &KalshiWsConfig,
     clock: &Arc<dyn Clock>,
     io: &mut StreamIo,
-) -> End {
-    let mut s = Session::default();
+) -> Result<Infallible, End> {
+    let ws = &mut ws;
+    let s = &mut Session::default();
     for t in io.wanted.clone() {
-        if let Err(end) = subscribe(&mut ws, &mut s, &t).await {
-            return end;
-        }
+        subscribe(ws, s, &t).await?;
     }
-    match run_session(&mut ws, &mut s, config, clock, io).await {
-        Ok(()) => End::Stop,
-        Err(end) => end,
-    }
-}
-
-async fn run_session(
-    ws: &mut Ws,
-    s: &mut Session,
-    config: &KalshiWsConfig,
-    clock: &Arc<dyn Clock>,
-    io: &mut StreamIo,
-) -> Result<(), End> {
     loop {
         tokio::select! {
             cmd = io.commands.recv() => {
-                let Some(more) = cmd else { return Ok(()) };
+                let Some(more) = cmd else { return Err(End::Stop) };
                 for t in more {
                     if io.wanted.insert(t.clone()) {
                         subscribe(ws, s, &t).await?;

@@ -12,6 +12,7 @@
 //! stale until the reconnect's snapshots.
 
 use std::collections::{BTreeSet, HashMap};
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,7 +162,7 @@ impl VenueStream for PolymarketStream {
         &'a mut self,
         ws: Ws,
         io: &'a mut StreamIo,
-    ) -> impl Future<Output = End> + Send + 'a {
+    ) -> impl Future<Output = Result<Infallible, End>> + Send + 'a {
         session(ws, &self.config, &self.clock, io)
     }
 }
@@ -305,24 +306,15 @@ pub fn apply_event(
     }
 }
 
+/// One connection: subscribes every wanted asset, then reads until the
+/// stream is lost or the handle is dropped.
 async fn session(
     mut ws: Ws,
     config: &PolymarketWsConfig,
     clock: &Arc<dyn Clock>,
     io: &mut StreamIo,
-) -> End {
-    match run_session(&mut ws, config, clock, io).await {
-        Ok(()) => End::Stop,
-        Err(end) => end,
-    }
-}
-
-async fn run_session(
-    ws: &mut Ws,
-    config: &PolymarketWsConfig,
-    clock: &Arc<dyn Clock>,
-    io: &mut StreamIo,
-) -> Result<(), End> {
+) -> Result<Infallible, End> {
+    let ws = &mut ws;
     let mut books: HashMap<InstrumentId, OrderBook> = HashMap::new();
     let mut initial_sent = false;
     if !io.wanted.is_empty() {
@@ -340,7 +332,7 @@ async fn run_session(
     loop {
         tokio::select! {
             cmd = io.commands.recv() => {
-                let Some(more) = cmd else { return Ok(()) };
+                let Some(more) = cmd else { return Err(End::Stop) };
                 let new: Vec<String> = more.into_iter().filter(|a| io.wanted.insert(a.clone())).collect();
                 if new.is_empty() {
                     continue;
