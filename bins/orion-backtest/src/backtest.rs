@@ -9,11 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use orion_core::{BookEvent, Cash, Fraction};
+use orion_core::{Cash, Fraction};
 use orion_matching::detection::PairSpec;
-use orion_recording::{BinaryReader, JsonlReader, RecordingError, recording_files};
+use orion_recording::{BinaryReader, JsonlReader, recording_files};
 use orion_replay::backtest::sweep::{grid_points, parse_latency};
-use orion_replay::backtest::{BacktestSettings, parse_grid, run_backtest, run_grid};
+use orion_replay::backtest::{
+    BacktestSettings, parse_grid, run_backtest, run_backtest_binary, run_grid,
+};
 use orion_replay::report::{self, BacktestRun, Summary, SweepRow};
 
 /// Options shared by `run` and `sweep`.
@@ -90,7 +92,12 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-type Events = Box<dyn Iterator<Item = Result<BookEvent, RecordingError>>>;
+/// The recording, opened for a run: JSON Lines read event by event, or
+/// binary files read in place (the scan's fast path).
+enum Source {
+    Jsonl(JsonlReader<BufReader<Counting<File>>>),
+    Binary(Vec<BinaryReader<BufReader<Counting<File>>>>),
+}
 
 /// The recording's files in order, and their total size.
 fn files_of(path: &Path) -> Result<(Vec<PathBuf>, u64), String> {
@@ -112,14 +119,14 @@ fn files_of(path: &Path) -> Result<(Vec<PathBuf>, u64), String> {
     Ok((files, total))
 }
 
-/// Every event of the recording, counting the bytes read into `read`.
-fn events(path: &Path, read: &Arc<AtomicU64>) -> Result<Events, String> {
+/// Opens the recording, counting the bytes read into `read`.
+fn open_source(path: &Path, read: &Arc<AtomicU64>) -> Result<Source, String> {
     let (files, _) = files_of(path)?;
     let jsonl = !path.is_dir() && matches!(super::form_of(path), Some(super::Form::Jsonl));
     let open = |f: &Path| -> Result<BufReader<Counting<File>>, String> {
         let file = File::open(f).map_err(|e| format!("cannot open {}: {e}", f.display()))?;
         Ok(BufReader::with_capacity(
-            1 << 16,
+            1 << 20,
             Counting {
                 inner: file,
                 read: read.clone(),
@@ -127,13 +134,13 @@ fn events(path: &Path, read: &Arc<AtomicU64>) -> Result<Events, String> {
         ))
     };
     if jsonl {
-        return Ok(Box::new(JsonlReader::new(open(path)?)));
+        return Ok(Source::Jsonl(JsonlReader::new(open(path)?)));
     }
     let mut readers = Vec::new();
     for f in &files {
         readers.push(BinaryReader::new(open(f)?).map_err(|e| format!("{}: {e}", f.display()))?);
     }
-    Ok(Box::new(readers.into_iter().flatten()))
+    Ok(Source::Binary(readers))
 }
 
 fn settings(common: &Common) -> Result<BacktestSettings, String> {
@@ -202,9 +209,9 @@ fn run_once(
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<(BacktestRun, Duration), String> {
     let read = Arc::new(AtomicU64::new(0));
-    let events = events(&common.recording, &read)?;
+    let source = open_source(&common.recording, &read)?;
     let started = Instant::now();
-    let run = run_backtest(events, pairs, settings, |n| {
+    let report = |n: u64| {
         if let Some(bar) = progress {
             bar.set_position(read.load(Ordering::Relaxed));
             bar.set_message(format!(
@@ -212,8 +219,15 @@ fn run_once(
                 per_second(n, started.elapsed())
             ));
         }
-    })
-    .map_err(|e| format!("{}: {e}", common.recording.display()))?;
+    };
+    let label = |e: String| format!("{}: {e}", common.recording.display());
+    let run = match source {
+        Source::Jsonl(events) => {
+            run_backtest(events, pairs, settings, report).map_err(|e| label(e.to_string()))?
+        }
+        Source::Binary(readers) => run_backtest_binary(readers, pairs, settings, report)
+            .map_err(|e| label(e.to_string()))?,
+    };
     Ok((run, started.elapsed()))
 }
 

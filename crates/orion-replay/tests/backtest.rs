@@ -13,7 +13,7 @@ use orion_core::{
 };
 use orion_matching::detection::PairSpec;
 use orion_recording::{BinaryReader, BinaryWriter, JsonlReader, RecordingError};
-use orion_replay::backtest::{BacktestSettings, run_backtest};
+use orion_replay::backtest::{BacktestSettings, run_backtest, run_backtest_binary};
 use orion_replay::report::{BacktestRun, TradeRecord, write_report};
 use orion_replay::{Generated, GeneratorConfig, generate};
 
@@ -376,6 +376,16 @@ fn runs_are_deterministic_per_seed() {
         assert!(!x.is_empty());
         assert!(x == y, "{name} differs between two runs of one seed");
     }
+    // Reading the recording in place (the scan's fast path) runs the same
+    // backtest as reading it event by event.
+    let in_place = run_backtest_binary(
+        [BinaryReader::new(Cursor::new(&bytes[..])).unwrap()],
+        g.pairs.clone(),
+        &s,
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(in_place, a);
     s.seed = 2;
     let c = run_generated(&bytes, &g, &s);
     let fills = |r: &BacktestRun| -> Vec<(bool, Quantity)> {

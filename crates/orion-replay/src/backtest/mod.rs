@@ -26,7 +26,7 @@ use orion_config::{Config, ExecutionConfig, RiskConfig};
 use orion_core::{Cash, PriceGrid, Quantity};
 use orion_matching::detection::DetectionParams;
 
-pub use run::{BacktestError, run_backtest};
+pub use run::{BacktestError, run_backtest, run_backtest_binary};
 pub use sweep::{GridAxis, parse_grid, run_grid};
 pub use venue::{OrderCounts, VenueModel};
 

@@ -17,6 +17,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::io::BufRead;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,15 +26,18 @@ use std::time::Duration;
 
 use orion_config::Mode;
 use orion_core::{
-    BookEvent, Cash, Clock, InstrumentId, IntentOutcome, NullAlerter, OrderStatus, Quantity,
-    SimulatedClock, Timestamp, Venue,
+    BookEvent, BookEventKind, Cash, Clock, InstrumentId, IntentOutcome, NullAlerter, OrderStatus,
+    Quantity, SimulatedClock, Timestamp, Venue,
 };
-use orion_decision::{CoreSettings, DecisionCore, Input, Output};
+use orion_decision::{
+    BookChange, BookUpdate, CoreSettings, DecisionCore, Input, InstrumentSlot, Output,
+};
 use orion_execution::{
     ExecutionError, ExecutionReport, ExecutionSettings, Executor, ReconcilePolicy, SeededIds,
     TradePlan, Venues,
 };
 use orion_matching::detection::{Opportunity, PairSpec};
+use orion_recording::{BinaryReader, DecodedEvent, RecordingError};
 use orion_risk::{
     BreakerLimits, BreakerState, CapitalLimits, CapitalManager, CircuitBreaker, DecisionGate,
     PerVenue,
@@ -426,153 +430,190 @@ impl Driver {
     }
 }
 
-/// Runs a backtest over `events` (in recording order). `progress` is
-/// called with the event count every 65,536 events.
-pub fn run_backtest<E>(
-    events: impl IntoIterator<Item = Result<BookEvent, E>>,
-    pairs: Vec<PairSpec>,
-    settings: &BacktestSettings,
-    mut progress: impl FnMut(u64),
-) -> Result<BacktestRun, BacktestError<E>> {
-    let core_settings = CoreSettings {
-        mode: Mode::Live,
-        auto_execute: true,
-        detection: settings.detection,
-        max_book_age_kalshi: settings.max_book_age_kalshi,
-        max_book_age_polymarket: settings.max_book_age_polymarket,
-    };
-    let pair_instruments: FxHashMap<Arc<str>, [InstrumentId; 3]> = pairs
-        .iter()
-        .map(|p| {
-            (
-                p.pair_id.clone(),
-                [
-                    p.kalshi_instrument.clone(),
-                    p.polymarket_yes.clone(),
-                    p.polymarket_no.clone(),
-                ],
-            )
-        })
-        .collect();
-    let state = shared(SimState::new(
-        settings.seed,
-        [settings.kalshi, settings.polymarket],
-        settings.kalshi_grid.clone(),
-        &pairs,
-        [
-            settings.starting_balance_kalshi,
-            settings.starting_balance_polymarket,
-        ],
-    ));
-    let mut core = DecisionCore::new(core_settings, pairs);
-    let clock = SimulatedClock::new(Timestamp::ZERO);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .map_err(|e| BacktestError::Setup(format!("tokio runtime: {e}")))?;
-    let venues = Venues {
-        kalshi: Arc::new(SimVenue::new(Venue::Kalshi, state.clone(), clock.clone())),
-        polymarket: Arc::new(SimVenue::new(
-            Venue::Polymarket,
-            state.clone(),
-            clock.clone(),
-        )),
-    };
-    let executor = Arc::new(Executor::new(
-        MemoryStore::default(),
-        venues,
-        Arc::new(clock.clone()),
-        Arc::new(NullAlerter),
-        Arc::new(SeededIds::new(settings.seed)),
-        ExecutionSettings::from_config(&settings.execution),
-    ));
-    let view = Arc::new(SimMarket::new(state.clone()));
-    // As at engine start-up: reconciliation (of an empty journal) makes the
-    // executor ready.
-    let reconciled = rt
-        .block_on(executor.reconcile(view.as_ref(), &[], ReconcilePolicy::default()))
-        .map_err(|e| BacktestError::Setup(format!("reconciliation: {e}")))?;
-    if !reconciled.ready {
-        return Err(BacktestError::Setup(format!(
-            "executor not ready after reconciliation: {:?}",
-            reconciled.venue_errors
-        )));
-    }
-    let flag = Arc::new(Flag::default());
-    let mut driver = Driver {
-        rt,
-        clock: clock.clone(),
-        tokio_at: None,
-        state,
-        executor,
-        view,
-        gate: DecisionGate::new(
-            CircuitBreaker::new(
-                BreakerLimits::from_config(&settings.risk),
-                BreakerState::new(),
-            ),
-            CapitalManager::new(CapitalLimits::from_config(&settings.risk)),
-        ),
-        waker: Waker::from(flag.clone()),
-        flag,
-        in_flight: Vec::new(),
-        copied: FxHashSet::default(),
-        pair_instruments,
-        active: false,
-        trade_no: 0,
-        hedged_value: Cash::ZERO,
-        trades: Vec::new(),
-        scratch: Vec::new(),
-    };
+/// A run in progress: the decision core, the driver and what is gathered.
+struct Backtest {
+    core: DecisionCore,
+    driver: Driver,
+    out: Vec<Output>,
+    run: BacktestRun,
+    next_tick: Option<Timestamp>,
+    seen: u64,
+}
 
-    let mut out = Vec::with_capacity(16);
-    let mut run = BacktestRun {
-        label: settings.label.clone(),
-        seed: settings.seed,
-        events: 0,
-        opportunities_seen: 0,
-        first_event: None,
-        last_event: None,
-        starting_capital: settings
-            .starting_balance_kalshi
-            .saturating_add(settings.starting_balance_polymarket),
-        orders_sent: 0,
-        orders_filled: 0,
-        orders_partially_filled: 0,
-        orders_rejected: 0,
-        detected_edges: Vec::new(),
-        trades: Vec::new(),
-    };
-    let mut next_tick: Option<Timestamp> = None;
-    let mut seen = 0u64;
-    for event in events {
-        let event = event.map_err(BacktestError::Input)?;
-        seen += 1;
-        if seen.is_multiple_of(65_536) {
-            progress(seen);
+/// Progress is reported every this many events.
+const PROGRESS_EVERY: u64 = 65_536;
+
+impl Backtest {
+    fn new(pairs: Vec<PairSpec>, settings: &BacktestSettings) -> Result<Backtest, String> {
+        let core_settings = CoreSettings {
+            mode: Mode::Live,
+            auto_execute: true,
+            detection: settings.detection,
+            max_book_age_kalshi: settings.max_book_age_kalshi,
+            max_book_age_polymarket: settings.max_book_age_polymarket,
+        };
+        let pair_instruments: FxHashMap<Arc<str>, [InstrumentId; 3]> = pairs
+            .iter()
+            .map(|p| {
+                (
+                    p.pair_id.clone(),
+                    [
+                        p.kalshi_instrument.clone(),
+                        p.polymarket_yes.clone(),
+                        p.polymarket_no.clone(),
+                    ],
+                )
+            })
+            .collect();
+        let state = shared(SimState::new(
+            settings.seed,
+            [settings.kalshi, settings.polymarket],
+            settings.kalshi_grid.clone(),
+            &pairs,
+            [
+                settings.starting_balance_kalshi,
+                settings.starting_balance_polymarket,
+            ],
+        ));
+        let core = DecisionCore::new(core_settings, pairs);
+        let clock = SimulatedClock::new(Timestamp::ZERO);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .map_err(|e| format!("tokio runtime: {e}"))?;
+        let venues = Venues {
+            kalshi: Arc::new(SimVenue::new(Venue::Kalshi, state.clone(), clock.clone())),
+            polymarket: Arc::new(SimVenue::new(
+                Venue::Polymarket,
+                state.clone(),
+                clock.clone(),
+            )),
+        };
+        let executor = Arc::new(Executor::new(
+            MemoryStore::default(),
+            venues,
+            Arc::new(clock.clone()),
+            Arc::new(NullAlerter),
+            Arc::new(SeededIds::new(settings.seed)),
+            ExecutionSettings::from_config(&settings.execution),
+        ));
+        let view = Arc::new(SimMarket::new(state.clone()));
+        // As at engine start-up: reconciliation (of an empty journal) makes
+        // the executor ready.
+        let reconciled = rt
+            .block_on(executor.reconcile(view.as_ref(), &[], ReconcilePolicy::default()))
+            .map_err(|e| format!("reconciliation: {e}"))?;
+        if !reconciled.ready {
+            return Err(format!(
+                "executor not ready after reconciliation: {:?}",
+                reconciled.venue_errors
+            ));
         }
-        if driver.active {
-            driver.settle_before(event.received_at, &mut core);
+        let flag = Arc::new(Flag::default());
+        let driver = Driver {
+            rt,
+            clock,
+            tokio_at: None,
+            state,
+            executor,
+            view,
+            gate: DecisionGate::new(
+                CircuitBreaker::new(
+                    BreakerLimits::from_config(&settings.risk),
+                    BreakerState::new(),
+                ),
+                CapitalManager::new(CapitalLimits::from_config(&settings.risk)),
+            ),
+            waker: Waker::from(flag.clone()),
+            flag,
+            in_flight: Vec::new(),
+            copied: FxHashSet::default(),
+            pair_instruments,
+            active: false,
+            trade_no: 0,
+            hedged_value: Cash::ZERO,
+            trades: Vec::new(),
+            scratch: Vec::new(),
+        };
+        Ok(Backtest {
+            core,
+            driver,
+            out: Vec::with_capacity(16),
+            run: BacktestRun {
+                label: settings.label.clone(),
+                seed: settings.seed,
+                events: 0,
+                opportunities_seen: 0,
+                first_event: None,
+                last_event: None,
+                starting_capital: settings
+                    .starting_balance_kalshi
+                    .saturating_add(settings.starting_balance_polymarket),
+                orders_sent: 0,
+                orders_filled: 0,
+                orders_partially_filled: 0,
+                orders_rejected: 0,
+                detected_edges: Vec::new(),
+                trades: Vec::new(),
+            },
+            next_tick: None,
+            seen: 0,
+        })
+    }
+
+    /// Before an event received at `received_at`: orders due earlier are
+    /// delivered, the clock moves, the core ticks once a second. Returns
+    /// the new time.
+    #[inline]
+    fn advance(&mut self, received_at: Timestamp, progress: &mut impl FnMut(u64)) -> Timestamp {
+        self.seen += 1;
+        if self.seen.is_multiple_of(PROGRESS_EVERY) {
+            progress(self.seen);
         }
-        let now = clock.advance_to(event.received_at);
-        if run.first_event.is_none() {
-            run.first_event = Some(now);
+        if self.driver.active {
+            self.driver.settle_before(received_at, &mut self.core);
+        }
+        let now = self.driver.clock.advance_to(received_at);
+        if self.run.first_event.is_none() {
+            self.run.first_event = Some(now);
             // The first balance and equity reading: the breaker is ready.
-            driver.observe(now);
+            self.driver.observe(now);
         }
-        run.last_event = Some(now);
-        if next_tick.is_none_or(|t| now >= t) {
-            core.process(Input::Tick, now, &mut driver.gate, &mut out);
-            driver.gate.breaker.tick(now);
-            next_tick = Some(now.saturating_add(Duration::from_secs(1)));
+        self.run.last_event = Some(now);
+        if self.next_tick.is_none_or(|t| now >= t) {
+            self.core
+                .process(Input::Tick, now, &mut self.driver.gate, &mut self.out);
+            self.driver.gate.breaker.tick(now);
+            self.next_tick = Some(now.saturating_add(Duration::from_secs(1)));
         }
-        let refresh = (!driver.copied.is_empty() && driver.copied.contains(&event.instrument))
-            .then(|| event.instrument.clone());
-        core.process(Input::Book(event), now, &mut driver.gate, &mut out);
+        now
+    }
+
+    /// Whether the venues hold a copy of `instrument`'s book (refreshed
+    /// after the event); one emptiness check when they hold none.
+    #[inline]
+    fn copied(&self, instrument: &InstrumentId) -> bool {
+        !self.driver.copied.is_empty() && self.driver.copied.contains(instrument)
+    }
+
+    /// After the core handled an event: venue copies refreshed, outputs
+    /// gathered, executions started.
+    #[inline]
+    fn gather(&mut self, now: Timestamp, refresh: Option<InstrumentId>) {
         if let Some(instrument) = refresh {
-            driver.refresh_copy(&instrument, &core);
+            self.driver.refresh_copy(&instrument, &self.core);
         }
+        if self.out.is_empty() {
+            return;
+        }
+        let Backtest {
+            core,
+            driver,
+            out,
+            run,
+            ..
+        } = self;
         for output in out.drain(..) {
             match output {
                 Output::Detected(o) => {
@@ -583,21 +624,146 @@ pub fn run_backtest<E>(
                     opportunity,
                     quantity,
                     ..
-                } => driver.start(opportunity, quantity, now, &mut core),
+                } => driver.start(opportunity, quantity, now, core),
                 _ => {}
             }
         }
     }
-    driver.drain(&mut core);
 
-    let counts = locked(&driver.state).counts();
-    run.events = core.stats().events;
-    run.orders_sent = counts.sent;
-    run.orders_filled = counts.filled;
-    run.orders_partially_filled = counts.partially_filled;
-    run.orders_rejected = counts.rejected;
-    let mut trades = std::mem::take(&mut driver.trades);
-    trades.sort_by_key(|t| (t.executed_at, t.trade_no));
-    run.trades = trades;
-    Ok(run)
+    fn book_event(&mut self, event: BookEvent, progress: &mut impl FnMut(u64)) {
+        let now = self.advance(event.received_at, progress);
+        let refresh = self
+            .copied(&event.instrument)
+            .then(|| event.instrument.clone());
+        self.core.process(
+            Input::Book(event),
+            now,
+            &mut self.driver.gate,
+            &mut self.out,
+        );
+        self.gather(now, refresh);
+    }
+
+    /// One event decoded in place; `slot` is the core's slot for its
+    /// instrument (`None` when no pair uses it), `instrument` its name.
+    fn decoded_event(
+        &mut self,
+        event: &DecodedEvent,
+        slot: Option<InstrumentSlot>,
+        instrument: Option<&InstrumentId>,
+        progress: &mut impl FnMut(u64),
+    ) {
+        let now = self.advance(event.received_at, progress);
+        let refresh = instrument.filter(|i| self.copied(i)).cloned();
+        match slot {
+            Some(slot) => {
+                let change = if event.snapshot {
+                    BookChange::Snapshot {
+                        bids: &event.bids,
+                        asks: &event.asks,
+                    }
+                } else {
+                    BookChange::Delta {
+                        updates: &event.updates,
+                    }
+                };
+                let update = BookUpdate {
+                    slot,
+                    change,
+                    seq: event.seq,
+                    exchange_ts: event.exchange_ts,
+                    received_at: event.received_at,
+                };
+                self.core
+                    .process_book(update, now, &mut self.driver.gate, &mut self.out);
+            }
+            // Not part of any pair: the core only counts it.
+            None => {
+                if let Some(instrument) = instrument {
+                    let kind = if event.snapshot {
+                        BookEventKind::Snapshot {
+                            bids: event.bids.clone(),
+                            asks: event.asks.clone(),
+                        }
+                    } else {
+                        BookEventKind::Delta {
+                            updates: event.updates.clone(),
+                        }
+                    };
+                    let event = BookEvent {
+                        instrument: instrument.clone(),
+                        kind,
+                        seq: event.seq,
+                        exchange_ts: event.exchange_ts,
+                        received_at: event.received_at,
+                    };
+                    self.core.process(
+                        Input::Book(event),
+                        now,
+                        &mut self.driver.gate,
+                        &mut self.out,
+                    );
+                }
+            }
+        }
+        self.gather(now, refresh);
+    }
+
+    /// Lets executions in flight finish and assembles the run.
+    fn finish(mut self) -> BacktestRun {
+        self.driver.drain(&mut self.core);
+        let counts = locked(&self.driver.state).counts();
+        let mut run = self.run;
+        run.events = self.core.stats().events;
+        run.orders_sent = counts.sent;
+        run.orders_filled = counts.filled;
+        run.orders_partially_filled = counts.partially_filled;
+        run.orders_rejected = counts.rejected;
+        let mut trades = std::mem::take(&mut self.driver.trades);
+        trades.sort_by_key(|t| (t.executed_at, t.trade_no));
+        run.trades = trades;
+        run
+    }
+}
+
+/// Runs a backtest over `events` (in recording order). `progress` is
+/// called with the event count every 65,536 events.
+pub fn run_backtest<E>(
+    events: impl IntoIterator<Item = Result<BookEvent, E>>,
+    pairs: Vec<PairSpec>,
+    settings: &BacktestSettings,
+    mut progress: impl FnMut(u64),
+) -> Result<BacktestRun, BacktestError<E>> {
+    let mut bt = Backtest::new(pairs, settings).map_err(BacktestError::Setup)?;
+    for event in events {
+        bt.book_event(event.map_err(BacktestError::Input)?, &mut progress);
+    }
+    Ok(bt.finish())
+}
+
+/// [`run_backtest`] over binary recordings read in place, the way
+/// `scan_binary` reads them: events that start no execution cost what they
+/// cost a scan. The run is the same as over the decoded events.
+pub fn run_backtest_binary<R: BufRead>(
+    readers: impl IntoIterator<Item = BinaryReader<R>>,
+    pairs: Vec<PairSpec>,
+    settings: &BacktestSettings,
+    mut progress: impl FnMut(u64),
+) -> Result<BacktestRun, BacktestError<RecordingError>> {
+    let mut bt = Backtest::new(pairs, settings).map_err(BacktestError::Setup)?;
+    let mut event = DecodedEvent::default();
+    for mut reader in readers {
+        // The file's instrument number -> the core's slot (None: unpaired).
+        let mut slots: Vec<Option<InstrumentSlot>> = Vec::new();
+        while reader.read_into(&mut event).map_err(BacktestError::Input)? {
+            let defined = reader.instruments();
+            if slots.len() < defined.len() {
+                let core = &bt.core;
+                slots.extend(defined[slots.len()..].iter().map(|i| core.slot(i)));
+            }
+            let slot = slots.get(event.instrument).copied().flatten();
+            bt.decoded_event(&event, slot, defined.get(event.instrument), &mut progress);
+        }
+    }
+    Ok(bt.finish())
 }
