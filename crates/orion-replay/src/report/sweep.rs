@@ -98,7 +98,11 @@ pub fn text_table(rows: &[SweepRow]) -> String {
     let names = param_names(rows);
     let mut columns: Vec<(&str, Align)> = vec![("best", Align::Left)];
     columns.extend(names.iter().map(|n| (n.as_str(), Align::Left)));
-    columns.extend(RESULT_COLUMNS.iter().map(|c| (*c, Align::Right)));
+    // Money columns line up on the decimal point; the rest right-aligned.
+    columns.extend(RESULT_COLUMNS.iter().map(|c| {
+        let money = matches!(*c, "net P&L" | "fees" | "max drawdown");
+        (*c, if money { Align::Decimal } else { Align::Right })
+    }));
     let mut table = Table::new(&columns);
     let best = best_index(rows);
     for (i, r) in rows.iter().enumerate() {

@@ -10,6 +10,9 @@ use super::stats::{Summary, format_day, money, percent};
 pub enum Align {
     Left,
     Right,
+    /// Numbers right-aligned on their decimal point, so exact amounts with
+    /// different numbers of decimals ("2.50", "0.017250") still line up.
+    Decimal,
 }
 
 /// A plain-text table whose columns are padded to their widest cell.
@@ -39,10 +42,10 @@ impl Table {
     /// Renders with two spaces between columns, a dashed rule under the
     /// header, each line indented by `indent` and ending in '\n'.
     pub fn render(&self, indent: &str) -> String {
+        let rows = self.decimal_padded();
         let widths: Vec<usize> = (0..self.header.len())
             .map(|i| {
-                self.rows
-                    .iter()
+                rows.iter()
                     .map(|r| r[i].chars().count())
                     .chain(std::iter::once(self.header[i].chars().count()))
                     .max()
@@ -62,7 +65,7 @@ impl Table {
                         text.push_str(cell);
                         text.extend(std::iter::repeat_n(' ', pad));
                     }
-                    Align::Right => {
+                    Align::Right | Align::Decimal => {
                         text.extend(std::iter::repeat_n(' ', pad));
                         text.push_str(cell);
                     }
@@ -74,10 +77,36 @@ impl Table {
         line(&self.header, &mut out);
         let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
         line(&rule, &mut out);
-        for r in &self.rows {
+        for r in &rows {
             line(r, &mut out);
         }
         out
+    }
+
+    /// The rows with every [`Align::Decimal`] cell padded on the right to the
+    /// column's longest fraction (from the '.'), so right-aligning them lines
+    /// the decimal points up.
+    fn decimal_padded(&self) -> Vec<Vec<String>> {
+        let frac = |cell: &str| cell.find('.').map_or(0, |dot| cell[dot..].chars().count());
+        let longest: Vec<usize> = (0..self.header.len())
+            .map(|i| self.rows.iter().map(|r| frac(&r[i])).max().unwrap_or(0))
+            .collect();
+        self.rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .map(|(i, cell)| {
+                        if self.align[i] != Align::Decimal {
+                            return cell.clone();
+                        }
+                        let mut padded = cell.clone();
+                        padded.extend(std::iter::repeat_n(' ', longest[i] - frac(cell)));
+                        padded
+                    })
+                    .collect()
+            })
+            .collect()
     }
 }
 
@@ -188,9 +217,9 @@ pub fn render(s: &Summary) -> String {
     let mut pairs = Table::new(&[
         ("pair", Align::Left),
         ("trades", Align::Right),
-        ("contracts", Align::Right),
-        ("net P&L", Align::Right),
-        ("fees", Align::Right),
+        ("contracts", Align::Decimal),
+        ("net P&L", Align::Decimal),
+        ("fees", Align::Decimal),
         ("win/loss", Align::Right),
     ]);
     for p in &s.pairs {
@@ -216,7 +245,7 @@ pub fn render(s: &Summary) -> String {
     let mut days = Table::new(&[
         ("day", Align::Left),
         ("trades", Align::Right),
-        ("net P&L", Align::Right),
+        ("net P&L", Align::Decimal),
     ]);
     for d in &s.daily_pnl {
         days.row(vec![
@@ -227,4 +256,28 @@ pub fn render(s: &Summary) -> String {
     }
     out.push_str(&days.render("  "));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_columns_line_up_on_the_point() {
+        let mut t = Table::new(&[("pair", Align::Left), ("net", Align::Decimal)]);
+        t.row(vec!["a".into(), "2.50".into()]);
+        t.row(vec!["bb\u{7}".into(), "-0.017250".into()]);
+        t.row(vec!["c".into(), "12".into()]);
+        let out = t.render("");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "pair        net");
+        assert_eq!(lines[1], "----  ---------");
+        // The points share a column; the bell became U+FFFD.
+        assert_eq!(lines[2], "a      2.50");
+        assert_eq!(lines[3], "bb\u{FFFD}   -0.017250");
+        assert_eq!(lines[4], "c     12");
+        let dot = |l: &str| l.chars().position(|c| c == '.');
+        assert_eq!(dot(lines[2]), Some(8));
+        assert_eq!(dot(lines[3]), Some(8));
+    }
 }
