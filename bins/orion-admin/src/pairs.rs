@@ -656,7 +656,7 @@ mod tests {
             })
             .unwrap();
         }
-        let PairsCommand::Halts(list) = parse(&["x", "pairs", "halts", "--db", &db]) else {
+        let PairsCommand::Halts(list) = parse(&["pairs", "halts", "--db", &db]) else {
             panic!("halts parsed as another command");
         };
         let text = halts(&list).unwrap();
@@ -665,9 +665,9 @@ mod tests {
         assert!(text.contains("execution"), "{text}");
 
         // A reason is required, by clap and when blank.
-        assert!(Cli::try_parse_from(["x", "pairs", "resume", "K~P", "--db", &db]).is_err());
+        assert!(Cli::try_parse_from(["pairs", "resume", "K~P", "--db", &db]).is_err());
         let PairsCommand::Resume(blank) = parse(&[
-            "x", "pairs", "resume", "K~P", "--db", &db, "--reason", " ", "--actor", "alice",
+            "pairs", "resume", "K~P", "--db", &db, "--reason", " ", "--actor", "alice",
         ]) else {
             panic!("resume parsed as another command");
         };
@@ -676,7 +676,7 @@ mod tests {
         // While the engine holds the database, the resume is refused.
         let engine = Database::open(&db_path).unwrap();
         let PairsCommand::Resume(held) = parse(&[
-            "x", "pairs", "resume", "K~P", "--db", &db, "--reason", "flat", "--actor", "alice",
+            "pairs", "resume", "K~P", "--db", &db, "--reason", "flat", "--actor", "alice",
         ]) else {
             panic!("resume parsed as another command");
         };
@@ -684,7 +684,6 @@ mod tests {
         drop(engine);
 
         let PairsCommand::Resume(ok) = parse(&[
-            "x",
             "pairs",
             "resume",
             "K~P",
@@ -711,7 +710,7 @@ mod tests {
         );
         // Resuming a pair that is not halted says so.
         let PairsCommand::Resume(again) = parse(&[
-            "x", "pairs", "resume", "K~P", "--db", &db, "--reason", "again", "--actor", "alice",
+            "pairs", "resume", "K~P", "--db", &db, "--reason", "again", "--actor", "alice",
         ]) else {
             panic!("resume parsed as another command");
         };
