@@ -29,6 +29,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[derive(Default)]
 struct Shared {
+    next_id: AtomicU64,
     pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
     sessions: Mutex<HashMap<String, Arc<SessionState>>>,
     /// Set once the socket has closed; later commands fail at once.
@@ -39,7 +40,6 @@ struct Shared {
 pub(crate) struct Connection {
     outgoing: mpsc::UnboundedSender<String>,
     shared: Arc<Shared>,
-    next_id: AtomicU64,
     reader: JoinHandle<()>,
     writer: JoinHandle<()>,
 }
@@ -84,10 +84,13 @@ impl Connection {
         });
 
         let reader_shared = Arc::clone(&shared);
+        let reader_outgoing = outgoing.clone();
         let reader = tokio::spawn(async move {
             while let Some(message) = stream.next().await {
                 match message {
-                    Ok(Message::Text(text)) => dispatch(&reader_shared, text.as_str()),
+                    Ok(Message::Text(text)) => {
+                        dispatch(&reader_shared, &reader_outgoing, text.as_str())
+                    }
                     Ok(Message::Close(_)) | Err(_) => break,
                     Ok(_) => {}
                 }
@@ -98,7 +101,6 @@ impl Connection {
         Ok(Self {
             outgoing,
             shared,
-            next_id: AtomicU64::new(1),
             reader,
             writer,
         })
@@ -113,7 +115,7 @@ impl Connection {
         params: Value,
         timeout: Duration,
     ) -> Result<Value> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let mut message = json!({ "id": id, "method": method, "params": params });
         if let (Some(session), Some(object)) = (session, message.as_object_mut()) {
             object.insert("sessionId".to_owned(), Value::String(session.to_owned()));
@@ -158,7 +160,7 @@ impl Connection {
     /// Sends a command without waiting for (or expecting) its reply; used from Drop,
     /// where nothing can be awaited.
     pub(crate) fn send_and_forget(&self, session: Option<&str>, method: &str, params: Value) {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let mut message = json!({ "id": id, "method": method, "params": params });
         if let (Some(session), Some(object)) = (session, message.as_object_mut()) {
             object.insert("sessionId".to_owned(), Value::String(session.to_owned()));
@@ -186,7 +188,7 @@ impl Connection {
 
 /// Handles one message from Chromium: a reply completes its command, an event goes
 /// to its session. Malformed messages are ignored: they cannot be attributed.
-fn dispatch(shared: &Shared, text: &str) {
+fn dispatch(shared: &Shared, outgoing: &mpsc::UnboundedSender<String>, text: &str) {
     let Ok(message) = serde_json::from_str::<Value>(text) else {
         return;
     };
@@ -224,6 +226,20 @@ fn dispatch(shared: &Shared, text: &str) {
     let state = lock(&shared.sessions).get(session).cloned();
     if let Some(state) = state {
         state.apply(method, params);
+        if method == "Page.javascriptDialogOpening" {
+            // An open alert/confirm/prompt blocks the page's scripts, so every later
+            // evaluation would hang until its timeout. Answer at once, from here,
+            // because the test is probably awaiting a command that cannot finish
+            // until the dialog is gone. The reply needs no handling.
+            let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+            let answer = json!({
+                "id": id,
+                "sessionId": session,
+                "method": "Page.handleJavaScriptDialog",
+                "params": { "accept": state.accepts_dialogs() },
+            });
+            let _ = outgoing.send(answer.to_string());
+        }
     }
 }
 

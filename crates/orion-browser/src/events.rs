@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -54,6 +55,16 @@ impl ConsoleMessage {
     }
 }
 
+/// A JavaScript dialog (`alert`, `confirm`, `prompt`, `beforeunload`) the page
+/// opened. The driver answers each at once (see [`crate::Page::set_accept_dialogs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialog {
+    /// `alert`, `confirm`, `prompt` or `beforeunload`.
+    pub kind: String,
+    /// The text the page showed.
+    pub message: String,
+}
+
 /// The HTTP response that delivered a page's document (after redirects).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentResponse {
@@ -77,6 +88,7 @@ pub(crate) struct PageEvents {
     /// Main-frame document responses, newest last.
     pub(crate) documents: VecDeque<DocumentResponse>,
     pub(crate) console: Vec<ConsoleMessage>,
+    pub(crate) dialogs: Vec<Dialog>,
     pub(crate) closed: bool,
 }
 
@@ -96,6 +108,8 @@ pub(crate) struct SessionState {
     main_frame: String,
     events: Mutex<PageEvents>,
     version: watch::Sender<u64>,
+    /// How dialogs are answered: accepted (OK) unless a test says otherwise.
+    accept_dialogs: AtomicBool,
 }
 
 impl SessionState {
@@ -104,11 +118,20 @@ impl SessionState {
             main_frame,
             events: Mutex::new(PageEvents::default()),
             version: watch::Sender::new(0),
+            accept_dialogs: AtomicBool::new(true),
         }
     }
 
     fn bump(&self) {
         self.version.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    pub(crate) fn accepts_dialogs(&self) -> bool {
+        self.accept_dialogs.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_accept_dialogs(&self, accept: bool) {
+        self.accept_dialogs.store(accept, Ordering::Relaxed);
     }
 
     pub(crate) fn mark_closed(&self) {
@@ -200,6 +223,10 @@ impl SessionState {
                         url: str_of(entry, "url"),
                     });
                 }
+                "Page.javascriptDialogOpening" => events.dialogs.push(Dialog {
+                    kind: str_of(params, "type"),
+                    message: str_of(params, "message"),
+                }),
                 "Inspector.detached" | "Inspector.targetCrashed" => events.closed = true,
                 _ => return,
             }

@@ -51,7 +51,7 @@ mod page;
 
 pub use browser::{Browser, CHROMIUM_ENV, LaunchOptions, REQUIRE_ENV};
 pub use error::{BrowserError, Result};
-pub use events::{ConsoleMessage, DocumentResponse};
+pub use events::{ConsoleMessage, Dialog, DocumentResponse};
 pub use page::{Cookie, Navigation, Page, SameSite};
 
 /// Launches Chromium for a test, or says why not: `Ok(None)` after printing

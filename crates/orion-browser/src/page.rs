@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::browser::string_field;
 use crate::cdp::Connection;
 use crate::error::{BrowserError, Result, short_js};
-use crate::events::{ConsoleMessage, DocumentResponse, SessionState, exception_text};
+use crate::events::{ConsoleMessage, Dialog, DocumentResponse, SessionState, exception_text};
 
 /// How often `wait_for` re-evaluates its predicate. Short enough that a test does
 /// not dawdle, long enough not to busy a shared two-core CI machine.
@@ -554,6 +554,20 @@ impl Page {
     pub fn console_errors(&self) -> Vec<ConsoleMessage> {
         self.state
             .read(|e| e.console.iter().filter(|m| m.is_error()).cloned().collect())
+    }
+
+    /// The dialogs (`alert`, `confirm`, `prompt`, `beforeunload`) the page has
+    /// opened, oldest first. Each was answered at once, so none blocks the page.
+    #[must_use]
+    pub fn dialogs(&self) -> Vec<Dialog> {
+        self.state.read(|e| e.dialogs.clone())
+    }
+
+    /// How later dialogs are answered: accepted (OK; the default, so a `confirm`
+    /// before a dangerous control goes ahead) or dismissed (Cancel). A `prompt`
+    /// accepted this way returns its default text.
+    pub fn set_accept_dialogs(&self, accept: bool) {
+        self.state.set_accept_dialogs(accept);
     }
 
     /// Forgets the console messages recorded so far.

@@ -40,6 +40,16 @@ const FORM: &str = r#"<!doctype html>
 <form method="post" action="/login"><input name="user" id="user"><button id="submit" type="submit">Log in</button></form>
 </body></html>"#;
 
+/// A control guarded by `confirm`, as a dashboard's dangerous buttons may be.
+const DIALOG: &str = r#"<!doctype html>
+<html><body><button id="halt" type="button">Halt</button><p id="answer">none</p>
+<script>
+  document.getElementById('halt').addEventListener('click', () => {
+    document.getElementById('answer').textContent = confirm('Halt trading?') ? 'halted' : 'kept running';
+  });
+</script>
+</body></html>"#;
+
 /// Under `default-src 'self'` the inline script is blocked (a CSP violation); the
 /// image is allowed but missing (a failed load).
 const CSP_PAGE: &str = r#"<!doctype html>
@@ -87,6 +97,7 @@ async fn serve() -> String {
             }),
         )
         .route("/denied-empty", get(|| async { StatusCode::UNAUTHORIZED }))
+        .route("/dialog", get(|| async { Html(DIALOG) }))
         .route(
             "/csp",
             get(|| async {
@@ -452,4 +463,45 @@ async fn csp_violations_are_errors_and_failed_loads_are_logged_but_not_errors() 
     let errors = page.console_errors();
     assert!(!errors.is_empty());
     assert!(errors.iter().all(|m| m.source == "security"), "{errors:?}");
+}
+
+#[tokio::test]
+async fn dialogs_are_answered_at_once_and_recorded() {
+    let Some(browser) = launch_or_skip().await.unwrap() else {
+        return;
+    };
+    let base = serve().await;
+    let page = browser.new_page().await.unwrap();
+    page.goto(&format!("{base}/dialog")).await.unwrap();
+
+    // Accepted by default: the confirm returns true and the page goes on.
+    page.click("#halt").await.unwrap();
+    page.wait_for(
+        "document.getElementById('answer').textContent !== 'none'",
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    assert_eq!(page.text("#answer").await.unwrap(), "halted");
+
+    // Dismissed on request: the confirm returns false.
+    page.set_accept_dialogs(false);
+    page.click("#halt").await.unwrap();
+    page.wait_for(
+        "document.getElementById('answer').textContent === 'kept running'",
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+
+    let dialogs = page.dialogs();
+    assert_eq!(dialogs.len(), 2, "{dialogs:?}");
+    assert!(
+        dialogs
+            .iter()
+            .all(|d| d.kind == "confirm" && d.message == "Halt trading?"),
+        "{dialogs:?}"
+    );
+    // The page is still responsive.
+    assert_eq!(page.eval("1 + 1").await.unwrap(), 2);
 }
