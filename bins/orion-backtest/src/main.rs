@@ -503,10 +503,15 @@ fn scan(
         millions_per_sec(report.events, elapsed)
     );
     match cpu {
-        Some(cpu) => println!(
+        // The CPU clock counts in 10 ms ticks: below a second the figure
+        // would mostly be rounding.
+        Some(cpu) if cpu >= std::time::Duration::from_secs(1) => println!(
             "               {:.2?} CPU ({} M events per CPU-second)",
             cpu,
             millions_per_sec(report.events, cpu)
+        ),
+        Some(cpu) => println!(
+            "               {cpu:.2?} CPU (too short for a per-CPU-second figure: 10 ms clock)"
         ),
         None => println!("               CPU time unavailable (no /proc/self/stat)"),
     }
