@@ -24,4 +24,4 @@ pub use backend::{
     BackendError, ConfigEntry, ControlAction, DashboardBackend, OpportunityView, PairView,
     PositionView, StatusView, TradeView,
 };
-pub use server::{Access, DashboardSettings, Route, mask_config, router, serve};
+pub use server::{Access, DashboardSettings, Route, mask_config, router, serve, serve_on};

@@ -277,9 +277,21 @@ pub async fn serve(
     settings: DashboardSettings,
     backend: Arc<dyn DashboardBackend>,
     clock: Arc<dyn Clock>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind(settings.listen).await?;
+    serve_on(listener, settings, backend, clock, stop)
+}
+
+/// Serves on an already bound listener (so a caller can fail on a taken
+/// address before starting anything else); `settings.listen` is ignored.
+pub fn serve_on(
+    listener: TcpListener,
+    settings: DashboardSettings,
+    backend: Arc<dyn DashboardBackend>,
+    clock: Arc<dyn Clock>,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let bound = listener.local_addr()?;
     let app = router(settings, backend, clock, bound);
     let task = tokio::spawn(async move {

@@ -42,7 +42,9 @@ pub(crate) struct EngineBackend {
 /// the loop exists, waiting for the loop's command channel and counters.
 #[derive(Debug)]
 pub(crate) struct Pending {
-    settings: Option<DashboardSettings>,
+    /// Bound at start-up, before anything else runs, so a taken address
+    /// fails the start cleanly (nothing to stop, the database released).
+    listener: Option<(tokio::net::TcpListener, DashboardSettings)>,
     mode: String,
     config: Vec<ConfigEntry>,
     db: SharedDb,
@@ -55,14 +57,14 @@ impl Pending {
     /// The dashboard runs when the configuration enables it *and* a
     /// password hash is given; enabled without a hash it stays off with a
     /// warning (`orion-engine run` refuses that case before getting here).
-    pub(crate) fn new(
+    pub(crate) async fn new(
         config: &Config,
         password_hash: Option<SecretString>,
         db: SharedDb,
         ready: Arc<ReadyState>,
         clock: Arc<dyn Clock>,
         stop: watch::Receiver<bool>,
-    ) -> Pending {
+    ) -> std::io::Result<Pending> {
         let d = &config.dashboard;
         let settings = match (d.enabled, password_hash) {
             (true, Some(hash)) => Some(DashboardSettings::new(
@@ -79,15 +81,22 @@ impl Pending {
             }
             (false, _) => None,
         };
-        Pending {
-            settings,
+        let listener = match settings {
+            Some(settings) => Some((
+                tokio::net::TcpListener::bind(settings.listen).await?,
+                settings,
+            )),
+            None => None,
+        };
+        Ok(Pending {
+            listener,
             mode: config.engine.mode.to_string(),
             config: config_entries(config),
             db,
             ready,
             clock,
             stop,
-        }
+        })
     }
 
     /// Binds and serves the dashboard; `None` when it is off.
@@ -96,7 +105,7 @@ impl Pending {
         commands: mpsc::Sender<Command>,
         status: Arc<Status>,
     ) -> std::io::Result<Option<SocketAddr>> {
-        let Some(settings) = self.settings else {
+        let Some((listener, settings)) = self.listener else {
             return Ok(None);
         };
         let backend = Arc::new(EngineBackend {
@@ -109,7 +118,7 @@ impl Pending {
             clock: self.clock.clone(),
         });
         let (addr, _task) =
-            orion_dashboard::serve(settings, backend, self.clock, self.stop).await?;
+            orion_dashboard::serve_on(listener, settings, backend, self.clock, self.stop)?;
         tracing::info!(url = %format!("http://{addr}/"), "dashboard listening");
         Ok(Some(addr))
     }

@@ -480,7 +480,8 @@ impl Engine {
             ready.clone(),
             clock.clone(),
             stop_rx.clone(),
-        );
+        )
+        .await?;
 
         let result = Self::start_inner(
             config,
