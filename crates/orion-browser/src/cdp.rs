@@ -17,7 +17,24 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::error::{BrowserError, Result};
 use crate::events::SessionState;
 
-type Reply = std::result::Result<Value, String>;
+/// What a waiting command receives.
+enum Reply {
+    /// The command's `result`.
+    Result(Value),
+    /// Chromium's error message for the command.
+    Error(String),
+    /// The page or the connection went away first; the reason.
+    Gone(String),
+}
+
+struct Pending {
+    /// The page session the command was sent on (`None`: the browser).
+    session: Option<String>,
+    tx: oneshot::Sender<Reply>,
+}
+
+/// Why commands fail once the WebSocket has closed.
+const CONNECTION_CLOSED: &str = "the connection to chromium closed (did it exit?)";
 
 /// Locks a mutex even if a panicking thread poisoned it: the guarded data are plain
 /// maps and lists that stay consistent between statements, so the data are usable.
@@ -30,7 +47,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Default)]
 struct Shared {
     next_id: AtomicU64,
-    pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+    pending: Mutex<HashMap<u64, Pending>>,
     sessions: Mutex<HashMap<String, Arc<SessionState>>>,
     /// Set once the socket has closed; later commands fail at once.
     closed: Mutex<bool>,
@@ -127,14 +144,17 @@ impl Connection {
             let mut pending = lock(&self.shared.pending);
             if *lock(&self.shared.closed) {
                 return Err(BrowserError::Closed {
+                    reason: CONNECTION_CLOSED.to_owned(),
                     doing: format!("sending {method}"),
                 });
             }
-            pending.insert(id, tx);
+            let session = session.map(str::to_owned);
+            pending.insert(id, Pending { session, tx });
         }
         if self.outgoing.send(message.to_string()).is_err() {
             lock(&self.shared.pending).remove(&id);
             return Err(BrowserError::Closed {
+                reason: CONNECTION_CLOSED.to_owned(),
                 doing: format!("sending {method}"),
             });
         }
@@ -147,13 +167,18 @@ impl Connection {
                 })
             }
             Ok(Err(_)) => Err(BrowserError::Closed {
+                reason: CONNECTION_CLOSED.to_owned(),
                 doing: format!("waiting for the reply to {method}"),
             }),
-            Ok(Ok(Err(message))) => Err(BrowserError::Protocol {
+            Ok(Ok(Reply::Gone(reason))) => Err(BrowserError::Closed {
+                reason,
+                doing: format!("waiting for the reply to {method}"),
+            }),
+            Ok(Ok(Reply::Error(message))) => Err(BrowserError::Protocol {
                 method: method.to_owned(),
                 message,
             }),
-            Ok(Ok(Ok(result))) => Ok(result),
+            Ok(Ok(Reply::Result(result))) => Ok(result),
         }
     }
 
@@ -175,7 +200,7 @@ impl Connection {
         // flag before it walks the sessions, either sees this session or was seen.
         let mut sessions = lock(&self.shared.sessions);
         if *lock(&self.shared.closed) {
-            state.mark_closed();
+            state.mark_closed(CONNECTION_CLOSED);
         }
         sessions.insert(session.to_owned(), state);
     }
@@ -193,18 +218,20 @@ fn dispatch(shared: &Shared, outgoing: &mpsc::UnboundedSender<String>, text: &st
         return;
     };
     if let Some(id) = message.get("id").and_then(Value::as_u64) {
-        let Some(tx) = lock(&shared.pending).remove(&id) else {
+        let Some(pending) = lock(&shared.pending).remove(&id) else {
             return;
         };
         let reply = match message.get("error") {
-            Some(error) => Err(error
-                .get("message")
-                .and_then(Value::as_str)
-                .map_or_else(|| error.to_string(), str::to_owned)),
-            None => Ok(message.get("result").cloned().unwrap_or(Value::Null)),
+            Some(error) => Reply::Error(
+                error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| error.to_string(), str::to_owned),
+            ),
+            None => Reply::Result(message.get("result").cloned().unwrap_or(Value::Null)),
         };
         // The caller may have timed out and gone; its reply is then moot.
-        let _ = tx.send(reply);
+        let _ = pending.tx.send(reply);
         return;
     }
     let Some(method) = message.get("method").and_then(Value::as_str) else {
@@ -212,17 +239,21 @@ fn dispatch(shared: &Shared, outgoing: &mpsc::UnboundedSender<String>, text: &st
     };
     let params = message.get("params").unwrap_or(&Value::Null);
     if method == "Target.detachedFromTarget" {
-        // The browser-level notice that a page's session ended (closed or crashed).
-        if let Some(session) = params.get("sessionId").and_then(Value::as_str)
-            && let Some(state) = lock(&shared.sessions).remove(session)
-        {
-            state.mark_closed();
+        // The browser-level notice that a page's session ended (tab closed).
+        if let Some(session) = params.get("sessionId").and_then(Value::as_str) {
+            end_session(shared, session, "the page was closed");
         }
         return;
     }
     let Some(session) = message.get("sessionId").and_then(Value::as_str) else {
         return;
     };
+    if method == "Inspector.targetCrashed" {
+        // Commands already sent to a crashed renderer are never answered: fail
+        // them now rather than let each wait out its timeout.
+        end_session(shared, session, "the page crashed");
+        return;
+    }
     let state = lock(&shared.sessions).get(session).cloned();
     if let Some(state) = state {
         state.apply(method, params);
@@ -243,14 +274,33 @@ fn dispatch(shared: &Shared, outgoing: &mpsc::UnboundedSender<String>, text: &st
     }
 }
 
+/// A page's session ended: mark the page gone and fail its waiting commands.
+fn end_session(shared: &Shared, session: &str, reason: &str) {
+    if let Some(state) = lock(&shared.sessions).remove(session) {
+        state.mark_closed(reason);
+    }
+    let mut pending = lock(&shared.pending);
+    let ids: Vec<u64> = pending
+        .iter()
+        .filter(|(_, p)| p.session.as_deref() == Some(session))
+        .map(|(id, _)| *id)
+        .collect();
+    for id in ids {
+        if let Some(p) = pending.remove(&id) {
+            let _ = p.tx.send(Reply::Gone(reason.to_owned()));
+        }
+    }
+}
+
 /// The socket closed: fail every waiting command and wake every waiting page.
 fn close_all(shared: &Shared) {
     let mut pending = lock(&shared.pending);
     *lock(&shared.closed) = true;
-    // Dropping the senders makes each waiting call see a closed channel.
-    pending.clear();
+    for (_, p) in pending.drain() {
+        let _ = p.tx.send(Reply::Gone(CONNECTION_CLOSED.to_owned()));
+    }
     drop(pending);
     for state in lock(&shared.sessions).values() {
-        state.mark_closed();
+        state.mark_closed(CONNECTION_CLOSED);
     }
 }

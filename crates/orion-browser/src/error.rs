@@ -100,9 +100,12 @@ pub enum BrowserError {
         problem: String,
     },
 
-    /// The connection to Chromium closed (the browser exited or the page crashed).
-    #[error("the connection to chromium closed while {doing}")]
+    /// The page or the browser went away: the tab crashed or was closed, or the
+    /// connection to Chromium closed (it exited).
+    #[error("{reason} while {doing}")]
     Closed {
+        /// What happened, e.g. `the page crashed`.
+        reason: String,
         /// What was in progress.
         doing: String,
     },

@@ -89,7 +89,8 @@ pub(crate) struct PageEvents {
     pub(crate) documents: VecDeque<DocumentResponse>,
     pub(crate) console: Vec<ConsoleMessage>,
     pub(crate) dialogs: Vec<Dialog>,
-    pub(crate) closed: bool,
+    /// Why the page is gone, once it is (crashed, closed, connection lost).
+    pub(crate) closed: Option<String>,
 }
 
 impl PageEvents {
@@ -134,8 +135,10 @@ impl SessionState {
         self.accept_dialogs.store(accept, Ordering::Relaxed);
     }
 
-    pub(crate) fn mark_closed(&self) {
-        lock(&self.events).closed = true;
+    pub(crate) fn mark_closed(&self, reason: &str) {
+        lock(&self.events)
+            .closed
+            .get_or_insert_with(|| reason.to_owned());
         self.bump();
     }
 
@@ -227,7 +230,10 @@ impl SessionState {
                     kind: str_of(params, "type"),
                     message: str_of(params, "message"),
                 }),
-                "Inspector.detached" | "Inspector.targetCrashed" => events.closed = true,
+                "Inspector.detached" => {
+                    let reason = format!("the page was detached ({})", str_of(params, "reason"));
+                    events.closed.get_or_insert(reason);
+                }
                 _ => return,
             }
         }
@@ -252,8 +258,9 @@ impl SessionState {
                 if let Some(found) = check(&events) {
                     return Ok(found);
                 }
-                if events.closed {
+                if let Some(reason) = &events.closed {
                     return Err(BrowserError::Closed {
+                        reason: reason.clone(),
                         doing: format!("waiting for {}", what()),
                     });
                 }
@@ -264,6 +271,7 @@ impl SessionState {
                 // but a closed channel can only mean the page is gone.
                 Ok(Err(_)) => {
                     return Err(BrowserError::Closed {
+                        reason: "the page was closed".to_owned(),
                         doing: format!("waiting for {}", what()),
                     });
                 }

@@ -173,6 +173,12 @@ impl Page {
     /// # Errors
     /// Chromium answered with an error, did not answer in time, or is gone.
     pub async fn call(&self, method: &str, params: Value) -> Result<Value> {
+        if let Some(reason) = self.state.read(|e| e.closed.clone()) {
+            return Err(BrowserError::Closed {
+                reason,
+                doing: format!("sending {method}"),
+            });
+        }
         self.connection
             .call(Some(&self.session_id), method, params, self.command_timeout)
             .await

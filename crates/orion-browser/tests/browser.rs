@@ -505,3 +505,36 @@ async fn dialogs_are_answered_at_once_and_recorded() {
     // The page is still responsive.
     assert_eq!(page.eval("1 + 1").await.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn a_crashed_page_fails_its_commands_with_a_named_error_and_the_browser_lives_on() {
+    let Some(browser) = launch_or_skip().await.unwrap() else {
+        return;
+    };
+    let base = serve().await;
+    let page = browser.new_page().await.unwrap();
+    page.goto(&format!("{base}/")).await.unwrap();
+
+    // Page.crash is never answered: the renderer dies. The driver fails the
+    // command (and everything after) as a crash, not a 30-second timeout.
+    let err = page
+        .call("Page.crash", serde_json::json!({}))
+        .await
+        .unwrap_err();
+    match &err {
+        BrowserError::Closed { reason, .. } => assert_eq!(reason, "the page crashed"),
+        other => panic!("expected the crash to be named, got {other:?}"),
+    }
+    let err = page.eval("1").await.unwrap_err();
+    assert!(err.to_string().contains("the page crashed"), "{err}");
+    let err = page.text("#out").await.unwrap_err();
+    assert!(matches!(err, BrowserError::Closed { .. }), "{err:?}");
+
+    // Other tabs are unaffected.
+    let other = browser.new_page().await.unwrap();
+    assert_eq!(
+        other.goto(&format!("{base}/")).await.unwrap().status(),
+        Some(200)
+    );
+    assert_eq!(other.text("#out").await.unwrap(), "nobody yet");
+}
