@@ -354,6 +354,16 @@ mod tests {
         assert!(tamper(&mut f, "/ws", &mut out, &mut held, upd).is_empty());
         assert_eq!(out, vec![delta(2), delta(1)]);
         assert!(held.is_none());
+        // Scenario files and `/_sim/faults` name them in snake case.
+        for (name, kind) in [
+            ("ws_raw_frame", FaultKind::WsRawFrame),
+            ("ws_oversized_frame", FaultKind::WsOversizedFrame),
+            ("ws_duplicate_seq", FaultKind::WsDuplicateSeq),
+            ("ws_out_of_order", FaultKind::WsOutOfOrder),
+        ] {
+            let parsed: FaultKind = serde_json::from_value(serde_json::json!(name)).unwrap();
+            assert_eq!(parsed, kind);
+        }
     }
 
     #[test]

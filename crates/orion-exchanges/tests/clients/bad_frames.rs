@@ -402,3 +402,31 @@ async fn polymarket_oversized_frame_reconnects_and_resyncs() {
     apply(&mut book, &snap);
     assert_eq!(book.bids().qty_at(p("0.45")), q("7"));
 }
+
+#[tokio::test]
+async fn polymarket_duplicate_change_is_applied_twice_harmlessly() {
+    let sim = sim().await;
+    let gw = poly(&sim).await;
+    let (mut ws, mut book) = poly_stream(&sim).await;
+    sim.add_fault(fault(
+        VenueName::Polymarket,
+        "/ws/market",
+        FaultKind::WsDuplicateSeq,
+    ));
+    gw.submit(&gw.prepare(&poly_bid("0.55", "10")).unwrap())
+        .await
+        .unwrap();
+    // Both copies arrive as deltas (the size is the level's total, so the
+    // second changes nothing) and no resync is needed.
+    for copy in ["first", "second"] {
+        let ev = next_where(
+            &mut ws,
+            copy,
+            |e| !matches!(e, MarketEvent::Book(b) if b.instrument.symbol.as_ref() != P1_YES),
+        )
+        .await;
+        assert!(is_delta(&ev), "{copy}: {ev:?}");
+        apply(&mut book, &ev);
+        assert_eq!(book.bids().qty_at(p("0.55")), q("10"), "{copy}");
+    }
+}
