@@ -4,7 +4,8 @@
 //! demo's review proposal on the pair-review page (and find it confirmed and
 //! audited in the database), and check that requests without a session are
 //! refused. Skips with a notice when Chromium is absent, unless
-//! `ORION_REQUIRE_CHROMIUM=1` (CI), where absence fails the test.
+//! `ORION_REQUIRE_CHROMIUM=1` (CI), where absence fails the test. A second
+//! test (plain HTTP, no browser) resets a halted breaker from the dashboard.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -32,6 +33,147 @@ async fn raw(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
     (status, text)
+}
+
+/// An HTTP/1.1 request as a browser on the dashboard's own page would send
+/// it: (status, response head and body).
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: &str,
+) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let cookie = cookie
+        .map(|c| format!("Cookie: orion_session={c}\r\n"))
+        .unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Sec-Fetch-Site: same-origin\r\nOrigin: http://{addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        form.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+fn set_cookie(response: &str) -> String {
+    let at = response.find("set-cookie: orion_session=").unwrap() + 26;
+    response[at..at + 64].to_string()
+}
+
+fn csrf(page: &str) -> String {
+    let at = page.find(r#"name="csrf" value=""#).unwrap() + 19;
+    page[at..at + 64].to_string()
+}
+
+/// The breaker belongs to the engine loop: a reset from the dashboard goes
+/// through its command channel, and the loop writes the new state with its
+/// audit line. A wrong password changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn breaker_reset_from_the_dashboard_goes_through_the_engine_loop() {
+    use orion_core::{Clock, NullAlerter, SystemClock};
+    use orion_runtime::{Engine, EngineOptions};
+    use orion_storage::BreakerRecord;
+    use orion_vault::{KdfParams, SecretString, hash_dashboard_password};
+
+    let dir = tempfile::tempdir().unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let scenario = demo::bundled_scenario(dir.path()).unwrap();
+    let sim = orion_sim::Sim::start(scenario.clone()).await.unwrap();
+    let mut config = demo::config_for_sim(&sim, dir.path(), Mode::DryRun, any).unwrap();
+    config.dashboard.listen = any;
+    demo::seed_pairs(&config.database_path(), &scenario, &SystemClock).unwrap();
+    // The engine starts on a halted breaker (as after a trip).
+    {
+        let mut db = Database::open(&config.database_path()).unwrap();
+        let now = SystemClock.now();
+        let halted = orion_risk::BreakerState::fail_closed("test trip", now);
+        db.save_breaker(
+            &BreakerRecord {
+                state: halted.state_name().into(),
+                data: halted.snapshot().unwrap(),
+                updated_at: now,
+            },
+            None,
+        )
+        .unwrap();
+    }
+    let password = "reset password 123";
+    let hash =
+        hash_dashboard_password(&SecretString::new(password.into()), KdfParams::MINIMUM).unwrap();
+    let engine = Engine::start(EngineOptions {
+        config: config.clone(),
+        credentials: demo::credentials(),
+        clock: std::sync::Arc::new(SystemClock),
+        alerter: std::sync::Arc::new(NullAlerter),
+        dashboard_password_hash: Some(hash),
+    })
+    .await
+    .unwrap();
+    let addr = engine.dashboard_addr().unwrap();
+    assert_eq!(engine.ready().1["checks"]["breaker"]["state"], "halted");
+
+    let (_, login) = http(addr, "GET", "/login", None, "").await;
+    let pre = set_cookie(&login);
+    let token = csrf(&login);
+    let (status, reply) = http(
+        addr,
+        "POST",
+        "/login",
+        Some(&pre),
+        &format!("csrf={token}&password=reset+password+123"),
+    )
+    .await;
+    assert_eq!(status, 303, "{reply}");
+    let session = set_cookie(&reply);
+    let (_, controls) = http(addr, "GET", "/controls", Some(&session), "").await;
+    assert!(controls.contains("halted"), "{controls}");
+    let token = csrf(&controls);
+
+    let (status, _) = http(
+        addr,
+        "POST",
+        "/controls/breaker-reset",
+        Some(&session),
+        &format!("csrf={token}&password=wrong&reason=checked"),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(engine.ready().1["checks"]["breaker"]["state"], "halted");
+
+    let (status, _) = http(
+        addr,
+        "POST",
+        "/controls/breaker-reset",
+        Some(&session),
+        &format!("csrf={token}&password=reset+password+123&reason=trip+reviewed"),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, page) = http(addr, "GET", "/controls", Some(&session), "").await;
+    assert!(page.contains("Breaker reset: cleared"), "{page}");
+    assert_eq!(engine.ready().1["checks"]["breaker"]["state"], "active");
+
+    let db = Database::open_read_only(&config.database_path()).unwrap();
+    assert_eq!(db.load_breaker().unwrap().unwrap().state, "active");
+    let audit = db.audit_log(20).unwrap();
+    let reset = audit
+        .iter()
+        .find(|e| e.action == "breaker.reset")
+        .unwrap_or_else(|| panic!("{audit:?}"));
+    assert_eq!(reset.actor, "dashboard");
+    assert!(reset.detail.contains("trip reviewed"), "{}", reset.detail);
+
+    engine.shutdown();
+    engine.wait().await;
 }
 
 fn counter(name: &str) -> String {
