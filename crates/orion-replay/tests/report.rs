@@ -768,3 +768,44 @@ async fn html_report_renders_in_headless_chromium() {
     }
     browser.close().await.unwrap();
 }
+
+#[test]
+fn extreme_values_render_without_panicking() {
+    // Money at the limits of Cash, times at the limits of Timestamp, zero and
+    // negative starting capital, edges of $0 and $1: sums saturate, plots
+    // scale, nothing panics, and the page stays well-formed.
+    let mut run = hand_run();
+    run.first_event = Some(Timestamp::from_nanos(i64::MIN));
+    run.last_event = Some(Timestamp::from_nanos(i64::MAX));
+    run.orders_sent = u64::MAX;
+    run.orders_filled = u64::MAX;
+    run.detected_edges = vec![Price::ZERO, Price::ONE];
+    run.trades[0].net_pnl = Cash::MAX;
+    run.trades[1].net_pnl = Cash::from_micros(i64::MIN);
+    run.trades[2].net_pnl = Cash::MAX;
+    run.trades[2].executed_at = Timestamp::from_nanos(i64::MAX);
+    run.trades[3].fees = Cash::MAX;
+    for capital in [Cash::ZERO, usd("-5"), Cash::MAX] {
+        run.starting_capital = capital;
+        let s = Summary::from_run(&run);
+        assert_eq!(s.fill_rate.unwrap().ppm(), 1_000_000);
+        assert!(s.days > 100_000);
+        let _ = text::render(&s);
+        let _ = csv::trades_csv(&run);
+        let doc = html::render(&run, &s);
+        check_well_formed(&doc);
+        assert_eq!(doc.matches("<svg").count(), 4);
+        assert!(
+            !doc.contains("NaN") && !doc.contains("inf"),
+            "a plot coordinate is not finite"
+        );
+    }
+    // A drop from a positive peak to below zero is a 100% drawdown.
+    let mut run = hand_run();
+    run.trades[2].net_pnl = usd("-5000");
+    let s = Summary::from_run(&run);
+    assert_eq!(s.max_drawdown_fraction.unwrap().ppm(), 1_000_000);
+    // No positive peak at all: the fraction is undefined.
+    run.starting_capital = usd("-10000");
+    assert_eq!(Summary::from_run(&run).max_drawdown_fraction, None);
+}

@@ -22,6 +22,8 @@ use super::text::summary_rows;
 
 /// At most this many trades are listed in the page's trade table.
 pub const MAX_TRADE_ROWS: usize = 1_000;
+/// At most this many days are listed in the page's daily table (ten years).
+pub const MAX_DAY_ROWS: usize = 3_660;
 /// At most this many pairs get a bar in the P&L-by-pair chart.
 pub const MAX_PAIR_BARS: usize = 40;
 
@@ -164,8 +166,15 @@ fn daily_table(out: &mut String, s: &Summary) {
         out.push_str("<p class=\"note\">no events</p>\n");
         return;
     }
+    if s.daily_pnl.len() > MAX_DAY_ROWS {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">The first {MAX_DAY_ROWS} of {} days.</p>",
+            s.daily_pnl.len()
+        );
+    }
     out.push_str("<table>\n<tr><th class=\"t\">day</th><th>trades</th><th>net P&amp;L</th></tr>\n");
-    for d in &s.daily_pnl {
+    for d in s.daily_pnl.iter().take(MAX_DAY_ROWS) {
         let _ = writeln!(
             out,
             "<tr><td class=\"t\">{}</td><td>{}</td><td{}>{}</td></tr>",
@@ -240,7 +249,7 @@ struct YScale {
 
 impl YScale {
     fn y(self, v: i64) -> f64 {
-        let span = (self.hi - self.lo).max(1) as f64;
+        let span = self.hi.saturating_sub(self.lo).max(1) as f64;
         TOP + PLOT_H - (v.saturating_sub(self.lo)) as f64 / span * PLOT_H
     }
 }
@@ -669,17 +678,17 @@ fn pair_plot(s: &Summary) -> String {
         .unwrap_or(0)
         .max(0);
     let (lo, hi) = if lo == hi {
-        (lo - 10_000, hi + 10_000)
+        (lo.saturating_sub(10_000), hi.saturating_add(10_000))
     } else {
         (lo, hi)
     };
     let step = nice_step(hi.saturating_sub(lo), 4, 10_000);
     let lo = lo.div_euclid(step).saturating_mul(step);
     let hi = (hi.div_euclid(step) + i64::from(hi.rem_euclid(step) != 0)).saturating_mul(step);
-    let span = (hi - lo).max(1) as f64;
+    let span = hi.saturating_sub(lo).max(1) as f64;
     let plot_left = label_w + 8.0;
     let plot_w = W - plot_left - RIGHT;
-    let x = |v: i64| plot_left + (v - lo) as f64 / span * plot_w;
+    let x = |v: i64| plot_left + v.saturating_sub(lo) as f64 / span * plot_w;
     let bottom = TOP + bar_h * rows.len() as f64;
     let mut v = lo;
     while v <= hi {
