@@ -80,6 +80,10 @@ impl Default for LaunchOptions {
 
 /// A running headless Chromium. Dropping it kills the process and deletes its
 /// temporary profile; [`Browser::close`] asks it to exit first.
+///
+/// Its connection runs on the tokio runtime that launched it, so launch one per
+/// test (each `#[tokio::test]` has its own runtime) rather than sharing one in a
+/// static; a launch takes about half a second.
 pub struct Browser {
     // Field order matters for Drop: the connection goes before the process is
     // killed, and the profile directory is deleted last.

@@ -317,6 +317,15 @@ impl Page {
         .map(|_| ())
     }
 
+    /// " on <url> (status N)" for the current document, so a timeout says where
+    /// the page was (often the real cause: a login that bounced, an error page).
+    fn where_now(&self) -> String {
+        match self.last_document() {
+            Some(d) => format!(" on {} (HTTP {})", d.url, d.status),
+            None => String::new(),
+        }
+    }
+
     /// Polls `expression` until it yields a truthy value and returns that value.
     async fn wait_for_value(
         &self,
@@ -345,7 +354,7 @@ impl Page {
                     None => what(),
                 };
                 return Err(BrowserError::Timeout {
-                    what,
+                    what: format!("{what}{}", self.where_now()),
                     after: timeout,
                 });
             }
@@ -444,7 +453,10 @@ impl Page {
             };
             if tokio::time::Instant::now() + POLL > deadline {
                 return Err(BrowserError::Timeout {
-                    what: format!("element `{selector}` to be clickable (last: {why})"),
+                    what: format!(
+                        "element `{selector}` to be clickable (last: {why}){}",
+                        self.where_now()
+                    ),
                     after: self.timeout,
                 });
             }
@@ -543,6 +555,20 @@ impl Page {
                 method: "Page.captureScreenshot".to_owned(),
                 detail: format!("data is not base64: {e}"),
             })
+    }
+
+    /// Saves [`Page::screenshot_png`] to `path`, e.g. under `target/` when a test
+    /// is about to fail.
+    ///
+    /// # Errors
+    /// The capture failed or the file could not be written.
+    pub async fn save_screenshot(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let png = self.screenshot_png().await?;
+        let path = path.as_ref();
+        std::fs::write(path, png).map_err(|source| BrowserError::Io {
+            doing: format!("write the screenshot {}", path.display()),
+            source,
+        })
     }
 
     /// Everything the page logged to its console, and its uncaught exceptions,
@@ -655,6 +681,7 @@ mod tests {
             assert_send(&page.text("#a"));
             assert_send(&page.cookies());
             assert_send(&page.screenshot_png());
+            assert_send(&page.save_screenshot("x.png"));
             assert_send(&page.wait_for_console_error());
             assert_send(&page.wait_for_console("x", |m| m.is_error()));
         }

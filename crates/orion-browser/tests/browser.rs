@@ -168,6 +168,14 @@ async fn fills_an_input_clicks_a_button_and_reads_the_changed_text() {
         "not a PNG: {:?}",
         &png[..png.len().min(8)]
     );
+    let shots = tempfile::tempdir().unwrap();
+    let saved = shots.path().join("home.png");
+    page.save_screenshot(&saved).await.unwrap();
+    assert!(
+        std::fs::read(&saved)
+            .unwrap()
+            .starts_with(b"\x89PNG\r\n\x1a\n")
+    );
     assert!(
         page.console_errors().is_empty(),
         "{:?}",
@@ -293,7 +301,11 @@ async fn a_missing_element_times_out_with_an_error_naming_it() {
 
     let err = page.text("#no-such-element").await.unwrap_err();
     match &err {
-        BrowserError::Timeout { what, .. } => assert!(what.contains("#no-such-element"), "{what}"),
+        BrowserError::Timeout { what, .. } => {
+            assert!(what.contains("#no-such-element"), "{what}");
+            // It also says where the page was.
+            assert!(what.contains(&format!("on {base}/ (HTTP 200)")), "{what}");
+        }
         other => panic!("expected a timeout, got {other:?}"),
     }
     assert!(err.to_string().contains("#no-such-element"), "{err}");
