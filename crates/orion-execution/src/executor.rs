@@ -67,6 +67,11 @@ impl fmt::Debug for Venues {
 pub trait MarketView: Send + Sync {
     fn book(&self, instrument: &InstrumentId) -> Option<OrderBook>;
     fn fees(&self, instrument: &InstrumentId) -> Option<FeeSchedule>;
+    /// The smallest order the venue accepts for `instrument`, if known
+    /// (see also [`Executor::set_min_order_size`]).
+    fn min_order_size(&self, _instrument: &InstrumentId) -> Option<Quantity> {
+        None
+    }
 }
 
 /// Whether the engine may trade: false until reconciliation succeeded.
@@ -266,6 +271,7 @@ pub struct Executor<S> {
     readiness: Readiness,
     halted: Mutex<BTreeSet<String>>,
     halt_hook: Mutex<Option<HaltHook>>,
+    min_sizes: Mutex<std::collections::HashMap<InstrumentId, Quantity>>,
     journal_error: Mutex<Option<String>>,
 }
 
@@ -414,6 +420,7 @@ impl<S: Store> Executor<S> {
             readiness: Readiness::default(),
             halted: Mutex::new(BTreeSet::new()),
             halt_hook: Mutex::new(None),
+            min_sizes: Mutex::new(std::collections::HashMap::new()),
             journal_error: Mutex::new(None),
         }
     }
@@ -436,6 +443,20 @@ impl<S: Store> Executor<S> {
     /// [`Executor::on_halt`].
     pub fn restore_halts<'a>(&self, pairs: impl IntoIterator<Item = &'a str>) {
         lock(&self.halted).extend(pairs.into_iter().map(str::to_string));
+    }
+
+    /// The smallest order the venue accepts for `instrument` (Polymarket's
+    /// per-market minimum): repair never offers a smaller order there.
+    pub fn set_min_order_size(&self, instrument: &InstrumentId, minimum: Quantity) {
+        lock(&self.min_sizes).insert(instrument.clone(), minimum);
+    }
+
+    fn min_order_size(&self, view: &dyn MarketView, instrument: &InstrumentId) -> Option<Quantity> {
+        let own = lock(&self.min_sizes).get(instrument).copied();
+        match (own, view.min_order_size(instrument)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Registers the hook told of every new halt (the engine persists it).
@@ -923,6 +944,8 @@ impl<S: Store> Executor<S> {
                 long_fees: view.fees(&long.instrument),
                 short_fees: view.fees(&short.instrument),
                 loss_budget: budget_total.saturating_sub(family.loss),
+                long_min: self.min_order_size(view, &long.instrument),
+                short_min: self.min_order_size(view, &short.instrument),
             });
             let Some(candidate) = decision.best_avoiding(&refused) else {
                 return RepairResult::Unbalanced(format!(

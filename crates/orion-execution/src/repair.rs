@@ -7,7 +7,10 @@
 //! walking its bids). Each is valued exactly (integer money, fees per level
 //! rounded up, proceeds rounded down) against what the long leg cost; the one
 //! with the better outcome is chosen if its loss fits the remaining loss
-//! budget and the book holds the whole size. Pure: no I/O.
+//! budget and the book holds the whole size. An option whose order would be
+//! below its venue's minimum size (Polymarket's per-market minimum, in
+//! shares) is not offered: the venue would only refuse it, and a refusal
+//! costs a repair attempt. Pure: no I/O.
 
 use orion_core::{
     Cash, FeeSchedule, InstrumentId, Level, MarketId, Notional, OrderBook, Outcome, Price,
@@ -49,6 +52,10 @@ pub struct RepairInput<'a> {
     pub short_fees: Option<FeeSchedule>,
     /// Loss still allowed on this trade.
     pub loss_budget: Cash,
+    /// The smallest order each leg's venue accepts for that instrument
+    /// (`None`: no minimum known).
+    pub long_min: Option<Quantity>,
+    pub short_min: Option<Quantity>,
 }
 
 /// A priced repair order.
@@ -91,7 +98,18 @@ pub enum Infeasible {
         loss: Cash,
         budget: Cash,
     },
+    /// The order would be smaller than the venue's minimum for the instrument.
+    BelowMinimum {
+        minimum: Quantity,
+    },
     Arithmetic,
+}
+
+fn check_minimum(excess: Quantity, minimum: Option<Quantity>) -> Result<(), Infeasible> {
+    match minimum {
+        Some(minimum) if excess < minimum => Err(Infeasible::BelowMinimum { minimum }),
+        _ => Ok(()),
+    }
 }
 
 /// Both options and the choice.
@@ -177,6 +195,7 @@ fn within_budget(c: RepairCandidate, budget: Cash) -> Result<RepairCandidate, In
 }
 
 fn price_complete(input: &RepairInput<'_>) -> Result<RepairCandidate, Infeasible> {
+    check_minimum(input.excess, input.short_min)?;
     let book = usable_book(input.short_book)?;
     let fees = input.short_fees.ok_or(Infeasible::NoFees)?;
     let levels = tradable_levels(
@@ -213,6 +232,7 @@ fn price_complete(input: &RepairInput<'_>) -> Result<RepairCandidate, Infeasible
 }
 
 fn price_unwind(input: &RepairInput<'_>) -> Result<RepairCandidate, Infeasible> {
+    check_minimum(input.excess, input.long_min)?;
     let book = usable_book(input.long_book)?;
     let fees = input.long_fees.ok_or(Infeasible::NoFees)?;
     let levels = tradable_levels(
@@ -370,6 +390,8 @@ mod tests {
             long_fees: Some(kalshi_fees),
             short_fees: Some(NO_FEES),
             loss_budget: Cash::from_micros(5_000_000),
+            long_min: None,
+            short_min: None,
         };
         let d = choose_repair(&input);
         // Complete: 3 at 0.59 + 2 at 0.61 = 2.99; 5 × (1 − 0.42) = 2.90: −0.09.
@@ -414,9 +436,65 @@ mod tests {
             long_fees: Some(NO_FEES),
             short_fees: Some(NO_FEES),
             loss_budget: Cash::from_micros(5_000_000),
+            long_min: None,
+            short_min: None,
         });
         assert_eq!(d.unwind, Err(Infeasible::BookStale));
         assert_eq!(d.complete, Err(Infeasible::NoBook));
+        assert!(d.chosen.is_none());
+    }
+
+    #[test]
+    fn an_order_below_the_venue_minimum_is_not_offered() {
+        // Long Kalshi YES by 3.6 contracts; completing means buying 3.6
+        // Polymarket NO, under the market's 5-share minimum.
+        let long = leg(Venue::Kalshi, Outcome::Yes, "0.42");
+        let short = leg(Venue::Polymarket, Outcome::No, "0.55");
+        let kalshi_book = book(&[("0.40", 100)], &[("0.43", 100)]);
+        let poly_book = book(&[("0.53", 100)], &[("0.56", 100)]);
+        let excess = Quantity::parse("3.6").unwrap();
+        let input = RepairInput {
+            long: &long,
+            short: &short,
+            excess,
+            long_book: Some(&kalshi_book),
+            short_book: Some(&poly_book),
+            long_fees: Some(NO_FEES),
+            short_fees: Some(NO_FEES),
+            loss_budget: Cash::from_micros(5_000_000),
+            long_min: None,
+            short_min: None,
+        };
+        // Without the minimum, completing is the better option.
+        assert_eq!(
+            choose_repair(&input).chosen.unwrap().action,
+            RepairAction::Complete
+        );
+        let d = choose_repair(&RepairInput {
+            short_min: Some(q(5)),
+            ..input.clone()
+        });
+        assert_eq!(d.complete, Err(Infeasible::BelowMinimum { minimum: q(5) }));
+        let chosen = d.chosen.unwrap();
+        assert_eq!(
+            (chosen.action, chosen.quantity),
+            (RepairAction::Unwind, excess)
+        );
+        // Exactly the minimum is allowed; below it on both venues, nothing is.
+        assert!(
+            choose_repair(&RepairInput {
+                short_min: Some(excess),
+                ..input.clone()
+            })
+            .complete
+            .is_ok()
+        );
+        let d = choose_repair(&RepairInput {
+            long_min: Some(q(4)),
+            short_min: Some(q(5)),
+            ..input
+        });
+        assert_eq!(d.unwind, Err(Infeasible::BelowMinimum { minimum: q(4) }));
         assert!(d.chosen.is_none());
     }
 }

@@ -969,6 +969,40 @@ async fn partial_fill_is_hedged_by_exactly_the_difference() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn repair_never_sends_an_order_below_the_venue_minimum() {
+    // Polymarket fills 6.4 of 10: Kalshi is long by 3.6. Completing would
+    // buy 3.6 Polymarket NO (cheaper here), under its 5-share minimum.
+    let run_with = |minimum: Option<Quantity>| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let world = World::default();
+        world.script(Venue::Polymarket, &[Step::Partial(6_400_000)]);
+        let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 21).await;
+        if let Some(m) = minimum {
+            proc.executor.set_min_order_size(&poly_no_instr(), m);
+        }
+        let report = run(&proc, q(10), &StaticView::default_books()).await;
+        let poly_submits = world.poly.lock().unwrap().submits.len();
+        (report, poly_submits, world.imbalance())
+    };
+    // Unknown minimum: the cheaper completion on Polymarket is sent.
+    let (report, poly_submits, _) = run_with(None).await;
+    assert_eq!(report.repairs[0].action, RepairAction::Complete);
+    assert_eq!(report.repairs[0].leg.instrument, poly_no_instr());
+    assert_eq!(poly_submits, 2);
+    // Known minimum: straight to the Kalshi unwind, nothing sent to
+    // Polymarket beyond the original leg.
+    let (report, poly_submits, imbalance) = run_with(Some(q(5))).await;
+    assert_eq!(report.repairs.len(), 1, "{report:?}");
+    let repair = &report.repairs[0];
+    assert_eq!(repair.action, RepairAction::Unwind);
+    assert_eq!(repair.leg.instrument, kalshi_instr());
+    assert_eq!(repair.leg.quantity, Quantity::parse("3.6").unwrap());
+    assert_eq!(poly_submits, 1, "no order below the minimum");
+    assert_eq!(imbalance, 0);
+    assert_eq!(report.outcome, Some(IntentOutcome::Repaired));
+}
+
+#[tokio::test(start_paused = true)]
 async fn submit_timeout_resolved_by_query_without_resend() {
     let dir = tempfile::tempdir().unwrap();
     let world = World::default();

@@ -664,6 +664,16 @@ impl Engine {
             }));
         }
 
+        // Repairs never offer an order below a market's minimum size (the
+        // venue would refuse it, and a refusal costs a repair attempt).
+        if let Some(executor) = &executor {
+            for p in &pairs {
+                for token in [&p.polymarket_yes, &p.polymarket_no] {
+                    executor.set_min_order_size(token, p.polymarket_min_size);
+                }
+            }
+        }
+
         // Reconciliation: trading stays off until it succeeds.
         let real_unfinished = close_paper_intents(&db, now)?;
         let (reconciled, detail) = match (&executor, mode) {
