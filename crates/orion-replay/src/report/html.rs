@@ -50,7 +50,7 @@ pub(crate) const CSS: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1100px;color:#1d2433;padding:0 1em}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #d5d9e0}
 table{border-collapse:collapse;font-size:.9em;margin:.5em 0}
-th,td{padding:.2em .7em;border-bottom:1px solid #e4e7ec;text-align:right;white-space:nowrap}
+th,td{padding:.2em .7em;border-bottom:1px solid #e4e7ec;text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 th{background:#f2f4f7}td.t,th.t{text-align:left}
 .neg{color:#b42318}.pos{color:#067647}.note{color:#667085;font-size:.9em}
 .plots{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:1em}
@@ -447,7 +447,8 @@ fn step_points(
     points
 }
 
-/// Beyond this many equity points the plots draw a subset (see [`drawn`]).
+/// Beyond this many equity points the plots draw a subset: per time column,
+/// the first and last point and the extremes of equity and drawdown.
 pub const MAX_PLOT_POINTS: usize = 4_000;
 /// Pixel columns the subset is chosen over.
 const PLOT_COLUMNS: i128 = 800;
