@@ -314,37 +314,6 @@ struct FromVault {
     alerts: orion_alerts::AlertSecrets,
 }
 
-/// The dashboard's password hash, checked now so a bad one stops start-up
-/// instead of every login. The dashboard refuses to run without one (rather
-/// than starting without a login, or silently not starting): a configured
-/// dashboard that is not there would be mistaken for a network problem.
-fn dashboard_hash(
-    config: &Config,
-    vault: &orion_vault::Vault,
-) -> Result<Option<orion_vault::SecretString>, String> {
-    if !config.dashboard.enabled {
-        return Ok(None);
-    }
-    let name = orion_vault::names::DASHBOARD_PASSWORD_HASH;
-    let Some(stored) = vault.get(name) else {
-        return Err(format!(
-            "dashboard.enabled = true but the vault {} holds no `{name}`: set the dashboard password with \
-             `orion-admin dashboard set-password --vault {}`, or set dashboard.enabled = false",
-            config.vault.path.display(),
-            config.vault.path.display()
-        ));
-    };
-    let hash = stored
-        .expose_str()
-        .ok_or_else(|| format!("vault secret `{name}` is not text"))?
-        .to_string();
-    // A verification of an empty candidate parses the hash and its
-    // parameters; only a malformed or weak hash is an error.
-    orion_vault::verify_dashboard_password(&hash, b"")
-        .map_err(|e| format!("vault secret `{name}`: {e}"))?;
-    Ok(Some(orion_vault::SecretString::new(hash)))
-}
-
 fn credentials(config: &Config) -> Result<FromVault, String> {
     let password = read_password(config)?;
     let vault = orion_vault::Vault::open(&config.vault.path, &password)
@@ -361,7 +330,7 @@ fn credentials(config: &Config) -> Result<FromVault, String> {
             .map(str::to_string)
             .map_err(|e| e.to_string())
     };
-    let dashboard_hash = dashboard_hash(config, &vault)?;
+    let dashboard_hash = orion_runtime::dashboard_password_hash(config, &vault)?;
     let credentials = Credentials {
         kalshi_key_id: text(&config.kalshi.key_id_secret)?,
         kalshi_private_key_pem: vault

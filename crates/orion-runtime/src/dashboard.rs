@@ -38,6 +38,37 @@ pub(crate) struct EngineBackend {
     pub(crate) clock: Arc<dyn Clock>,
 }
 
+/// The dashboard's password hash, checked now so a bad one stops start-up
+/// instead of every login. The dashboard refuses to run without one (rather
+/// than starting without a login, or silently not starting): a configured
+/// dashboard that is not there would be mistaken for a network problem.
+pub fn dashboard_password_hash(
+    config: &Config,
+    vault: &orion_vault::Vault,
+) -> Result<Option<orion_vault::SecretString>, String> {
+    if !config.dashboard.enabled {
+        return Ok(None);
+    }
+    let name = orion_vault::names::DASHBOARD_PASSWORD_HASH;
+    let Some(stored) = vault.get(name) else {
+        return Err(format!(
+            "dashboard.enabled = true but the vault {} holds no `{name}`: set the dashboard password with \
+             `orion-admin dashboard set-password --vault {}`, or set dashboard.enabled = false",
+            config.vault.path.display(),
+            config.vault.path.display()
+        ));
+    };
+    let hash = stored
+        .expose_str()
+        .ok_or_else(|| format!("vault secret `{name}` is not text"))?
+        .to_string();
+    // A verification of an empty candidate parses the hash and its
+    // parameters; only a malformed or weak hash is an error.
+    orion_vault::verify_dashboard_password(&hash, b"")
+        .map_err(|e| format!("vault secret `{name}`: {e}"))?;
+    Ok(Some(orion_vault::SecretString::new(hash)))
+}
+
 /// The dashboard between start-up and the loop: what it needs from before
 /// the loop exists, waiting for the loop's command channel and counters.
 #[derive(Debug)]
@@ -414,6 +445,52 @@ impl DashboardBackend for EngineBackend {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_vault_must_hold_a_usable_hash_when_the_dashboard_is_on() {
+        use orion_vault::{KdfParams, Vault, hash_dashboard_password, names};
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::defaults();
+        config.vault.path = dir.path().join("orion.vault");
+        let master = SecretString::new("a long vault password 1".into());
+        let mut vault = Vault::create_with(
+            &config.vault.path,
+            &master,
+            KdfParams::insecure_for_tests(),
+            &orion_vault::OpenPolicy::allow_insecure_kdf(),
+        )
+        .unwrap();
+        // Enabled, no hash: refused, and the message says how to fix it.
+        let err = dashboard_password_hash(&config, &vault).unwrap_err();
+        assert!(err.contains("orion-admin dashboard set-password"), "{err}");
+        assert!(err.contains("dashboard.enabled = false"), "{err}");
+        // Disabled: nothing needed.
+        config.dashboard.enabled = false;
+        assert!(dashboard_password_hash(&config, &vault).unwrap().is_none());
+        config.dashboard.enabled = true;
+        // A hash below the minimum parameters is refused at start-up.
+        let weak = hash_dashboard_password(
+            &SecretString::new("dashboard pass 1".into()),
+            KdfParams::insecure_for_tests(),
+        )
+        .unwrap();
+        vault
+            .set(names::DASHBOARD_PASSWORD_HASH, weak.clone().into())
+            .unwrap();
+        assert!(dashboard_password_hash(&config, &vault).is_err());
+        let good = hash_dashboard_password(
+            &SecretString::new("dashboard pass 1".into()),
+            KdfParams::MINIMUM,
+        )
+        .unwrap();
+        vault
+            .set(names::DASHBOARD_PASSWORD_HASH, good.clone().into())
+            .unwrap();
+        assert_eq!(
+            dashboard_password_hash(&config, &vault).unwrap(),
+            Some(good)
+        );
+    }
 
     #[test]
     fn config_is_flattened_to_dotted_keys() {

@@ -27,6 +27,7 @@ pub mod store;
 pub mod telemetry;
 pub mod venues;
 
+pub use dashboard::dashboard_password_hash;
 pub use engine::{Engine, EngineError, EngineHandle, EngineOptions, EngineSummary, StatusSnapshot};
 pub use venues::Credentials;
 
