@@ -15,7 +15,7 @@
 //! (timeouts, transport errors, 5xx, 429) with exponential backoff, or after
 //! Telegram's `retry_after` when it gives one.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -143,6 +143,8 @@ struct Lane {
     destination: Destination,
     delivery: DeliverySettings,
     stats: LaneStats,
+    /// Messages queued or being delivered (for [`ChannelAlerter::flush`]).
+    in_flight: AtomicUsize,
 }
 
 impl Lane {
@@ -165,11 +167,25 @@ impl Lane {
         self.enqueue(&mut throttle, out);
     }
 
+    /// Closes every window now and queues what the budget allows; returns
+    /// the alerts that stay unreported.
+    fn close_all(&self) -> u64 {
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        let mut throttle = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
+        throttle.close_all(now, &mut out);
+        self.enqueue(&mut throttle, out);
+        throttle.pending()
+    }
+
     /// Queues messages without waiting; what does not fit becomes drops.
     /// Called with the throttle locked so drops are recorded atomically.
     fn enqueue(&self, throttle: &mut Throttle, out: Vec<Outgoing>) {
         for message in out {
+            // Counted before sending so the sender can never decrement first.
+            self.in_flight.fetch_add(1, Ordering::AcqRel);
             if let Err(e) = self.outbox.try_send(message) {
+                self.in_flight.fetch_sub(1, Ordering::AcqRel);
                 let message = match e {
                     mpsc::error::TrySendError::Full(m) | mpsc::error::TrySendError::Closed(m) => m,
                 };
@@ -256,7 +272,10 @@ async fn run_lane(lane: Arc<Lane>, mut outbox: mpsc::Receiver<Outgoing>) {
         tokio::select! {
             biased;
             message = outbox.recv() => match message {
-                Some(m) => lane.deliver(&m).await,
+                Some(m) => {
+                    lane.deliver(&m).await;
+                    lane.in_flight.fetch_sub(1, Ordering::AcqRel);
+                }
                 None => return,
             },
             _ = tick.tick() => lane.tick(),
@@ -327,6 +346,7 @@ impl ChannelAlerter {
                 destination,
                 delivery,
                 stats: LaneStats::default(),
+                in_flight: AtomicUsize::new(0),
             });
             tasks.push(runtime.spawn(run_lane(lane.clone(), rx)));
             lane
@@ -338,6 +358,32 @@ impl ChannelAlerter {
             error,
             _tasks: Tasks(tasks),
         })
+    }
+
+    /// At shutdown: closes every coalescing window now (summaries go out
+    /// within the budget) and waits up to `within` for both lanes to
+    /// deliver what is queued. Returns the alerts left unreported plus the
+    /// messages still undelivered (zero when everything went out; logged
+    /// otherwise).
+    pub async fn flush(&self, within: Duration) -> u64 {
+        let mut unreported = self.normal.close_all() + self.error.close_all();
+        let deadline = tokio::time::Instant::now() + within;
+        let queued = || {
+            self.normal.in_flight.load(Ordering::Acquire)
+                + self.error.in_flight.load(Ordering::Acquire)
+        };
+        while queued() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        unreported += queued() as u64;
+        if unreported > 0 {
+            tracing::warn!(
+                channel = self.normal.name,
+                unreported,
+                "alerts not delivered at shutdown (budget or a slow destination); the log has them all"
+            );
+        }
+        unreported
     }
 
     /// Counters of the normal lane and the error lane.

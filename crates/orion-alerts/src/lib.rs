@@ -150,6 +150,24 @@ impl Alerts {
     }
 }
 
+impl Alerts {
+    /// At shutdown: reports open coalescing windows and waits up to
+    /// `within` (per channel, concurrently) for queued messages.
+    pub async fn flush(&self, within: Duration) {
+        let telegram = async {
+            if let Some(c) = &self.telegram {
+                c.flush(within).await;
+            }
+        };
+        let webhook = async {
+            if let Some(c) = &self.webhook {
+                c.flush(within).await;
+            }
+        };
+        tokio::join!(telegram, webhook);
+    }
+}
+
 /// A running command loop.
 #[derive(Debug)]
 pub struct CommandLoop {

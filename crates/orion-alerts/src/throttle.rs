@@ -212,6 +212,39 @@ impl Throttle {
         }
     }
 
+    /// Closes every window now, expired or not (at shutdown): summaries
+    /// for those with repeats and the drop note, as far as the budget
+    /// allows; the rest stays in [`Throttle::pending`].
+    pub fn close_all(&mut self, now: Timestamp, out: &mut Vec<Outgoing>) {
+        self.release_drop_note(now, out);
+        let mut open: Vec<(Timestamp, String)> = self
+            .windows
+            .iter()
+            .map(|(k, w)| (w.opened, k.clone()))
+            .collect();
+        open.sort();
+        for (_, key) in open {
+            let Some(w) = self.windows.remove(&key) else {
+                continue;
+            };
+            if w.more == 0 {
+                continue;
+            }
+            if self.take_budget(now) {
+                out.push(Outgoing::Repeats {
+                    severity: w.severity,
+                    key,
+                    last_message: w.last_message,
+                    more: w.more,
+                    last_at: w.last_at,
+                    window: self.settings.coalesce_window,
+                });
+            } else {
+                self.drop_alerts(w.more);
+            }
+        }
+    }
+
     /// Records alerts that had a message but could not be queued (the
     /// sender is stalled): they are reported in the next drop note.
     pub fn undeliverable(&mut self, count: u64) {
@@ -491,6 +524,28 @@ mod tests {
                 at: Timestamp::from_secs(60)
             }
         );
+    }
+
+    #[test]
+    fn close_all_reports_open_windows_at_once() {
+        let mut t = Throttle::new(settings(600, 3));
+        let mut out = Vec::new();
+        for (key, repeats) in [("a", 2), ("b", 0), ("c", 5)] {
+            for n in 0..=repeats {
+                t.offer(
+                    alert(key, Severity::Info, n, Timestamp::ZERO),
+                    Timestamp::ZERO,
+                    &mut out,
+                );
+            }
+        }
+        assert_eq!(out.len(), 3);
+        let now = Timestamp::from_secs(60);
+        t.close_all(now, &mut out);
+        let more: Vec<u64> = out[3..].iter().map(Outgoing::count).collect();
+        assert_eq!(more, [2, 5], "b had no repeats: no summary");
+        assert_eq!(t.pending(), 0);
+        assert_eq!(t.next_deadline(), None);
     }
 
     #[test]

@@ -1060,3 +1060,40 @@ fn secrets_are_read_only_for_enabled_channels() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flush_at_shutdown_reports_open_windows() {
+    capture_logs();
+    let clock = start_clock();
+    let fake = Arc::new(Fake::new(&clock));
+    let addr = serve(fake.clone(), false).await;
+    let alerts = telegram_alerts(
+        addr,
+        "coalesce_window_s = 600",
+        tg_secrets(14, "42"),
+        &clock,
+    );
+    for n in 0..8 {
+        alerts.alerter.alert(alert(
+            Severity::Warning,
+            "feed.stale",
+            &format!("quiet {n}"),
+            &clock,
+        ));
+    }
+    eventually("the first", || fake.messages().len() == 1).await;
+    // No clock movement: only the flush can close the 10-minute window.
+    let unreported = alerts
+        .telegram
+        .as_ref()
+        .unwrap()
+        .flush(Duration::from_secs(10))
+        .await;
+    assert_eq!(unreported, 0);
+    let texts: Vec<String> = fake.messages().iter().map(text_of).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[1].contains("7 more like this") && texts[1].contains("quiet 7"),
+        "{texts:?}"
+    );
+}
