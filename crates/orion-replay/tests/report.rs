@@ -339,6 +339,16 @@ fn printed_summary_is_aligned_and_complete() {
     ] {
         assert!(out.contains(needle), "summary lacks {needle:?}:\n{out}");
     }
+    // The edge histogram: 0.012..0.013 holds the most (2: a full 40-mark
+    // bar), 0.011..0.012 half as many, empty buckets no bar.
+    let bar = |from: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(from))
+            .map(|l| l.chars().filter(|&c| c == '#').count())
+    };
+    assert_eq!(bar("0.0120"), Some(40), "{out}");
+    assert_eq!(bar("0.0110"), Some(20), "{out}");
+    assert_eq!(bar("0.0130"), Some(0), "{out}");
     // Values are right-aligned: every row of the statistics table ends in
     // the same column.
     let table: Vec<&str> = out

@@ -3,6 +3,8 @@
 
 use orion_core::Timestamp;
 
+use orion_core::decimal::format_scaled;
+
 use super::stats::{Summary, format_day, money, percent};
 
 /// Column alignment.
@@ -187,6 +189,35 @@ pub fn summary_rows(s: &Summary) -> Vec<(&'static str, String)> {
     rows
 }
 
+/// The widest bar of the text histogram, in characters.
+const HISTOGRAM_WIDTH: u64 = 40;
+
+/// Detected edges as a text histogram, one line per bucket.
+fn edge_histogram(s: &Summary) -> String {
+    let e = &s.edges;
+    let top = e.buckets.iter().map(|b| b.count).max().unwrap_or(0).max(1);
+    let mut out = String::from("Detected edge per contract ($)\n");
+    let mut table = Table::new(&[
+        ("from", Align::Decimal),
+        ("to", Align::Decimal),
+        ("count", Align::Right),
+        ("", Align::Left),
+    ]);
+    for b in &e.buckets {
+        let from = u64::from(b.from_micros);
+        // Rounded up so a non-empty bucket always shows at least one mark.
+        let marks = b.count.saturating_mul(HISTOGRAM_WIDTH).div_ceil(top);
+        table.row(vec![
+            format_scaled(i128::from(from), 6, 4),
+            format_scaled(i128::from(from + u64::from(e.width_micros)), 6, 4),
+            b.count.to_string(),
+            "#".repeat(usize::try_from(marks).unwrap_or(0)),
+        ]);
+    }
+    out.push_str(&table.render("  "));
+    out
+}
+
 /// Longer daily series are left to report.html.
 const MAX_TEXT_DAYS: usize = 62;
 
@@ -208,6 +239,10 @@ pub fn render(s: &Summary) -> String {
     );
 
     out.push('\n');
+    if !s.edges.buckets.is_empty() {
+        out.push_str(&edge_histogram(s));
+        out.push('\n');
+    }
     if s.trades == 0 {
         out.push_str("  no trades\n");
         return out;
