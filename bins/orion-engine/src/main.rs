@@ -430,6 +430,9 @@ fn run(path: &Path) -> ExitCode {
             );
         }
         let summary = until_stopped_with_commands(engine, commands).await;
+        // Alerts raised while stopping, and coalesced repeats still in their
+        // window, go out before the process ends (bounded wait).
+        alerts.flush(Duration::from_secs(5)).await;
         print_summary(&summary);
         ExitCode::SUCCESS
     })
