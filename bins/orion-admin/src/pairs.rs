@@ -50,7 +50,8 @@ pub enum PairsCommand {
 const HALTS_EXAMPLE: &str = "\
 A pair halts when execution could not balance its legs within bounds, or when a
 leg's fate stayed unknown; the halt survives restarts until an operator resumes it.
-Readable while the engine runs.
+An operator's engine-wide halt (dashboard or Telegram) is listed as `*`; resume it
+with `pairs resume '*'` or the engine's resume control. Readable while the engine runs.
 
 Example:
   orion-admin pairs halts --config orion.toml";
@@ -223,9 +224,14 @@ fn halts(args: &HaltsArgs) -> Result<String, String> {
     }
     let mut out = String::new();
     for h in halts {
+        let who = if h.pair_id == orion_storage::ENGINE_HALT_ID {
+            "* (engine-wide halt)".to_string()
+        } else {
+            h.pair_id.clone()
+        };
         out.push_str(&format!(
-            "{}  halted at {} by {}: {}\n",
-            h.pair_id, h.halted_at, h.source, h.reason
+            "{who}  halted at {} by {}: {}\n",
+            h.halted_at, h.source, h.reason
         ));
     }
     Ok(out)

@@ -810,6 +810,30 @@ impl Engine {
             max_book_age_polymarket: Duration::from_millis(config.polymarket.max_book_age_ms),
         };
         let mut core = DecisionCore::new(settings, pairs.clone());
+        // An operator's engine-wide halt survives a restart (only a resume
+        // lifts it); the reconciliation halt below is decided afresh.
+        let stored_halt = db
+            .lock()
+            .halted_pairs()?
+            .into_iter()
+            .find(|h| h.pair_id == orion_storage::ENGINE_HALT_ID);
+        if let Some(h) = stored_halt {
+            tracing::warn!(reason = %h.reason, by = %h.source, "engine halted (stored); resume to trade");
+            let mut sink = Vec::new();
+            core.process(
+                Input::Control(Control::Halt {
+                    reason: format!("{} (halted before the restart)", h.reason),
+                }),
+                now,
+                &mut gate,
+                &mut sink,
+            );
+            for output in sink {
+                if let orion_decision::Output::Alert(alert) = output {
+                    alerter.alert(alert);
+                }
+            }
+        }
         if !reconciled {
             let mut sink = Vec::new();
             core.process(
@@ -1010,6 +1034,10 @@ enum DbWrite {
     Opportunity(OpportunityRecord),
     Simulated(String),
     Breaker(BreakerRecord),
+    /// An operator's engine-wide halt.
+    Halt(orion_storage::HaltRecord),
+    /// An operator's resume: lifts a stored engine-wide halt.
+    Resume(Timestamp),
 }
 
 /// Applies writes in order on a blocking thread until every sender is gone.
@@ -1022,6 +1050,10 @@ fn db_writer(db: SharedDb) -> (mpsc::UnboundedSender<DbWrite>, JoinHandle<()>) {
                 DbWrite::Opportunity(o) => guard.record_opportunity(o).map(|_| ()),
                 DbWrite::Simulated(id) => guard.set_intent_simulated(id, true),
                 DbWrite::Breaker(b) => guard.save_breaker(b, None),
+                DbWrite::Halt(h) => guard.halt_pair(h).map(|_| ()),
+                DbWrite::Resume(at) => guard
+                    .resume_pair(orion_storage::ENGINE_HALT_ID, "operator", "resume control", *at)
+                    .map(|_| ()),
             };
             if let Err(e) = result {
                 tracing::error!(error = %e, ?write, "database write failed");
@@ -1091,6 +1123,18 @@ impl Loop {
                 Some(cmd) = commands.recv() => match cmd {
                     Command::Control(c) => {
                         tracing::info!(control = ?c, "operator control");
+                        // A halt is stored so that it survives a restart; a
+                        // resume lifts the stored one too.
+                        match &c {
+                            Control::Halt { reason } => self.write(DbWrite::Halt(orion_storage::HaltRecord {
+                                pair_id: orion_storage::ENGINE_HALT_ID.to_string(),
+                                reason: reason.clone(),
+                                source: "operator".into(),
+                                halted_at: self.clock.now(),
+                            })),
+                            Control::Resume => self.write(DbWrite::Resume(self.clock.now())),
+                            Control::Pause => {}
+                        }
                         self.step(Input::Control(c), None, &exec_tx, &mut out);
                         self.status.paused.store(self.core.is_paused(), Ordering::Relaxed);
                     }

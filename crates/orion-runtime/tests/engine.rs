@@ -803,3 +803,53 @@ async fn a_safe_funded_order_is_made_by_the_funder_and_signed_by_the_key() {
     let report = clients.polymarket.submit(&prepared).await.unwrap();
     assert_ne!(report.status, OrderStatus::Rejected, "{report:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_halt_survives_a_restart_until_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, engine) = start(dir.path(), Mode::DryRun, |_| {}, |_| {}).await;
+    wait_for(&engine, "a first trade", |s| s.simulated_executions >= 1).await;
+    engine
+        .control(orion_decision::Control::Halt {
+            reason: "operator test halt".into(),
+        })
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while read_db(dir.path()).halted_pairs().unwrap().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "halt never stored");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    engine.shutdown();
+    engine.wait().await;
+    drop(sim);
+
+    // Restarted: edges are seen, nothing is traded.
+    let (_sim, engine) = start(dir.path(), Mode::DryRun, |_| {}, |_| {}).await;
+    wait_for(&engine, "edges after the restart", |s| s.opportunities >= 3).await;
+    assert_eq!(engine.status().executions, 0, "still halted");
+    let halts = read_db(dir.path()).halted_pairs().unwrap();
+    assert_eq!(halts.len(), 1);
+    assert_eq!(halts[0].pair_id, orion_storage::ENGINE_HALT_ID);
+    assert_eq!(halts[0].reason, "operator test halt");
+
+    // A resume lifts it, in memory and in the database.
+    engine.control(orion_decision::Control::Resume).await;
+    wait_for(&engine, "a trade after resuming", |s| s.executions >= 1).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !read_db(dir.path()).halted_pairs().unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "stored halt never lifted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        read_db(dir.path())
+            .audit_log(50)
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "pair.resume" && e.detail.starts_with('*'))
+    );
+    engine.shutdown();
+    engine.wait().await;
+}

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Database, sql_err};
 
+/// The id under which an operator's engine-wide halt is stored (it survives
+/// restarts like a pair's halt, and `orion-admin pairs resume '*'` lifts it).
+pub const ENGINE_HALT_ID: &str = "*";
+
 /// A halted pair and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HaltRecord {

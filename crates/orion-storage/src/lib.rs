@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 pub use backup::{
     BackupInfo, backup_to, integrity_check, list_backups, restore_from, rotate_backups,
 };
-pub use halts::HaltRecord;
+pub use halts::{ENGINE_HALT_ID, HaltRecord};
 pub use ledger::{JournalRecord, PositionRecord, SettlementRecord};
 pub use schema::LATEST as SCHEMA_VERSION;
 
