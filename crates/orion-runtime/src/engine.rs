@@ -1052,7 +1052,12 @@ fn db_writer(db: SharedDb) -> (mpsc::UnboundedSender<DbWrite>, JoinHandle<()>) {
                 DbWrite::Breaker(b) => guard.save_breaker(b, None),
                 DbWrite::Halt(h) => guard.halt_pair(h).map(|_| ()),
                 DbWrite::Resume(at) => guard
-                    .resume_pair(orion_storage::ENGINE_HALT_ID, "operator", "resume control", *at)
+                    .resume_pair(
+                        orion_storage::ENGINE_HALT_ID,
+                        "operator",
+                        "resume control",
+                        *at,
+                    )
                     .map(|_| ()),
             };
             if let Err(e) = result {
