@@ -209,7 +209,7 @@ pub fn trades(positions: &[PositionView], trades: &[TradeView]) -> String {
     for p in positions {
         let _ = write!(
             b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>${}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"id\">{}</td><td>{}</td><td class=\"id\">{}</td><td>{}</td><td>${}</td><td>{}</td></tr>",
             escape(&p.venue),
             escape(&p.market),
             escape(&p.outcome),
@@ -228,7 +228,7 @@ pub fn trades(positions: &[PositionView], trades: &[TradeView]) -> String {
     for t in trades {
         let _ = write!(
             b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>${}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"id\">{}</td><td class=\"id\">{}</td><td>${}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&t.created_at.to_string()),
             escape(&t.intent_id),
             escape(&t.pair_id),
@@ -252,7 +252,7 @@ pub fn pairs(list: &[PairView], csrf: &str) -> String {
     for p in list {
         let _ = write!(
             b,
-            r#"<tr data-pair="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}.{:02}%</td><td>{}</td><td>{}</td><td class="status">{}</td><td>"#,
+            r#"<tr data-pair="{}"><td class="id">{}</td><td>{}</td><td class="id">{}</td><td class="id">{}</td><td>{}</td><td>{}.{:02}%</td><td>{}</td><td>{}</td><td class="status">{}</td><td class="decide">"#,
             escape(&p.pair_id),
             escape(&p.pair_id),
             escape(&p.title),

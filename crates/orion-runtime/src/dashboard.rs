@@ -254,7 +254,7 @@ impl DashboardBackend for EngineBackend {
             .fold(orion_core::Cash::ZERO, |sum, (_, c)| sum.saturating_add(*c));
         let balances = self.status.balances();
         let trading = if self.status.paused.load(Ordering::Relaxed) {
-            "paused (no new trades)"
+            "paused or halted (no new trades)"
         } else {
             "running"
         };
