@@ -15,9 +15,18 @@ use orion_matching::detection::DetectionParams;
 use orion_recording::{BinaryReader, BinaryWriter, DecodedEvent};
 use orion_replay::{GeneratorConfig, generate, scan_binary, scan_with};
 
-/// Events in the in-memory recording: enough for every pair's books to move
-/// many times, small enough to keep a criterion sample under a second.
-const EVENTS: u64 = 1_000_000;
+/// Events in the in-memory recording by default: enough for every pair's
+/// books to move many times, small enough to keep a criterion sample under a
+/// second. `ORION_REPLAY_BENCH_EVENTS=10000000` measures the 10 M-event
+/// recording of issue #8 (about 300 MB in memory).
+const DEFAULT_EVENTS: u64 = 1_000_000;
+
+fn events() -> u64 {
+    std::env::var("ORION_REPLAY_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_EVENTS)
+}
 
 /// The defaults of `config/orion.example.toml`'s detection section.
 fn params() -> DetectionParams {
@@ -32,9 +41,10 @@ fn params() -> DetectionParams {
 }
 
 fn throughput(c: &mut Criterion) {
+    let n = events();
     let config = GeneratorConfig {
         pairs: 200,
-        events: EVENTS,
+        events: n,
         seed: 1,
         planted: 10,
         fake: 10,
@@ -47,9 +57,9 @@ fn throughput(c: &mut Criterion) {
     let age = Duration::from_secs(30);
 
     let mut group = c.benchmark_group("replay");
-    group.throughput(Throughput::Elements(EVENTS));
+    group.throughput(Throughput::Elements(n));
     group.sample_size(10);
-    group.bench_function("scan_binary 1M events 200 pairs", |b| {
+    group.bench_function(format!("scan_binary {n} events 200 pairs"), |b| {
         b.iter(|| {
             let reader = BinaryReader::new(Cursor::new(&bytes)).unwrap();
             let report = scan_binary(
@@ -61,29 +71,32 @@ fn throughput(c: &mut Criterion) {
                 |_| {},
             )
             .unwrap();
-            assert_eq!(report.events, EVENTS);
+            assert_eq!(report.events, n);
             black_box(report.detections)
         })
     });
-    group.bench_function("scan_with BookEvent iterator 1M events 200 pairs", |b| {
-        b.iter(|| {
-            let reader = BinaryReader::new(Cursor::new(&bytes)).unwrap();
-            let report =
-                scan_with(reader, generated.pairs.clone(), params(), age, age, |_| {}).unwrap();
-            assert_eq!(report.events, EVENTS);
-            black_box(report.detections)
-        })
-    });
-    group.bench_function("decode only (read_into) 1M events", |b| {
+    group.bench_function(
+        format!("scan_with BookEvent iterator {n} events 200 pairs"),
+        |b| {
+            b.iter(|| {
+                let reader = BinaryReader::new(Cursor::new(&bytes)).unwrap();
+                let report =
+                    scan_with(reader, generated.pairs.clone(), params(), age, age, |_| {}).unwrap();
+                assert_eq!(report.events, n);
+                black_box(report.detections)
+            })
+        },
+    );
+    group.bench_function(format!("decode only (read_into) {n} events"), |b| {
         b.iter(|| {
             let mut reader = BinaryReader::new(Cursor::new(&bytes)).unwrap();
             let mut event = DecodedEvent::default();
-            let mut n = 0u64;
+            let mut read = 0u64;
             while reader.read_into(&mut event).unwrap() {
-                n += 1;
+                read += 1;
             }
-            assert_eq!(n, EVENTS);
-            black_box(n)
+            assert_eq!(read, n);
+            black_box(read)
         })
     });
     group.finish();
