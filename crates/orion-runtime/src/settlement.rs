@@ -381,7 +381,217 @@ pub fn spawn(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::Mutex;
+
+    use orion_core::{
+        FeeSchedule, InstrumentId, KalshiFeeType, MarketId, Quantity, Rate, SimulatedClock,
+        TickSize, Timestamp,
+    };
+    use orion_storage::Database;
+
     use super::*;
+
+    /// Resolutions an operator scripts step by step.
+    #[derive(Debug, Default)]
+    struct Scripted {
+        kalshi: Mutex<BTreeMap<String, Outcome>>,
+        poly: Mutex<BTreeMap<String, String>>,
+    }
+
+    #[async_trait]
+    impl Resolutions for Scripted {
+        async fn kalshi(&self, ticker: &str) -> Result<Option<Outcome>, String> {
+            Ok(self.kalshi.lock().unwrap().get(ticker).copied())
+        }
+        async fn polymarket(&self, condition_id: &str) -> Result<Option<String>, String> {
+            Ok(self.poly.lock().unwrap().get(condition_id).cloned())
+        }
+    }
+
+    #[derive(Debug, Default)]
+    struct Kept(Mutex<Vec<Alert>>);
+
+    impl Alerter for Kept {
+        fn alert(&self, alert: Alert) {
+            self.0.lock().unwrap().push(alert);
+        }
+    }
+
+    fn spec() -> PairSpec {
+        PairSpec {
+            pair_id: "K~P".into(),
+            event_key: "E".into(),
+            kalshi_market: MarketId::new(Venue::Kalshi, "KX").unwrap(),
+            kalshi_instrument: InstrumentId::new(Venue::Kalshi, "KX").unwrap(),
+            polymarket_market: MarketId::new(Venue::Polymarket, "0xc").unwrap(),
+            polymarket_yes: InstrumentId::new(Venue::Polymarket, "111").unwrap(),
+            polymarket_no: InstrumentId::new(Venue::Polymarket, "222").unwrap(),
+            inverted: false,
+            kalshi_fees: FeeSchedule::Kalshi {
+                fee_type: KalshiFeeType::Quadratic,
+                multiplier: Rate::ONE,
+            },
+            polymarket_fees: FeeSchedule::Polymarket {
+                rate: Rate::ZERO,
+                exponent: 1,
+            },
+            polymarket_tick: TickSize::Hundredth,
+            polymarket_min_size: Quantity::from_contracts(5).unwrap(),
+            resolves_at: Timestamp::from_secs(1),
+        }
+    }
+
+    fn holding(
+        venue: Venue,
+        instrument: &str,
+        market: &str,
+        outcome: Outcome,
+        cost: i64,
+    ) -> PositionRecord {
+        PositionRecord {
+            venue,
+            instrument: instrument.into(),
+            market: market.into(),
+            outcome,
+            pair_id: Some("K~P".into()),
+            quantity: Quantity::from_contracts(10).unwrap(),
+            cost: Cash::from_micros(cost),
+            simulated: false,
+            updated_at: Timestamp::from_secs(1),
+        }
+    }
+
+    #[tokio::test]
+    async fn each_venue_settles_when_it_resolves_and_a_disagreement_is_alerted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SharedDb::new(Database::open(&dir.path().join("orion.db")).unwrap());
+        {
+            let guard = db.lock();
+            // Kalshi YES and the Polymarket token paying on Kalshi NO.
+            guard
+                .upsert_position(&holding(Venue::Kalshi, "KX", "KX", Outcome::Yes, 4_300_000))
+                .unwrap();
+            guard
+                .upsert_position(&holding(
+                    Venue::Polymarket,
+                    "222",
+                    "0xc",
+                    Outcome::No,
+                    5_500_000,
+                ))
+                .unwrap();
+        }
+        let source = Arc::new(Scripted::default());
+        let alerts = Arc::new(Kept::default());
+        let mut settler = Settler::new(
+            db.clone(),
+            source.clone(),
+            &[spec()],
+            alerts.clone(),
+            Arc::new(SimulatedClock::new(Timestamp::from_secs(9))),
+        );
+        // Nothing resolved: nothing settles.
+        assert!(settler.pass().await.settled.is_empty());
+
+        // Kalshi resolves NO first: its leg closes at $0, Polymarket's stays.
+        source
+            .kalshi
+            .lock()
+            .unwrap()
+            .insert("KX".into(), Outcome::No);
+        let r = settler.pass().await;
+        assert_eq!(r.settled.len(), 1);
+        assert_eq!(r.settled[0].realized_pnl, Cash::from_micros(-4_300_000));
+        assert_eq!(db.lock().positions(false).unwrap().len(), 1);
+        // Asked again, the closed holding is not settled twice.
+        assert!(settler.pass().await.settled.is_empty());
+
+        // Polymarket resolves YES (token 111 wins): in Kalshi's terms YES,
+        // against Kalshi's NO. Both legs lost.
+        source
+            .poly
+            .lock()
+            .unwrap()
+            .insert("0xc".into(), "111".into());
+        let r = settler.pass().await;
+        assert_eq!(r.mismatches, vec!["K~P".to_string()]);
+        assert_eq!(r.settled.len(), 1);
+        assert_eq!(r.settled[0].payout, Cash::ZERO);
+        assert!(db.lock().positions(false).unwrap().is_empty());
+        assert_eq!(
+            db.lock().realized_pnl(false).unwrap(),
+            Cash::from_micros(-9_800_000)
+        );
+        let critical: Vec<_> = alerts
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| a.severity == Severity::Critical)
+            .cloned()
+            .collect();
+        assert_eq!(critical.len(), 1, "{critical:?}");
+        assert_eq!(critical[0].key, "settlement.mismatch.K~P");
+    }
+
+    #[tokio::test]
+    async fn agreeing_venues_pay_exactly_one_leg() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SharedDb::new(Database::open(&dir.path().join("orion.db")).unwrap());
+        {
+            let guard = db.lock();
+            guard
+                .upsert_position(&holding(Venue::Kalshi, "KX", "KX", Outcome::Yes, 4_300_000))
+                .unwrap();
+            guard
+                .upsert_position(&holding(
+                    Venue::Polymarket,
+                    "222",
+                    "0xc",
+                    Outcome::No,
+                    5_500_000,
+                ))
+                .unwrap();
+        }
+        let source = Arc::new(Scripted::default());
+        source
+            .kalshi
+            .lock()
+            .unwrap()
+            .insert("KX".into(), Outcome::No);
+        // Token 222 pays with Kalshi NO.
+        source
+            .poly
+            .lock()
+            .unwrap()
+            .insert("0xc".into(), "222".into());
+        let alerts = Arc::new(Kept::default());
+        let mut settler = Settler::new(
+            db.clone(),
+            source,
+            &[spec()],
+            alerts.clone(),
+            Arc::new(SimulatedClock::new(Timestamp::from_secs(9))),
+        );
+        let r = settler.pass().await;
+        assert!(r.mismatches.is_empty());
+        assert_eq!(r.settled.len(), 2);
+        // $10 paid for $9.80 spent.
+        assert_eq!(
+            db.lock().realized_pnl(false).unwrap(),
+            Cash::from_micros(200_000)
+        );
+        assert!(
+            alerts
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .all(|a| a.severity != Severity::Critical)
+        );
+    }
 
     #[test]
     fn kalshi_settles_only_when_final_and_binary() {
