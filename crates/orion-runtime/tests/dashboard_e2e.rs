@@ -76,7 +76,8 @@ fn csrf(page: &str) -> String {
 
 /// The breaker belongs to the engine loop: a reset from the dashboard goes
 /// through its command channel, and the loop writes the new state with its
-/// audit line. A wrong password changes nothing.
+/// audit line. A wrong password changes nothing. A pause takes the same
+/// path.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn breaker_reset_from_the_dashboard_goes_through_the_engine_loop() {
     use orion_core::{Clock, NullAlerter, SystemClock};
@@ -171,6 +172,34 @@ async fn breaker_reset_from_the_dashboard_goes_through_the_engine_loop() {
         .unwrap_or_else(|| panic!("{audit:?}"));
     assert_eq!(reset.actor, "dashboard");
     assert!(reset.detail.contains("trip reviewed"), "{}", reset.detail);
+
+    // Pause through the dashboard: the loop applies it and it is audited.
+    let (status, _) = http(
+        addr,
+        "POST",
+        "/controls/pause",
+        Some(&session),
+        &format!("csrf={token}"),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let mut paused = false;
+    for _ in 0..100 {
+        let (_, api) = http(addr, "GET", "/api/status", Some(&session), "").await;
+        if api.contains(r#""trading":"paused or halted (no new trades)""#) {
+            paused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(paused, "the pause never reached the engine loop");
+    let audit = db.audit_log(20).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "engine.pause" && e.actor == "dashboard"),
+        "{audit:?}"
+    );
 
     engine.shutdown();
     engine.wait().await;
