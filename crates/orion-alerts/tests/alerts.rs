@@ -1097,3 +1097,92 @@ async fn flush_at_shutdown_reports_open_windows() {
         "{texts:?}"
     );
 }
+
+// ------------------------------------------------------------ the real engine
+
+/// The whole path with orion-runtime's engine against the simulator: a
+/// Telegram `/status` reads the real readiness report, and `/halt` makes the
+/// engine raise its critical alert, which reaches Telegram through the
+/// alerter built here. Runs with the `engine` feature (on in workspace
+/// builds, where orion-engine enables it).
+#[cfg(feature = "engine")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_engine_obeys_telegram_and_alerts_through_it() {
+    use orion_config::Mode;
+    use orion_core::SystemClock;
+    use orion_runtime::{Engine, EngineOptions, demo};
+
+    capture_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = demo::bundled_scenario(dir.path()).unwrap();
+    let sim = orion_sim::Sim::start(scenario.clone()).await.unwrap();
+    let mut config = demo::config_for_sim(
+        &sim,
+        dir.path(),
+        Mode::DryRun,
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    config.dashboard.enabled = false;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    demo::seed_pairs(&config.database_path(), &scenario, clock.as_ref()).unwrap();
+
+    let fake = Arc::new(Fake::new(&start_clock()));
+    let addr = serve(fake.clone(), false).await;
+    config.alerts = alerts_config(&format!(
+        "telegram_enabled = true\ntelegram_api_url = \"http://{addr}\""
+    ));
+    let alerts = orion_alerts::build(
+        &config.alerts,
+        &tg_secrets(20, "42"),
+        clock.clone(),
+        fast_delivery(),
+    )
+    .unwrap();
+    let engine = Engine::start(EngineOptions {
+        config,
+        credentials: demo::credentials(),
+        clock: clock.clone(),
+        alerter: alerts.alerter.clone(),
+        dashboard_password_hash: None,
+    })
+    .await
+    .unwrap();
+    let engine = Arc::new(engine);
+
+    let now = clock.now().secs();
+    fake.push_update(1, 42, "/status", now);
+    fake.push_update(2, 42, "/halt drill", now);
+    let commands = alerts
+        .start_commands(engine.clone(), clock.clone(), "dry-run")
+        .expect("telegram commands are on by default");
+    eventually("the status reply and the engine's halt alert", || {
+        let texts = replies(&fake);
+        texts.iter().any(|t| t.starts_with("Orion\nmode: dry-run"))
+            && texts
+                .iter()
+                .any(|t| t.starts_with("[CRITICAL] engine.halt\ntrading halted: telegram: drill"))
+    })
+    .await;
+    let texts = replies(&fake);
+    let status = texts.iter().find(|t| t.starts_with("Orion\n")).unwrap();
+    assert!(status.contains("breaker: "), "{status}");
+    assert!(!status.contains("breaker: unknown"), "{status}");
+    assert!(
+        status.contains("\npairs: ") && !status.contains("\npairs: 0\n"),
+        "{status}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("Halted (telegram: drill)")),
+        "{texts:?}"
+    );
+
+    commands.stop().await;
+    engine.shutdown();
+    let engine = Arc::try_unwrap(engine).expect("the command loop let go of the engine");
+    engine.wait().await;
+    alerts.flush(Duration::from_secs(5)).await;
+    assert!(!logs().contains(SECRET_PART));
+}
