@@ -793,7 +793,6 @@ impl Engine {
         let status = Arc::new(Status::default());
         status.pairs.store(pairs.len() as u64, Ordering::Relaxed);
         status.set_balances(available);
-        status.paused.store(!reconciled, Ordering::Relaxed);
         let settings = CoreSettings {
             mode,
             auto_execute: config.engine.auto_execute,
@@ -845,6 +844,8 @@ impl Engine {
                 &mut sink,
             );
         }
+        // A stored or reconciliation halt shows on the dashboard from the start.
+        status.paused.store(core.is_paused(), Ordering::Relaxed);
 
         // Streams and subscriptions.
         let (mut kalshi_ws, mut poly_ws) = venues::streams(&config, &clients, clock.clone());
