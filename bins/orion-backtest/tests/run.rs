@@ -20,7 +20,9 @@ fn ok(out: &std::process::Output) -> String {
 
 fn generate(dir: &Path) {
     ok(&backtest()
-        .args(["generate", "--pairs", "10", "--events", "20000", "--seed", "5"])
+        .args([
+            "generate", "--pairs", "10", "--events", "20000", "--seed", "5",
+        ])
         .args(["--planted", "3", "--fake", "3", "--out"])
         .arg(dir.join("s.orec"))
         .arg("--pairs-out")

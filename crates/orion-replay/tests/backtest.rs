@@ -396,3 +396,27 @@ fn runs_are_deterministic_per_seed() {
     };
     assert_ne!(fills(&a), fills(&c), "another seed, the same partial fills");
 }
+
+#[test]
+fn a_leg_slower_than_the_leg_timeout_is_found_by_query() {
+    // Kalshi answers after 3.5 s; the executor gives up waiting at 3 s,
+    // journals the leg as unknown and resolves it by query (never by a new
+    // order): the late order did land and fill, so the trade completes,
+    // on simulated time only.
+    let mut s = settings();
+    s.kalshi.latency = Duration::from_millis(3_500);
+    let run = run_hand(&s);
+    let t = only_trade(&run);
+    assert_eq!(t.outcome, "completed");
+    assert_eq!(t.contracts_hedged, q("60"));
+    assert_eq!(t.net_pnl, cash("1.086"));
+    // Sent at +2 ms; no answer by the 3 s leg timeout (+3.002 s); first
+    // query after 250 ms (+3.252 s): not there yet (it lands at +3.502 s),
+    // and "not found" only counts after twice the leg timeout since the
+    // send, so the executor waits until +6.002 s; the next query, 500 ms
+    // later, finds it filled: +6.502 s.
+    assert_eq!(t.executed_at, Timestamp::from_nanos(T0 + 6_502_000_000));
+    // One Kalshi order only: resolution was by query.
+    assert_eq!(run.orders_sent, 2);
+    assert_eq!(run_hand(&s), run);
+}

@@ -83,25 +83,56 @@ struct InFlight {
     future: Execution,
 }
 
-/// A waker that only raises a flag: after a poll, a raised flag means some
-/// timer or future asked to be polled again.
+/// The executions' waker: raises a flag (a timer fired or a future asked
+/// to be polled again) and, while time is being advanced, wakes the
+/// advancing task so that it stops at that instant.
 #[derive(Debug, Default)]
-struct Flag(AtomicBool);
+struct Flag {
+    raised: AtomicBool,
+    forward: Mutex<Option<Waker>>,
+}
+
+impl Flag {
+    fn raise(&self) {
+        self.raised.store(true, Ordering::Release);
+        let forward = self
+            .forward
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(waker) = forward {
+            waker.wake();
+        }
+    }
+
+    fn lower(&self) {
+        self.raised.store(false, Ordering::Release);
+    }
+
+    fn is_raised(&self) -> bool {
+        self.raised.load(Ordering::Acquire)
+    }
+
+    fn forward_to(&self, waker: Option<Waker>) {
+        *self.forward.lock().unwrap_or_else(|e| e.into_inner()) = waker;
+    }
+}
 
 impl Wake for Flag {
     fn wake(self: Arc<Self>) {
-        self.0.store(true, Ordering::Release);
+        self.raise();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.0.store(true, Ordering::Release);
+        self.raise();
     }
 }
 
 /// How long after the last event in-flight executions may still run.
 const DRAIN_LIMIT: Duration = Duration::from_secs(3_600);
-/// The time step while draining with no arrival pending (timers only).
-const DRAIN_STEP: Duration = Duration::from_millis(100);
+/// Steps (arrivals delivered or timers fired) in one advance, at most: a
+/// guard against a future that re-arms a timer for the same instant forever.
+const MAX_STEPS: u32 = 1_000_000;
 /// Re-polls of the executions after one step, at most (a guard: each
 /// re-poll follows a wake, and wakes come from timers that have fired).
 const MAX_POLL_ROUNDS: u32 = 64;
@@ -109,8 +140,9 @@ const MAX_POLL_ROUNDS: u32 = 64;
 struct Driver {
     rt: tokio::runtime::Runtime,
     clock: SimulatedClock,
-    /// The simulated time tokio's paused clock stands at (set on first use).
-    tokio_at: Option<Timestamp>,
+    /// A tokio instant and the simulated time it stands for (set on first
+    /// use): tokio's paused clock moves only when the driver advances it.
+    origin: Option<(tokio::time::Instant, Timestamp)>,
     state: Arc<Mutex<SimState>>,
     executor: Arc<Executor<MemoryStore>>,
     view: Arc<SimMarket>,
@@ -131,18 +163,68 @@ struct Driver {
 }
 
 impl Driver {
-    /// Moves simulated time (and tokio's clock with it) to `t`; timers due
-    /// by then fire.
-    fn step_to(&mut self, t: Timestamp) {
-        self.clock.advance_to(t);
-        match self.tokio_at {
-            None => self.tokio_at = Some(t),
-            Some(at) if t > at => {
-                self.rt.block_on(tokio::time::advance(t.since(at)));
-                self.tokio_at = Some(t);
+    /// Moves simulated time (and tokio's paused clock with it) towards
+    /// `t`, stopping early at the first executor timer that fires before
+    /// then. Returns the time reached.
+    fn step_to(&mut self, t: Timestamp) -> Timestamp {
+        let Some((origin, origin_at)) = self.origin else {
+            let _enter = self.rt.enter();
+            self.origin = Some((tokio::time::Instant::now(), t));
+            return self.clock.advance_to(t);
+        };
+        let deadline = origin + t.since(origin_at);
+        let flag = self.flag.clone();
+        flag.lower();
+        // Idle with a paused clock, the runtime jumps to the next timer:
+        // the executors' (which raise the flag and end the step there) or
+        // this sleep's (the target).
+        let reached = self.rt.block_on(async move {
+            let sleep = tokio::time::sleep_until(deadline);
+            let mut sleep = std::pin::pin!(sleep);
+            std::future::poll_fn(|cx| {
+                if flag.is_raised() {
+                    return Poll::Ready(());
+                }
+                flag.forward_to(Some(cx.waker().clone()));
+                sleep.as_mut().poll(cx)
+            })
+            .await;
+            flag.forward_to(None);
+            tokio::time::Instant::now()
+        });
+        // Timers fire on whole milliseconds: never report beyond `t`.
+        let at = origin_at
+            .saturating_add(reached.saturating_duration_since(origin))
+            .min(t);
+        self.clock.advance_to(at)
+    }
+
+    /// Runs simulated time to `t`: orders arriving before `t` (and at `t`
+    /// when `inclusive`) are delivered in time order, each against the books
+    /// as they are then; executor timers fire at their time; executions are
+    /// polled after each step.
+    fn run_until(&mut self, t: Timestamp, inclusive: bool, core: &mut DecisionCore) {
+        for _ in 0..MAX_STEPS {
+            let next = locked(&self.state)
+                .next_arrival()
+                .filter(|&a| a < t || (inclusive && a == t));
+            if next.is_none() && self.in_flight.is_empty() {
+                break;
             }
-            Some(_) => {}
+            let target = next.unwrap_or(t);
+            let reached = self.step_to(target);
+            if reached >= target
+                && let Some(a) = next
+            {
+                let copied = locked(&self.state).process_arrivals(a, &|i| core.book(i).cloned());
+                self.copied.extend(copied);
+            }
+            self.poll(core);
+            if next.is_none() && reached >= t {
+                break;
+            }
         }
+        self.update_active();
     }
 
     /// Polls every execution until none asks to be polled again; finishes
@@ -153,7 +235,7 @@ impl Driver {
             {
                 // Timers made while polling belong to this runtime.
                 let _enter = self.rt.enter();
-                self.flag.0.store(false, Ordering::Release);
+                self.flag.lower();
                 let mut cx = Context::from_waker(&self.waker);
                 let mut i = 0;
                 while i < self.in_flight.len() {
@@ -163,7 +245,7 @@ impl Driver {
                     }
                 }
             }
-            let woke = self.flag.0.load(Ordering::Acquire);
+            let woke = self.flag.is_raised();
             for (flight, result) in done {
                 self.finish(flight, result, core);
             }
@@ -178,29 +260,10 @@ impl Driver {
         self.active = !self.in_flight.is_empty() || locked(&self.state).has_pending();
     }
 
-    /// Delivers every arrival due strictly before `t` (an order arriving
-    /// at `t` sees the events stamped `t`), then brings time to `t`.
+    /// Before an event at `t`: everything due strictly before `t` happens
+    /// (an order arriving at `t` sees the events stamped `t`).
     fn settle_before(&mut self, t: Timestamp, core: &mut DecisionCore) {
-        loop {
-            let next = locked(&self.state).next_arrival();
-            match next {
-                Some(a) if a < t => self.deliver(a, core),
-                _ => break,
-            }
-        }
-        if !self.in_flight.is_empty() {
-            self.step_to(t);
-            self.poll(core);
-        }
-        self.update_active();
-    }
-
-    /// Moves to `a` and hands the orders arriving then to their venue.
-    fn deliver(&mut self, a: Timestamp, core: &mut DecisionCore) {
-        self.step_to(a);
-        let copied = locked(&self.state).process_arrivals(a, &|i| core.book(i).cloned());
-        self.copied.extend(copied);
-        self.poll(core);
+        self.run_until(t, false, core);
     }
 
     /// After a recorded update of `instrument`: a venue copy becomes the
@@ -414,19 +477,8 @@ impl Driver {
     /// After the last event: lets executions in flight finish in simulated
     /// time (bounded by [`DRAIN_LIMIT`]).
     fn drain(&mut self, core: &mut DecisionCore) {
-        let mut now = self.clock.now();
-        let limit = now.saturating_add(DRAIN_LIMIT);
-        while self.active {
-            let t = locked(&self.state)
-                .next_arrival()
-                .unwrap_or_else(|| now.saturating_add(DRAIN_STEP))
-                .max(now);
-            if t > limit {
-                break;
-            }
-            self.deliver(t, core);
-            now = t;
-        }
+        let limit = self.clock.now().saturating_add(DRAIN_LIMIT);
+        self.run_until(limit, true, core);
     }
 }
 
@@ -514,7 +566,7 @@ impl Backtest {
         let driver = Driver {
             rt,
             clock,
-            tokio_at: None,
+            origin: None,
             state,
             executor,
             view,

@@ -750,3 +750,158 @@ pub(crate) fn shared(state: SimState) -> Arc<Mutex<SimState>> {
 pub(crate) fn locked(state: &Mutex<SimState>) -> MutexGuard<'_, SimState> {
     lock(state)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use orion_core::{KalshiFeeType, MarketId, Rate};
+
+    fn p(s: &str) -> Price {
+        Price::parse(s).unwrap()
+    }
+
+    fn q(s: &str) -> Quantity {
+        Quantity::parse(s).unwrap()
+    }
+
+    fn pair() -> PairSpec {
+        PairSpec {
+            pair_id: Arc::from("P"),
+            event_key: Arc::from("E"),
+            kalshi_market: MarketId::new(Venue::Kalshi, "K").unwrap(),
+            kalshi_instrument: InstrumentId::new(Venue::Kalshi, "K").unwrap(),
+            polymarket_market: MarketId::new(Venue::Polymarket, "M").unwrap(),
+            polymarket_yes: InstrumentId::new(Venue::Polymarket, "Y").unwrap(),
+            polymarket_no: InstrumentId::new(Venue::Polymarket, "N").unwrap(),
+            inverted: false,
+            kalshi_fees: FeeSchedule::Kalshi {
+                fee_type: KalshiFeeType::Quadratic,
+                multiplier: Rate::ONE,
+            },
+            polymarket_fees: FeeSchedule::Polymarket {
+                rate: Rate::ZERO,
+                exponent: 1,
+            },
+            polymarket_tick: TickSize::Hundredth,
+            polymarket_min_size: q("5"),
+            resolves_at: Timestamp::from_secs(2_000_000_000),
+        }
+    }
+
+    fn state() -> SimState {
+        SimState::new(
+            1,
+            [
+                VenueModel::with_latency_ms(10),
+                VenueModel::with_latency_ms(10),
+            ],
+            PriceGrid::kalshi_linear_cent(),
+            &[pair()],
+            [Cash::ZERO, Cash::ZERO],
+        )
+    }
+
+    fn book(bids: &[(&str, &str)], asks: &[(&str, &str)]) -> OrderBook {
+        let level = |(price, qty): &(&str, &str)| Level::new(p(price), q(qty));
+        let mut b = OrderBook::new();
+        b.apply_snapshot(
+            bids.iter().map(level),
+            asks.iter().map(level),
+            Some(1),
+            None,
+            Timestamp::from_secs(1),
+        )
+        .unwrap();
+        b
+    }
+
+    fn order(
+        instrument: &str,
+        venue: Venue,
+        outcome: Outcome,
+        limit: &str,
+        qty: &str,
+        n: u32,
+    ) -> OrderRequest {
+        OrderRequest {
+            client_order_id: ClientOrderId::new(&format!("c{n}")).unwrap(),
+            market: MarketId::new(venue, "X").unwrap(),
+            instrument: InstrumentId::new(venue, instrument).unwrap(),
+            outcome,
+            side: Side::Buy,
+            limit_price: p(limit),
+            quantity: q(qty),
+            time_in_force: TimeInForce::FillOrKill,
+        }
+    }
+
+    #[test]
+    fn a_fill_consumes_the_copy_so_the_next_order_sees_less() {
+        let mut s = state();
+        let k = InstrumentId::new(Venue::Kalshi, "K").unwrap();
+        // YES bids 0.41 × 10: Kalshi NO is offered at 0.59 × 10.
+        let recorded = book(&[("0.41", "10")], &[("0.44", "10")]);
+        let now = Timestamp::from_secs(5);
+        let first = order("K", Venue::Kalshi, Outcome::No, "0.59", "6", 1);
+        let second = order("K", Venue::Kalshi, Outcome::No, "0.59", "6", 2);
+        let a = s.register(Venue::Kalshi, &first, now).unwrap();
+        let b = s.register(Venue::Kalshi, &second, now).unwrap();
+        assert_eq!(s.next_arrival(), Some(Timestamp::from_nanos(5_010_000_000)));
+        // Nothing arrives before its time.
+        assert!(
+            s.process_arrivals(now, &|_| Some(recorded.clone()))
+                .is_empty()
+        );
+        let copied = s.process_arrivals(Timestamp::from_nanos(5_010_000_000), &|_| {
+            Some(recorded.clone())
+        });
+        assert_eq!(copied, vec![k.clone()]);
+        let a = a.lock().unwrap().take().unwrap().unwrap();
+        assert_eq!(a.status, OrderStatus::Filled);
+        assert_eq!(a.average_price, Some(p("0.59")));
+        // 6 × 0.59 = 3.54; fee 0.07 × 6 × 0.59 × 0.41 = 0.101598 → 0.1016;
+        // debit rounded up to the cent: 3.65, so 0.11 of fees.
+        assert_eq!(a.fees, Cash::parse("0.11").unwrap());
+        assert_eq!(s.cash(Venue::Kalshi), Cash::parse("-3.65").unwrap());
+        // The second fill-or-kill order finds only 4 left and is killed.
+        let b = b.lock().unwrap().take().unwrap().unwrap();
+        assert_eq!(b.status, OrderStatus::Cancelled);
+        assert!(b.filled.is_zero());
+        // The copy's YES bid shrank; the recorded book is untouched.
+        assert_eq!(s.books[&k].bids().qty_at(p("0.41")), q("4"));
+        assert_eq!(recorded.bids().qty_at(p("0.41")), q("10"));
+        assert_eq!(s.counts().filled, 1);
+        assert_eq!(s.counts().killed, 1);
+    }
+
+    #[test]
+    fn venue_rules_refuse_off_grid_prices_odd_sizes_and_small_orders() {
+        let s = state();
+        let off_tick = order("Y", Venue::Polymarket, Outcome::Yes, "0.455", "10", 1);
+        assert!(matches!(
+            s.validate(Venue::Polymarket, &off_tick),
+            Err(GatewayError::InvalidOrder { .. })
+        ));
+        // The cent grid: a NO price of 0.595 is YES 0.405, off the grid.
+        let off_grid = order("K", Venue::Kalshi, Outcome::No, "0.595", "10", 2);
+        assert!(s.validate(Venue::Kalshi, &off_grid).is_err());
+        let odd = order("K", Venue::Kalshi, Outcome::Yes, "0.40", "1.005", 3);
+        assert!(s.validate(Venue::Kalshi, &odd).is_err());
+        let fine = order("K", Venue::Kalshi, Outcome::Yes, "0.40", "1.01", 4);
+        assert!(s.validate(Venue::Kalshi, &fine).is_ok());
+        // Below Polymarket's minimum size: refused on arrival.
+        let mut s = state();
+        let small = order("Y", Venue::Polymarket, Outcome::Yes, "0.45", "4", 5);
+        let slot = s
+            .register(Venue::Polymarket, &small, Timestamp::ZERO)
+            .unwrap();
+        s.process_arrivals(Timestamp::from_secs(1), &|_| None);
+        let answer = slot.lock().unwrap().take().unwrap();
+        assert!(
+            matches!(answer, Err(GatewayError::Rejected { .. })),
+            "{answer:?}"
+        );
+        assert_eq!(s.counts().rejected, 1);
+    }
+}
