@@ -210,9 +210,10 @@ async fn pause_after_error(
     stop: &mut watch::Receiver<bool>,
 ) -> bool {
     let wait = match e {
+        // Honoured, but a runaway value must not silence commands for hours.
         TelegramError::RateLimited {
             retry_after: Some(after),
-        } => *after,
+        } => (*after).min(Duration::from_secs(300)),
         _ => settings
             .error_backoff
             .saturating_mul(1u32 << failures.saturating_sub(1).min(10))
