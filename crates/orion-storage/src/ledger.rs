@@ -566,3 +566,40 @@ impl Database {
         Ok(Cash::from_micros(total))
     }
 }
+
+/// With migration 3, the ledger starts being written with each intent's
+/// finish. A database from before holds finished trades whose fills were
+/// never put in the ledger: they are replayed here, oldest finish first, so
+/// reconciliation compares the venues with what Orion really traded (an
+/// empty ledger would make every open holding look unknown). Holdings of
+/// markets that have resolved since are then settled by the engine's
+/// settlement task. Skipped when the ledger already holds something.
+pub(crate) fn backfill_positions(conn: &Connection) -> Result<(), StoreError> {
+    let held: i64 = conn
+        .query_row("SELECT COUNT(*) FROM positions", [], |r| r.get(0))
+        .map_err(sql_err)?;
+    if held > 0 {
+        return Ok(());
+    }
+    let mut stmt = conn
+        .prepare(
+            "SELECT intent_id, simulated, finished_at_ns FROM intents
+             WHERE finished_at_ns IS NOT NULL ORDER BY finished_at_ns, rowid",
+        )
+        .map_err(sql_err)?;
+    let finished = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .map_err(sql_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql_err)?;
+    for (intent_id, simulated, at) in finished {
+        apply_intent_positions(conn, &intent_id, simulated, Timestamp::from_nanos(at))?;
+    }
+    Ok(())
+}

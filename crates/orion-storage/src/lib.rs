@@ -295,6 +295,9 @@ impl Database {
             let target = index as u32 + 1;
             let tx = self.conn.transaction().map_err(sql_err)?;
             tx.execute_batch(sql).map_err(sql_err)?;
+            if target == 3 && current > 0 {
+                ledger::backfill_positions(&tx)?;
+            }
             tx.pragma_update(None, "user_version", target)
                 .map_err(sql_err)?;
             tx.commit().map_err(sql_err)?;

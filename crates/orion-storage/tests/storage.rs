@@ -478,10 +478,61 @@ fn a_version_2_database_migrates_to_halts_and_keeps_its_journal() {
         )
         .unwrap();
     }
+    // A trade finished under version 2 (no ledger then): journaled with the
+    // release's own writer, its version stamp put back to 2.
+    {
+        let mut db = Database::open(&path).unwrap();
+        db.connection()
+            .execute_batch("DROP TABLE pair_halts")
+            .unwrap();
+        db.record_intent(&intent("done")).unwrap();
+        for (coid, filled) in [("done-k", "10"), ("done-p", "10")] {
+            let coid = ClientOrderId::new(coid).unwrap();
+            let report = OrderReport {
+                client_order_id: coid.clone(),
+                venue_order_id: Some("v".into()),
+                status: OrderStatus::Filled,
+                filled: Quantity::parse(filled).unwrap(),
+                average_price: Some(Price::parse("0.41").unwrap()),
+                fees: Cash::ZERO,
+                reason: None,
+                updated_at: Timestamp::from_secs(1_001),
+            };
+            db.record_leg_event(
+                "done",
+                &coid,
+                &LegEvent::Report(report),
+                Timestamp::from_secs(1_001),
+            )
+            .unwrap();
+        }
+        db.connection()
+            .execute(
+                "UPDATE intents SET finished_at_ns = 1, outcome = '\"Completed\"' WHERE intent_id = 'done'",
+                [],
+            )
+            .unwrap();
+        db.connection()
+            .execute("DELETE FROM positions", [])
+            .unwrap();
+        db.connection()
+            .pragma_update(None, "user_version", 2)
+            .unwrap();
+    }
+    // (That open migrated and backed up once; the test's migration is the next.)
+    std::fs::remove_file(dir.path().join("orion.db.pre-v3.bak")).unwrap();
     let mut db = Database::open(&path).unwrap();
     assert_eq!(db.schema_version().unwrap(), 3);
     assert_eq!(LATEST, 3);
     assert_eq!(db.unfinished_intents().unwrap()[0].intent.intent_id, "old");
+    // The trade finished before the ledger existed is in it now.
+    let held = db.positions(false).unwrap();
+    assert_eq!(held.len(), 2, "{held:?}");
+    assert!(
+        held.iter()
+            .all(|p| p.quantity == Quantity::parse("10").unwrap())
+    );
+    assert!(held.iter().all(|p| p.cost == Cash::parse("4.10").unwrap()));
     let backup = dir.path().join("orion.db.pre-v3.bak");
     let old = Connection::open(&backup).unwrap();
     let v: u32 = old
