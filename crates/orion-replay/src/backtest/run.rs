@@ -8,12 +8,16 @@
 //! simulated clock, so both read the same simulated time. Executions are
 //! futures the driver polls itself, deterministically and in start order:
 //! after an execution starts, after an order's arrival is delivered, and
-//! after time moves (when timers may fire). Between two events the driver
-//! delivers every arrival due before the next event in time order, each
-//! against the books as they were at that instant.
+//! after an executor timer fires. Between two events the driver moves time
+//! in steps that end at the next order arrival or the next executor timer,
+//! whichever comes first (the paused runtime's auto-advance finds the
+//! timer), so each arrival meets the books as they were at that instant
+//! and each timeout fires when it would have. Tokio timers have millisecond
+//! resolution; arrivals are exact to the nanosecond.
 //!
 //! Events that start no execution while nothing is in flight take the same
-//! path as `scan` plus two flag checks: no allocation, no async.
+//! path as `scan` (`run_backtest_binary`: decoded in place, by slot) plus
+//! a few flag checks: no allocation, no async.
 
 use std::fmt;
 use std::future::Future;
@@ -292,8 +296,14 @@ impl Driver {
         now: Timestamp,
         core: &mut DecisionCore,
     ) {
-        self.trade_no += 1;
         let pair_id = opportunity.pair_id.clone();
+        if self.executor.is_halted(&pair_id) {
+            // The executor would refuse before sending anything (as live):
+            // no trade, the pair is freed at once.
+            self.release(pair_id, None, now, core);
+            return;
+        }
+        self.trade_no += 1;
         let Some(instruments) = self.pair_instruments.get(&pair_id).cloned() else {
             self.release(pair_id, None, now, core);
             return;
