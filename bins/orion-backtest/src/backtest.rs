@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use orion_core::{Cash, Fraction};
+use orion_core::{Cash, Fraction, PriceGrid};
 use orion_matching::detection::PairSpec;
 use orion_recording::{BinaryReader, JsonlReader, recording_files};
 use orion_replay::backtest::sweep::{grid_points, parse_latency};
@@ -45,6 +45,10 @@ pub struct Common {
     /// Probability that a venue refuses an order.
     #[arg(long, value_name = "P", default_value = "0")]
     reject_prob: String,
+    /// Kalshi's price grid for order prices: deci_cent (accepts every
+    /// 0.001 price), tapered_deci_cent or linear_cent.
+    #[arg(long, value_name = "GRID", default_value = "deci_cent")]
+    kalshi_grid: String,
     /// Starting cash on each venue, in dollars.
     #[arg(long, value_name = "USD", default_value = "10000")]
     balance: String,
@@ -163,6 +167,16 @@ fn settings(common: &Common) -> Result<BacktestSettings, String> {
     s.polymarket.partial_fill = partial;
     s.kalshi.reject = reject;
     s.polymarket.reject = reject;
+    s.kalshi_grid = match common.kalshi_grid.as_str() {
+        "deci_cent" => PriceGrid::kalshi_deci_cent(),
+        "tapered_deci_cent" => PriceGrid::kalshi_tapered_deci_cent(),
+        "linear_cent" => PriceGrid::kalshi_linear_cent(),
+        other => {
+            return Err(format!(
+                "--kalshi-grid {other}: one of deci_cent, tapered_deci_cent, linear_cent"
+            ));
+        }
+    };
     let balance =
         Cash::parse(&common.balance).map_err(|e| format!("--balance {}: {e}", common.balance))?;
     if balance <= Cash::ZERO {

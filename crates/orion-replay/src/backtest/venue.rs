@@ -261,6 +261,22 @@ impl SimState {
                         tick.as_str()
                     )));
                 }
+                // Immediate buys spend `size × price`, which the venue takes
+                // to two decimals only (the lot detection sizes in).
+                let immediate = matches!(
+                    request.time_in_force,
+                    TimeInForce::FillOrKill | TimeInForce::ImmediateOrCancel
+                );
+                let cent = 10_000_000_000i128; // one cent in pico-dollars
+                if immediate
+                    && request.side == Side::Buy
+                    && price.notional(request.quantity).picos() % cent != 0
+                {
+                    return Err(invalid(format!(
+                        "{} × {price} is not a whole number of cents",
+                        request.quantity
+                    )));
+                }
             }
             _ => {
                 // Kalshi's grid is in YES prices: a NO price p is YES 1 - p.
@@ -890,6 +906,12 @@ mod tests {
         assert!(s.validate(Venue::Kalshi, &odd).is_err());
         let fine = order("K", Venue::Kalshi, Outcome::Yes, "0.40", "1.01", 4);
         assert!(s.validate(Venue::Kalshi, &fine).is_ok());
+        // A fill-or-kill Polymarket buy must spend whole cents:
+        // 10.5 × 0.45 = 4.725 is refused, 11 × 0.45 = 4.95 is not.
+        let odd_amount = order("Y", Venue::Polymarket, Outcome::Yes, "0.45", "10.5", 6);
+        assert!(s.validate(Venue::Polymarket, &odd_amount).is_err());
+        let whole = order("Y", Venue::Polymarket, Outcome::Yes, "0.45", "11", 7);
+        assert!(s.validate(Venue::Polymarket, &whole).is_ok());
         // Below Polymarket's minimum size: refused on arrival.
         let mut s = state();
         let small = order("Y", Venue::Polymarket, Outcome::Yes, "0.45", "4", 5);
