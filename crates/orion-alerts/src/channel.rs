@@ -42,7 +42,8 @@ pub struct DeliverySettings {
     /// First retry delay; doubles each attempt up to `backoff_max`.
     pub backoff_base: Duration,
     pub backoff_max: Duration,
-    /// Telegram's `retry_after` is honoured up to this long.
+    /// Telegram's `retry_after` (and a webhook's `Retry-After`) is honoured
+    /// up to this long.
     pub max_retry_after: Duration,
     /// How often windows are closed and drop notes released.
     pub tick: Duration,
@@ -91,7 +92,10 @@ impl Destination {
                 }),
             Destination::Webhook(hook) => hook.post(message).await.map_err(|e| Failure {
                 transient: e.is_transient(),
-                retry_after: None,
+                retry_after: match &e {
+                    crate::webhook::WebhookError::Status { retry_after, .. } => *retry_after,
+                    _ => None,
+                },
                 detail: e.to_string(),
             }),
         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Request, StatusCode, Uri, header};
+use http::{HeaderMap, Method, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -68,6 +68,18 @@ impl HttpClient {
         body: Vec<u8>,
         timeout: Duration,
     ) -> Result<(StatusCode, Bytes), HttpError> {
+        self.post_json_with_headers(uri, body, timeout)
+            .await
+            .map(|(status, _, body)| (status, body))
+    }
+
+    /// Like [`HttpClient::post_json`], with the response headers.
+    pub async fn post_json_with_headers(
+        &self,
+        uri: &Uri,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), HttpError> {
         check_uri(uri)?;
         let request = Request::builder()
             .method(Method::POST)
@@ -83,12 +95,13 @@ impl HttpClient {
                 .await
                 .map_err(|e| HttpError::Transport(error_chain(&e)))?;
             let status = response.status();
+            let headers = response.headers().clone();
             let body = Limited::new(response.into_body(), MAX_BODY)
                 .collect()
                 .await
                 .map_err(|e| HttpError::Body(e.to_string()))?
                 .to_bytes();
-            Ok((status, body))
+            Ok((status, headers, body))
         };
         tokio::time::timeout(timeout, exchange)
             .await

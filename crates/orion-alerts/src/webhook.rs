@@ -21,7 +21,11 @@ pub enum WebhookError {
     #[error("webhook URL: {0}")]
     Config(String),
     #[error("webhook answered {status}")]
-    Status { status: u16 },
+    Status {
+        status: u16,
+        /// From a `Retry-After: <seconds>` header (429 and 503 send it).
+        retry_after: Option<Duration>,
+    },
     #[error("webhook request failed: {0}")]
     Transport(String),
 }
@@ -77,9 +81,9 @@ impl Webhook {
     pub async fn post(&self, message: &Outgoing) -> Result<(), WebhookError> {
         let bytes = serde_json::to_vec(&body(message))
             .map_err(|e| WebhookError::Config(format!("cannot encode the body: {e}")))?;
-        let (status, _body) = self
+        let (status, headers, _body) = self
             .http
-            .post_json(&self.uri, bytes, self.timeout)
+            .post_json_with_headers(&self.uri, bytes, self.timeout)
             .await
             .map_err(|e| match e {
                 HttpError::BadUrl(why) => WebhookError::Config(why.to_string()),
@@ -88,8 +92,15 @@ impl Webhook {
         if status.is_success() {
             return Ok(());
         }
+        // Only the delay-seconds form; an HTTP date falls back to backoff.
+        let retry_after = headers
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         Err(WebhookError::Status {
             status: status.as_u16(),
+            retry_after,
         })
     }
 }

@@ -282,6 +282,9 @@ async fn webhook_handler(
     // Remember which URL it came to (normal or error) in the record.
     body["chat_id"] = json!(uri.path());
     fake.record("webhook", body);
+    if take(&fake.rate_limited) {
+        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")]).into_response();
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -589,6 +592,34 @@ async fn telegram_429_retry_after_is_honoured() {
     settle().await;
     assert_eq!(fake.messages().len(), 2);
     assert_eq!(alerts.telegram.as_ref().unwrap().counts().0.failed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_429_retry_after_header_is_honoured() {
+    capture_logs();
+    let clock = start_clock();
+    let hook = Arc::new(Fake::new(&clock));
+    hook.rate_limited.store(1, Ordering::Release);
+    let addr = serve(hook.clone(), true).await;
+    let config = alerts_config("webhook_enabled = true");
+    let secrets = AlertSecrets {
+        webhook_url: format!("http://{addr}/hook"),
+        ..AlertSecrets::default()
+    };
+    let alerts =
+        orion_alerts::build(&config, &secrets, Arc::new(clock.clone()), fast_delivery()).unwrap();
+    alerts
+        .alerter
+        .alert(alert(Severity::Info, "k", "m", &clock));
+    eventually("the retry", || hook.messages().len() >= 2).await;
+    let seen = hook.messages();
+    // Backoff here is 10 ms: only Retry-After explains a 1 s gap.
+    let gap = seen[1].at.duration_since(seen[0].at);
+    assert!(gap >= Duration::from_secs(1), "retried after {gap:?}");
+    eventually("the count", || {
+        alerts.webhook.as_ref().unwrap().counts().0.sent == 1
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
