@@ -159,19 +159,16 @@ fn rejected_legs_are_repaired_by_the_executor_or_fill_nothing() {
     assert_eq!(t.outcome, "repaired");
     assert_eq!(t.contracts_hedged, Quantity::ZERO);
     assert_eq!(t.repair_loss, cash("3.60"));
+    // Nothing is held: no position cost, no gross P&L. The unwind took the
+    // 33.00 paid back out of the Polymarket cost (30.00 received, the 3.60
+    // lost including its 0.60 fee booked as the repair loss).
     assert_eq!(t.kalshi_cost, Cash::ZERO);
-    // Net cash on Polymarket: paid 33.00, got 30.00 back.
-    assert_eq!(t.polymarket_cost, cash("3.00"));
-    // Fees: 0.594 (buy) + 0.60 (sell).
-    assert_eq!(t.fees, cash("1.194"));
-    // Nothing hedged, so the whole trade lost its costs and fees.
+    assert_eq!(t.polymarket_cost, Cash::ZERO);
+    assert_eq!(t.gross_pnl, Cash::ZERO);
+    // The leg's own fee.
+    assert_eq!(t.fees, cash("0.594"));
+    // Cash result: −33.00 − 0.594 + 30.00 − 0.60.
     assert_eq!(t.net_pnl, cash("-4.194"));
-    assert_eq!(
-        t.net_pnl,
-        t.gross_pnl
-            .saturating_sub(t.fees)
-            .saturating_sub(t.repair_loss)
-    );
     // Two Kalshi orders (the leg, then the completion attempt) refused.
     assert_eq!(run.orders_rejected, 2);
 
@@ -227,24 +224,36 @@ fn a_partial_fill_is_unwound_with_its_loss() {
         at("0.025", e).saturating_add(sell_fee),
         "e = {e}"
     );
-    assert_eq!(t.kalshi_cost, cash("24.30").saturating_sub(at("0.38", e)));
+    // The position held: h Kalshi YES at their 0.405 average (24.30 paid
+    // for 60, the e sold taken out at cost) and h Polymarket NO at 0.55.
+    assert_eq!(t.kalshi_cost, at("0.405", h));
     assert_eq!(t.polymarket_cost, at("0.55", h));
     let poly_fee = poly_fees
         .taker_fee(h, Price::parse("0.55").unwrap())
         .unwrap();
-    assert_eq!(
-        t.fees,
-        cash("1.02")
-            .saturating_add(sell_fee)
-            .saturating_add(poly_fee)
-    );
+    // The legs' fees; the sale's fee is in the repair loss.
+    assert_eq!(t.fees, cash("1.02").saturating_add(poly_fee));
     let payout = Cash::from_micros(h.micros() as i64);
     assert_eq!(
-        t.net_pnl,
+        t.gross_pnl,
         payout
             .saturating_sub(t.kalshi_cost)
             .saturating_sub(t.polymarket_cost)
+    );
+    // And the whole is the cash result: h × $1 − 24.30 − 1.02 (Kalshi buys)
+    // + 0.38 e − sale fee (Kalshi sale) − 0.55 h − its fee (Polymarket).
+    let cash_result = payout
+        .saturating_sub(cash("25.32"))
+        .saturating_add(at("0.38", e))
+        .saturating_sub(sell_fee)
+        .saturating_sub(at("0.55", h))
+        .saturating_sub(poly_fee);
+    assert_eq!(t.net_pnl, cash_result);
+    assert_eq!(
+        t.net_pnl,
+        t.gross_pnl
             .saturating_sub(t.fees)
+            .saturating_sub(t.repair_loss)
     );
     assert_eq!(run.orders_partially_filled, 1);
 }

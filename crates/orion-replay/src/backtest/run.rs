@@ -421,38 +421,59 @@ impl Driver {
         self.observe(now);
     }
 
-    /// The trade as the venues booked it.
+    /// The trade as the venues booked it, split so that
+    /// `net = gross − fees − repair_loss` is exactly the cash result
+    /// (payout of the hedged contracts less everything paid):
+    ///
+    /// * the parent legs' cash goes to each venue's cost, their fees to `fees`;
+    /// * a repair order that lost money (by the executor's own account, which
+    ///   the breaker also sees as `unwind_loss`) contributes its cash and fee
+    ///   less that loss to its venue's cost, and the loss to `repair_loss`:
+    ///   an unwind removes the unwound contracts' cost basis, a completion
+    ///   adds the completed contracts at their break-even;
+    /// * a repair that made money books its cash as cost and its fee as fee.
+    ///
+    /// So the costs are those of the position held to settlement and
+    /// `gross = $1 × hedged − costs`.
     fn record(&self, flight: &InFlight, report: &ExecutionReport, now: Timestamp) -> TradeRecord {
         let state = locked(&self.state);
-        let mut kalshi_cost = Cash::ZERO;
-        let mut polymarket_cost = Cash::ZERO;
+        let mut costs = [Cash::ZERO; 2];
         let mut fees = Cash::ZERO;
-        let orders = report
-            .legs
-            .iter()
-            .chain(report.repairs.iter().map(|r| &r.leg));
-        for leg in orders {
+        let slot = |venue: Venue| match venue {
+            Venue::Kalshi => 0,
+            Venue::Polymarket => 1,
+        };
+        for leg in &report.legs {
             if let Some(b) = state.booking(&leg.client_order_id) {
-                match b.venue {
-                    Venue::Kalshi => kalshi_cost = kalshi_cost.saturating_add(b.cash),
-                    Venue::Polymarket => polymarket_cost = polymarket_cost.saturating_add(b.cash),
-                }
+                let c = &mut costs[slot(b.venue)];
+                *c = c.saturating_add(b.cash);
                 fees = fees.saturating_add(b.fees);
             }
         }
+        for repair in &report.repairs {
+            if let Some(b) = state.booking(&repair.leg.client_order_id) {
+                let c = &mut costs[slot(b.venue)];
+                if repair.realized_pnl.is_negative() {
+                    *c = c
+                        .saturating_add(b.cash)
+                        .saturating_add(b.fees)
+                        .saturating_add(repair.realized_pnl);
+                } else {
+                    *c = c.saturating_add(b.cash);
+                    fees = fees.saturating_add(b.fees);
+                }
+            }
+        }
+        let [kalshi_cost, polymarket_cost] = costs;
         let hedged_micros = report.net[0].min(report.net[1]).max(0);
         let contracts_hedged = Quantity::from_micros(u64::try_from(hedged_micros).unwrap_or(0));
         // $1 × contracts: micro-contracts are micro-dollars of payout.
         let payout = Cash::from_micros(i64::try_from(hedged_micros).unwrap_or(i64::MAX));
-        let net_pnl = payout
-            .saturating_sub(kalshi_cost)
-            .saturating_sub(polymarket_cost)
-            .saturating_sub(fees);
         let repair_loss = report.unwind_loss.max(Cash::ZERO);
-        // Costs and fees above include the repair orders, so the repair
-        // loss is added back: net = gross − fees − repair_loss holds and
-        // nothing is counted twice.
-        let gross_pnl = net_pnl.saturating_add(fees).saturating_add(repair_loss);
+        let gross_pnl = payout
+            .saturating_sub(kalshi_cost)
+            .saturating_sub(polymarket_cost);
+        let net_pnl = gross_pnl.saturating_sub(fees).saturating_sub(repair_loss);
         let outcome = match (&report.outcome, report.halted) {
             (_, true) | (None | Some(IntentOutcome::NeedsAttention), _) => "halted",
             (Some(IntentOutcome::Completed), false) => "completed",
