@@ -550,6 +550,8 @@ fn take(
     let mut notional = Notional::ZERO;
     let mut cash = Cash::ZERO;
     let mut fees = Cash::ZERO;
+    // Kalshi's per-order accumulator of cent-rounding overpayment.
+    let mut rounding = Cash::ZERO;
     let mut updates = Vec::new();
     for level in &levels {
         let by_others = skip.min(level.qty);
@@ -584,20 +586,26 @@ fn take(
             .fees
             .taker_fee(mine, level.price)
             .map_err(|e| e.to_string())?;
-        // One fill per level. Kalshi debits each buy fill's cost plus fee
-        // rounded up to the cent (its non-direct members' balance
-        // precision; the difference is its "rounding fee") and credits a
-        // sale's proceeds less fee rounded down; Polymarket settles in 1e-6
-        // collateral units, exact for prices on its tick.
+        // One fill per level. Kalshi (protocols/kalshi.md §8) debits each
+        // buy fill's cost plus fee rounded up to the cent (its non-direct
+        // members' balance precision; the difference is a "rounding fee")
+        // and credits a sale's proceeds less fee rounded down, then refunds
+        // the order's accumulated rounding in whole cents (below).
+        // Polymarket settles in 1e-6 collateral units, exact for prices on
+        // its tick.
         let (paid, fee) = match (venue, request.side) {
             (Venue::Kalshi, Side::Buy) => {
                 let cost = n.to_cash(Rounding::Up).ok_or("cost overflow")?;
-                let debit = to_cents(cost.saturating_add(fee), Rounding::Up);
+                let exact = cost.saturating_add(fee);
+                let debit = to_cents(exact, Rounding::Up);
+                rounding = rounding.saturating_add(debit.saturating_sub(exact));
                 (cost, debit.saturating_sub(cost))
             }
             (Venue::Kalshi, Side::Sell) => {
                 let proceeds = n.to_cash(Rounding::Down).ok_or("proceeds overflow")?;
-                let credit = to_cents(proceeds.saturating_sub(fee), Rounding::Down);
+                let exact = proceeds.saturating_sub(fee);
+                let credit = to_cents(exact, Rounding::Down);
+                rounding = rounding.saturating_add(exact.saturating_sub(credit));
                 (
                     proceeds.checked_neg().unwrap_or(Cash::ZERO),
                     proceeds.saturating_sub(credit),
@@ -620,6 +628,8 @@ fn take(
             break;
         }
     }
+    // The whole cents of rounding the order overpaid come back.
+    fees = fees.saturating_sub(to_cents(rounding, Rounding::Down));
     if !updates.is_empty() {
         // No sequence number: the copy keeps the recorded one. A consumed
         // level only ever shrinks, so this cannot fail on a synced book.
@@ -889,6 +899,27 @@ mod tests {
         assert_eq!(recorded.bids().qty_at(p("0.41")), q("10"));
         assert_eq!(s.counts().filled, 1);
         assert_eq!(s.counts().killed, 1);
+    }
+
+    #[test]
+    fn kalshi_refunds_an_orders_whole_cents_of_rounding() {
+        // Three fills of 3 YES at 0.50, 0.51, 0.52:
+        //   1.50 + fee 0.07·3·0.25   = 0.0525 → 1.5525 → debit 1.56 (0.0075 over)
+        //   1.53 + fee 0.07·3·0.2499 = 0.052479 → 0.0525 → 1.5825 → 1.59 (0.0075)
+        //   1.56 + fee 0.07·3·0.2496 = 0.052416 → 0.0525 → 1.6125 → 1.62 (0.0075)
+        // 4.77 debited, 0.0225 over: 0.02 refunded. Cost 4.59, fees 0.16.
+        let mut s = state();
+        let recorded = book(&[], &[("0.50", "3"), ("0.51", "3"), ("0.52", "3")]);
+        let o = order("K", Venue::Kalshi, Outcome::Yes, "0.52", "9", 1);
+        let slot = s.register(Venue::Kalshi, &o, Timestamp::ZERO).unwrap();
+        s.process_arrivals(Timestamp::from_secs(1), &|_| Some(recorded.clone()));
+        let r = slot.lock().unwrap().take().unwrap().unwrap();
+        assert_eq!(r.status, OrderStatus::Filled);
+        assert_eq!(r.average_price, Some(p("0.51")));
+        assert_eq!(r.fees, Cash::parse("0.16").unwrap());
+        let booked = s.booking(&o.client_order_id).unwrap();
+        assert_eq!(booked.cash, Cash::parse("4.59").unwrap());
+        assert_eq!(s.cash(Venue::Kalshi), Cash::parse("-4.75").unwrap());
     }
 
     #[test]
