@@ -104,7 +104,7 @@ enum Command {
     },
     /// Replay a recording through the decision core, the risk gate and the executor against simulated venues.
     #[command(
-        after_help = "Example:\n  orion-backtest run --recording synth.orec --pairs synth-pairs.json --config config/orion.example.toml \\\n      --seed 1 --kalshi-latency-ms 50:20 --polymarket-latency-ms 100 --partial-fill-prob 0.05 --reject-prob 0.01 --out bt/\n\n\
+        after_help = "Example:\n  orion-backtest run --recording synth.orec --pairs synth-pairs.json \\\n      --config config/orion.example.toml --seed 1 --out bt/ \\\n      --kalshi-latency-ms 50:20 --polymarket-latency-ms 100 \\\n      --partial-fill-prob 0.05 --reject-prob 0.01\n\n\
         Writes summary.txt (also printed), trades.csv and report.html in --out. Orders reach a\n\
         venue after its latency and fill against the recorded book as it is then, with the\n\
         venue's fees and rules. The outputs depend only on the inputs and the seed; the\n\
