@@ -1116,9 +1116,22 @@ async fn repair_failing_repeatedly_halts_the_pair_with_a_critical_alert() {
     world.script(Venue::Kalshi, &[Step::Fill]);
     world.script(Venue::Kalshi, &[Step::Reject; 10]);
     let proc = start_ready(dir.path(), &world, config(KalshiLegTif::FillOrKill), 9).await;
+    // The engine stores halts through this hook.
+    let told: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let sink = told.clone();
+    proc.executor
+        .on_halt(Arc::new(move |pair: &str, why: &str| {
+            sink.lock()
+                .unwrap()
+                .push((pair.to_string(), why.to_string()));
+        }));
     let report = run(&proc, q(10), &StaticView::default_books()).await;
     assert_eq!(report.outcome, Some(IntentOutcome::NeedsAttention));
     assert!(report.halted);
+    let told = told.lock().unwrap().clone();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].0, "pair-1");
+    assert!(told[0].1.contains(&report.intent_id), "{told:?}");
     assert_eq!(report.repairs.len(), 3, "bounded by max_repair_attempts");
     assert!(proc.alerter.critical() >= 1);
     assert!(proc.executor.is_halted("pair-1"));

@@ -649,19 +649,23 @@ impl Engine {
                 tracing::warn!(pair = %h.pair_id, reason = %h.reason, by = %h.source, "pair halted (stored); `orion-admin pairs resume` lifts it");
             }
             executor.restore_halts(halts.iter().map(|h| h.pair_id.as_str()));
-            let halt_db = db.clone();
-            let halt_clock = clock.clone();
-            executor.on_halt(Arc::new(move |pair_id: &str, reason: &str| {
-                let record = orion_storage::HaltRecord {
-                    pair_id: pair_id.to_string(),
-                    reason: reason.to_string(),
-                    source: "execution".into(),
-                    halted_at: halt_clock.now(),
-                };
-                if let Err(e) = halt_db.lock().halt_pair(&record) {
-                    tracing::error!(pair = %pair_id, error = %e, "halt not stored: it will not survive a restart");
-                }
-            }));
+            // Only real executions store halts: a dry-run halt is about
+            // simulated fills and must not stop the pair trading live later.
+            if mode == Mode::Live {
+                let halt_db = db.clone();
+                let halt_clock = clock.clone();
+                executor.on_halt(Arc::new(move |pair_id: &str, reason: &str| {
+                    let record = orion_storage::HaltRecord {
+                        pair_id: pair_id.to_string(),
+                        reason: reason.to_string(),
+                        source: "execution".into(),
+                        halted_at: halt_clock.now(),
+                    };
+                    if let Err(e) = halt_db.lock().halt_pair(&record) {
+                        tracing::error!(pair = %pair_id, error = %e, "halt not stored: it will not survive a restart");
+                    }
+                }));
+            }
         }
 
         // Repairs never offer an order below a market's minimum size (the
