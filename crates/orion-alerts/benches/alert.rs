@@ -41,7 +41,7 @@ fn bench(c: &mut Criterion) {
         BuildOptions::default(),
     )
     .unwrap();
-    // Only the webhook channel: the log alerter would measure the log.
+    // The webhook channel alone first.
     let channel = alerts.webhook.clone().unwrap();
     let alert = |key: String| Alert {
         severity: Severity::Warning,
@@ -54,6 +54,11 @@ fn bench(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(3));
     group.bench_function("coalesced_repeat", |b| {
         b.iter(|| channel.alert(alert("feed.stale".into())));
+    });
+    // Log lane + webhook channel, as the engine calls it.
+    let fan_out = alerts.alerter.clone();
+    group.bench_function("fan_out_coalesced_repeat", |b| {
+        b.iter(|| fan_out.alert(alert("feed.stale.fan".into())));
     });
     let mut n = 0u64;
     group.bench_function("dropped_over_budget", |b| {

@@ -65,8 +65,13 @@ impl Default for DeliverySettings {
 /// Where a lane's messages go.
 #[derive(Debug, Clone)]
 pub enum Destination {
-    Telegram { api: TelegramApi, chat_id: String },
+    Telegram {
+        api: TelegramApi,
+        chat_id: String,
+    },
     Webhook(Webhook),
+    /// The process log, written by the lane's task (see [`LogChannel`]).
+    Log,
 }
 
 struct Failure {
@@ -90,6 +95,10 @@ impl Destination {
                     // TelegramApi already masks the token; mask again in case.
                     detail: api.token().mask(&e.to_string()),
                 }),
+            Destination::Log => {
+                log_message(message);
+                Ok(())
+            }
             Destination::Webhook(hook) => hook.post(message).await.map_err(|e| Failure {
                 transient: e.is_transient(),
                 retry_after: match &e {
@@ -99,6 +108,18 @@ impl Destination {
                 detail: e.to_string(),
             }),
         }
+    }
+}
+
+fn log_message(message: &Outgoing) {
+    let key = message.key();
+    let at = message.at();
+    let count = message.count();
+    let text = message.message();
+    match message.severity() {
+        Severity::Critical => tracing::error!(%key, %at, count, "alert: {text}"),
+        Severity::Warning => tracing::warn!(%key, %at, count, "alert: {text}"),
+        Severity::Info => tracing::info!(%key, %at, count, "alert: {text}"),
     }
 }
 
@@ -287,6 +308,52 @@ async fn run_lane(lane: Arc<Lane>, mut outbox: mpsc::Receiver<Outgoing>) {
     }
 }
 
+fn current_runtime() -> Result<tokio::runtime::Handle, String> {
+    tokio::runtime::Handle::try_current()
+        .map_err(|_| "alert channels must be started inside the tokio runtime".to_string())
+}
+
+fn spawn_lane(
+    runtime: &tokio::runtime::Handle,
+    name: &'static str,
+    destination: Destination,
+    throttle: ThrottleSettings,
+    delivery: DeliverySettings,
+    clock: Arc<dyn Clock>,
+) -> (Arc<Lane>, JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(delivery.queue.max(1));
+    let lane = Arc::new(Lane {
+        name,
+        throttle: Mutex::new(Throttle::new(throttle)),
+        outbox: tx,
+        clock,
+        destination,
+        delivery,
+        stats: LaneStats::default(),
+        in_flight: AtomicUsize::new(0),
+    });
+    let task = runtime.spawn(run_lane(lane.clone(), rx));
+    (lane, task)
+}
+
+/// Closes the lanes' windows now and waits up to `within` for their queues;
+/// returns the alerts left unreported plus the messages still queued.
+async fn drain(lanes: &[&Lane], within: Duration) -> u64 {
+    let mut unreported: u64 = lanes.iter().map(|l| l.close_all()).sum();
+    let deadline = tokio::time::Instant::now() + within;
+    let queued = || {
+        lanes
+            .iter()
+            .map(|l| l.in_flight.load(Ordering::Acquire))
+            .sum::<usize>()
+    };
+    while queued() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    unreported += queued() as u64;
+    unreported
+}
+
 /// Aborts the lanes' tasks when the channel is dropped.
 #[derive(Debug)]
 struct Tasks(Vec<JoinHandle<()>>);
@@ -336,31 +403,28 @@ impl ChannelAlerter {
         delivery: DeliverySettings,
         clock: Arc<dyn Clock>,
     ) -> Result<ChannelAlerter, String> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| "alert channels must be started inside the tokio runtime".to_string())?;
+        let runtime = current_runtime()?;
         let error_destination = error_destination.unwrap_or_else(|| destination.clone());
-        let mut tasks = Vec::new();
-        let mut lane = |name: &'static str, destination: Destination| {
-            let (tx, rx) = mpsc::channel(delivery.queue.max(1));
-            let lane = Arc::new(Lane {
-                name,
-                throttle: Mutex::new(Throttle::new(throttle)),
-                outbox: tx,
-                clock: clock.clone(),
-                destination,
-                delivery,
-                stats: LaneStats::default(),
-                in_flight: AtomicUsize::new(0),
-            });
-            tasks.push(runtime.spawn(run_lane(lane.clone(), rx)));
-            lane
-        };
-        let normal = lane(names.normal, destination);
-        let error = lane(names.error, error_destination);
+        let (normal, t1) = spawn_lane(
+            &runtime,
+            names.normal,
+            destination,
+            throttle,
+            delivery,
+            clock.clone(),
+        );
+        let (error, t2) = spawn_lane(
+            &runtime,
+            names.error,
+            error_destination,
+            throttle,
+            delivery,
+            clock,
+        );
         Ok(ChannelAlerter {
             normal,
             error,
-            _tasks: Tasks(tasks),
+            _tasks: Tasks(vec![t1, t2]),
         })
     }
 
@@ -370,16 +434,7 @@ impl ChannelAlerter {
     /// messages still undelivered (zero when everything went out; logged
     /// otherwise).
     pub async fn flush(&self, within: Duration) -> u64 {
-        let mut unreported = self.normal.close_all() + self.error.close_all();
-        let deadline = tokio::time::Instant::now() + within;
-        let queued = || {
-            self.normal.in_flight.load(Ordering::Acquire)
-                + self.error.in_flight.load(Ordering::Acquire)
-        };
-        while queued() > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        unreported += queued() as u64;
+        let unreported = drain(&[&self.normal, &self.error], within).await;
         if unreported > 0 {
             tracing::warn!(
                 channel = self.normal.name,
@@ -403,6 +458,69 @@ impl Alerter for ChannelAlerter {
         match alert.severity {
             Severity::Critical => self.error.offer(alert),
             Severity::Info | Severity::Warning => self.normal.offer(alert),
+        }
+    }
+}
+
+/// Info and warnings in the log go through a coalescing lane with this
+/// budget (the most `max_per_minute` allows for chat channels).
+pub const LOG_MAX_PER_MINUTE: u32 = 600;
+
+/// The process log as an alert channel. Critical alerts are written at once,
+/// on the caller's thread: they are rare and the log is the first place an
+/// operator looks. Info and warnings go through a coalescing lane (the
+/// configured window, [`LOG_MAX_PER_MINUTE`]) written by its own task, so a
+/// storm neither floods the log nor makes the engine wait on log output.
+pub struct LogChannel {
+    lane: Arc<Lane>,
+    _tasks: Tasks,
+}
+
+impl std::fmt::Debug for LogChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LogChannel")
+    }
+}
+
+impl LogChannel {
+    pub fn start(
+        coalesce_window: Duration,
+        delivery: DeliverySettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<LogChannel, String> {
+        let runtime = current_runtime()?;
+        let (lane, task) = spawn_lane(
+            &runtime,
+            "log",
+            Destination::Log,
+            ThrottleSettings {
+                coalesce_window,
+                max_per_minute: LOG_MAX_PER_MINUTE,
+            },
+            delivery,
+            clock,
+        );
+        Ok(LogChannel {
+            lane,
+            _tasks: Tasks(vec![task]),
+        })
+    }
+
+    /// See [`ChannelAlerter::flush`].
+    pub async fn flush(&self, within: Duration) -> u64 {
+        drain(&[&self.lane], within).await
+    }
+
+    pub fn counts(&self) -> LaneCounts {
+        self.lane.counts()
+    }
+}
+
+impl Alerter for LogChannel {
+    fn alert(&self, alert: Alert) {
+        match alert.severity {
+            Severity::Critical => crate::fanout::LogAlerter.alert(alert),
+            Severity::Info | Severity::Warning => self.lane.offer(alert),
         }
     }
 }

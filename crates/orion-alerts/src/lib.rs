@@ -1,7 +1,7 @@
 //! Operator alerts and the Telegram command loop.
 //!
 //! This crate owns the [`orion_core::Alerter`] implementations the engine
-//! uses: [`LogAlerter`] (always), a Telegram channel and a generic JSON
+//! uses: the log ([`LogChannel`], always), a Telegram channel and a generic JSON
 //! webhook channel ([`ChannelAlerter`]), combined by [`FanOut`]. Channels
 //! coalesce repeats of an alert key and keep a per-minute budget
 //! ([`throttle`], pure and clock-driven), with a separate lane — own budget,
@@ -33,7 +33,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use channel::{
-    ALERTS_METRIC, ChannelAlerter, DeliverySettings, Destination, LaneCounts, LaneNames,
+    ALERTS_METRIC, ChannelAlerter, DeliverySettings, Destination, LaneCounts, LaneNames, LogChannel,
 };
 pub use commands::{Command, CommandSettings, EngineControl, EngineStatus, run_commands};
 pub use fanout::{FanOut, LogAlerter};
@@ -114,6 +114,7 @@ pub enum BuildError {
 pub struct Alerts {
     /// Log + every enabled channel; hand this to the engine.
     pub alerter: Arc<FanOut>,
+    pub log: Arc<LogChannel>,
     pub telegram: Option<Arc<ChannelAlerter>>,
     pub webhook: Option<Arc<ChannelAlerter>>,
     /// The API and chat for the command loop, when Telegram is enabled.
@@ -164,7 +165,8 @@ impl Alerts {
                 c.flush(within).await;
             }
         };
-        tokio::join!(telegram, webhook);
+        let log = self.log.flush(within);
+        let _ = tokio::join!(telegram, webhook, log);
     }
 }
 
@@ -201,7 +203,11 @@ pub fn build(
         coalesce_window: Duration::from_secs(config.coalesce_window_s),
         max_per_minute: config.max_per_minute,
     };
-    let mut alerters: Vec<Arc<dyn Alerter>> = vec![Arc::new(LogAlerter)];
+    let log = Arc::new(
+        LogChannel::start(throttle.coalesce_window, options.delivery, clock.clone())
+            .map_err(BuildError::Runtime)?,
+    );
+    let mut alerters: Vec<Arc<dyn Alerter>> = vec![log.clone()];
     let mut telegram = None;
     let mut webhook = None;
     let mut commands = None;
@@ -287,6 +293,7 @@ pub fn build(
     }
     Ok(Alerts {
         alerter: Arc::new(FanOut::new(alerters)),
+        log,
         telegram,
         webhook,
         commands,

@@ -1217,3 +1217,61 @@ async fn the_real_engine_obeys_telegram_and_alerts_through_it() {
     alerts.flush(Duration::from_secs(5)).await;
     assert!(!logs().contains(SECRET_PART));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_gets_criticals_at_once_and_a_storm_coalesced() {
+    capture_logs();
+    let clock = start_clock();
+    let alerts = orion_alerts::build(
+        &alerts_config("coalesce_window_s = 60"),
+        &AlertSecrets::default(),
+        Arc::new(clock.clone()),
+        fast_delivery(),
+    )
+    .unwrap();
+    assert!(alerts.telegram.is_none() && alerts.webhook.is_none());
+    let lines = |key: &str| {
+        logs()
+            .lines()
+            .filter(|l| l.contains(&format!("key={key} ")))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    alerts
+        .alerter
+        .alert(alert(Severity::Critical, "logstorm.crit", "halted", &clock));
+    // Written on the caller's thread: there before alert() returned.
+    assert_eq!(lines("logstorm.crit").len(), 1);
+    assert!(lines("logstorm.crit")[0].contains("ERROR"));
+
+    for n in 0..10_000 {
+        let key = if n % 2 == 0 {
+            "logstorm.a"
+        } else {
+            "logstorm.b"
+        };
+        alerts
+            .alerter
+            .alert(alert(Severity::Warning, key, &format!("n{n}"), &clock));
+    }
+    eventually("the first of each key", || {
+        lines("logstorm.a").len() == 1 && lines("logstorm.b").len() == 1
+    })
+    .await;
+    clock.advance(Duration::from_secs(60));
+    eventually("the summaries", || {
+        lines("logstorm.a").len() == 2 && lines("logstorm.b").len() == 2
+    })
+    .await;
+    assert!(
+        lines("logstorm.a")[1].contains("4999 more like this"),
+        "{:?}",
+        lines("logstorm.a")
+    );
+    assert!(
+        lines("logstorm.b")[1].contains("count=4999"),
+        "{:?}",
+        lines("logstorm.b")
+    );
+    assert_eq!(alerts.log.counts().coalesced, 9_998);
+}
