@@ -693,16 +693,10 @@ impl Engine {
                     .iter()
                     .map(orion_storage::PositionRecord::to_position)
                     .collect::<Result<Vec<_>, _>>()?;
-                let scope = pairs
-                    .iter()
-                    .flat_map(|p| {
-                        [
-                            p.kalshi_instrument.clone(),
-                            p.polymarket_yes.clone(),
-                            p.polymarket_no.clone(),
-                        ]
-                    })
-                    .collect();
+                // (Markets already settled in the ledger are left out: their
+                // Polymarket tokens stay in the wallet until redeemed.)
+                let scope =
+                    crate::settlement::reconcile_scope(&pairs, &db.lock().settled_markets(false)?);
                 match executor
                     .reconcile(
                         books.as_ref(),

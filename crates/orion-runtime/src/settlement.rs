@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use orion_core::{Alert, Alerter, Cash, Clock, Outcome, Severity, Venue};
+use orion_core::{Alert, Alerter, Cash, Clock, InstrumentId, MarketId, Outcome, Severity, Venue};
 use orion_execution::{HeldLeg, settle_pair};
 use orion_matching::detection::PairSpec;
 use orion_storage::{PositionRecord, SettlementRecord};
@@ -353,6 +353,30 @@ fn pair_totals(settled: &[SettlementRecord]) -> BTreeMap<String, Cash> {
     totals
 }
 
+/// The instruments whose differences with the venues block start-up
+/// reconciliation: those of the loaded pairs, less those of markets already
+/// settled in the ledger. A settled Polymarket market's tokens stay in the
+/// wallet until redeemed on chain, so the venue keeps reporting what the
+/// ledger has closed; that difference is reported, and does not block.
+pub fn reconcile_scope(
+    pairs: &[PairSpec],
+    settled: &BTreeSet<(Venue, String)>,
+) -> BTreeSet<InstrumentId> {
+    let is_settled =
+        |market: &MarketId| settled.contains(&(market.venue, market.symbol.to_string()));
+    let mut scope = BTreeSet::new();
+    for p in pairs {
+        if !is_settled(&p.kalshi_market) {
+            scope.insert(p.kalshi_instrument.clone());
+        }
+        if !is_settled(&p.polymarket_market) {
+            scope.insert(p.polymarket_yes.clone());
+            scope.insert(p.polymarket_no.clone());
+        }
+    }
+    scope
+}
+
 /// Runs [`Settler::pass`] every `every` until `stop`; `on_pass` sees each
 /// report (the engine updates its status from it).
 pub fn spawn(
@@ -386,8 +410,7 @@ mod tests {
     use std::sync::Mutex;
 
     use orion_core::{
-        FeeSchedule, InstrumentId, KalshiFeeType, MarketId, Quantity, Rate, SimulatedClock,
-        TickSize, Timestamp,
+        FeeSchedule, KalshiFeeType, Quantity, Rate, SimulatedClock, TickSize, Timestamp,
     };
     use orion_storage::Database;
 
@@ -534,6 +557,23 @@ mod tests {
             .collect();
         assert_eq!(critical.len(), 1, "{critical:?}");
         assert_eq!(critical[0].key, "settlement.mismatch.K~P");
+    }
+
+    #[test]
+    fn settled_markets_leave_the_blocking_scope() {
+        let pairs = [spec()];
+        let all = reconcile_scope(&pairs, &BTreeSet::new());
+        assert_eq!(all.len(), 3);
+        let settled: BTreeSet<(Venue, String)> = [(Venue::Polymarket, "0xc".to_string())]
+            .into_iter()
+            .collect();
+        let scope = reconcile_scope(&pairs, &settled);
+        assert_eq!(
+            scope,
+            [InstrumentId::new(Venue::Kalshi, "KX").unwrap()]
+                .into_iter()
+                .collect()
+        );
     }
 
     #[tokio::test]

@@ -553,6 +553,29 @@ impl Database {
         Ok(true)
     }
 
+    /// The markets settled so far, as (venue, market), real or simulated.
+    pub fn settled_markets(
+        &self,
+        simulated: bool,
+    ) -> Result<std::collections::BTreeSet<(Venue, String)>, StoreError> {
+        let mut stmt = self
+            .connection()
+            .prepare("SELECT DISTINCT venue, market FROM settlements WHERE simulated = ?1")
+            .map_err(sql_err)?;
+        let rows = stmt
+            .query_map(params![simulated], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        rows.into_iter()
+            .map(|(venue, market)| {
+                Ok((venue.parse().map_err(|_| corrupt("venue", &venue))?, market))
+            })
+            .collect()
+    }
+
     /// Realized P&L over every settlement, real or simulated.
     pub fn realized_pnl(&self, simulated: bool) -> Result<Cash, StoreError> {
         let total: i64 = self

@@ -614,4 +614,9 @@ fn settling_a_position_records_pnl_once_and_closes_the_holding() {
         Cash::parse("5.80").unwrap()
     );
     assert_eq!(db.realized_pnl(true).unwrap(), Cash::ZERO);
+    assert_eq!(
+        db.settled_markets(false).unwrap(),
+        [(Venue::Kalshi, "KXFED".to_string())].into_iter().collect()
+    );
+    assert!(db.settled_markets(true).unwrap().is_empty());
 }
