@@ -24,6 +24,28 @@ use orion_matching::detection::{DetectionParams, Opportunity, PairSpec};
 use orion_recording::{BinaryReader, DecodedEvent, RecordingError};
 use serde::Serialize;
 
+/// The decision core's view of one decoded recording event, borrowing its
+/// levels (the replay's hot path: no copy, no allocation).
+pub(crate) fn book_update(event: &DecodedEvent, slot: InstrumentSlot) -> BookUpdate<'_> {
+    let change = if event.snapshot {
+        BookChange::Snapshot {
+            bids: &event.bids,
+            asks: &event.asks,
+        }
+    } else {
+        BookChange::Delta {
+            updates: &event.updates,
+        }
+    };
+    BookUpdate {
+        slot,
+        change,
+        seq: event.seq,
+        exchange_ts: event.exchange_ts,
+        received_at: event.received_at,
+    }
+}
+
 /// A gate that refuses everything: scanning never trades.
 struct NoTrades;
 
@@ -178,23 +200,7 @@ impl Replay {
         let now = self.advance(event.received_at, progress);
         match slot {
             Some(slot) => {
-                let change = if event.snapshot {
-                    BookChange::Snapshot {
-                        bids: &event.bids,
-                        asks: &event.asks,
-                    }
-                } else {
-                    BookChange::Delta {
-                        updates: &event.updates,
-                    }
-                };
-                let update = BookUpdate {
-                    slot,
-                    change,
-                    seq: event.seq,
-                    exchange_ts: event.exchange_ts,
-                    received_at: event.received_at,
-                };
+                let update = book_update(event, slot);
                 self.core
                     .process_book(update, now, &mut self.gate, &mut self.out);
             }

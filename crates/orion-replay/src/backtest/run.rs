@@ -33,9 +33,7 @@ use orion_core::{
     BookEvent, BookEventKind, Cash, Clock, InstrumentId, IntentOutcome, NullAlerter, OrderStatus,
     Quantity, SimulatedClock, Timestamp, Venue,
 };
-use orion_decision::{
-    BookChange, BookUpdate, CoreSettings, DecisionCore, Input, InstrumentSlot, Output,
-};
+use orion_decision::{CoreSettings, DecisionCore, Input, InstrumentSlot, Output};
 use orion_execution::{
     ExecutionError, ExecutionReport, ExecutionSettings, Executor, ReconcilePolicy, SeededIds,
     TradePlan, Venues,
@@ -740,23 +738,7 @@ impl Backtest {
         let refresh = instrument.filter(|i| self.copied(i)).cloned();
         match slot {
             Some(slot) => {
-                let change = if event.snapshot {
-                    BookChange::Snapshot {
-                        bids: &event.bids,
-                        asks: &event.asks,
-                    }
-                } else {
-                    BookChange::Delta {
-                        updates: &event.updates,
-                    }
-                };
-                let update = BookUpdate {
-                    slot,
-                    change,
-                    seq: event.seq,
-                    exchange_ts: event.exchange_ts,
-                    received_at: event.received_at,
-                };
+                let update = crate::scan::book_update(event, slot);
                 self.core
                     .process_book(update, now, &mut self.driver.gate, &mut self.out);
             }
