@@ -321,6 +321,114 @@ async fn stale_guard_suspends_pairs_when_a_venue_stream_stops() {
     engine.wait().await;
 }
 
+/// Sum of a counter's samples for one venue in a Prometheus text page.
+fn counter(metrics: &str, name: &str, venue: &str) -> u64 {
+    let label = format!("venue=\"{venue}\"");
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(name) && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
+/// One bad frame of `kind` on Kalshi's WebSocket.
+fn frame_fault(kind: FaultKind) -> FaultSpec {
+    FaultSpec {
+        kind,
+        count: Some(1),
+        latency_ms: None,
+        ..order_probe(VenueName::Kalshi, "/trade-api/ws/v2", 0)
+    }
+}
+
+/// Bad venue data reaches the whole engine, not only the client: an
+/// undecodable frame is skipped and counted, a sequence gap and a
+/// duplicated sequence number resync the book, an oversized frame drops and
+/// re-establishes the connection; the engine keeps running, its pairs come
+/// back unsuspended on fresh snapshots, and it keeps detecting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_venue_frames_are_skipped_resynced_or_reconnected_and_trading_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, engine) = start(dir.path(), Mode::AlertOnly, |_| {}, |_| {}).await;
+    let base = format!("http://{}", engine.telemetry_addr());
+    wait_for(&engine, "pairs live", |s| {
+        s.pairs == 3 && s.suspended_pairs == 0 && s.book_events > 0
+    })
+    .await;
+    let (_, before) = get(&base, "/metrics").await;
+    let events_before = engine.status().book_events;
+
+    // One fault at a time, each followed by the reaction it must cause.
+    let steps = [
+        (FaultKind::WsRawFrame, "orion_md_decode_errors_total"),
+        (FaultKind::WsGap, "orion_ws_seq_gaps_total"),
+        (FaultKind::WsDuplicateSeq, "orion_ws_book_resyncs_total"),
+        (
+            FaultKind::WsOversizedFrame,
+            "orion_md_oversized_frames_total",
+        ),
+    ];
+    for (kind, reaction) in steps {
+        let (_, now) = get(&base, "/metrics").await;
+        let resyncs = counter(&now, "orion_ws_book_resyncs_total", "kalshi");
+        let disconnects = counter(&now, "orion_ws_disconnects_total", "kalshi");
+        sim.add_fault(frame_fault(kind));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let last = loop {
+            let (_, after) = get(&base, "/metrics").await;
+            if counter(&after, reaction, "kalshi") > counter(&now, reaction, "kalshi") {
+                break after;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{kind:?}: no {reaction}; metrics now:\n{}",
+                after
+                    .lines()
+                    .filter(|l| l.starts_with("orion_md") || l.starts_with("orion_ws"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let resynced = counter(&last, "orion_ws_book_resyncs_total", "kalshi") > resyncs;
+        let dropped = counter(&last, "orion_ws_disconnects_total", "kalshi") > disconnects;
+        match kind {
+            // Not attributable to a book: skipped, nothing else.
+            FaultKind::WsRawFrame => assert!(!resynced && !dropped, "{kind:?}"),
+            // The book is resynced on the same connection.
+            FaultKind::WsGap | FaultKind::WsDuplicateSeq => {
+                assert!(resynced && !dropped, "{kind:?}")
+            }
+            _ => {}
+        }
+        wait_for(&engine, "pairs back after the fault", |s| {
+            s.suspended_pairs == 0
+        })
+        .await;
+    }
+    // The oversized frame cost the connection, and it came back.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, after) = get(&base, "/metrics").await;
+        if counter(&after, "orion_ws_connects_total", "kalshi")
+            > counter(&before, "orion_ws_connects_total", "kalshi")
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no reconnect");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Fresh snapshots bring every pair back and the engine keeps working.
+    wait_for(&engine, "pairs resumed and books flowing", |s| {
+        s.suspended_pairs == 0 && s.book_events > events_before + 10
+    })
+    .await;
+    engine.shutdown();
+    let summary = engine.wait().await;
+    assert_eq!(summary.status.executions, 0, "alert-only never executes");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_finishes_a_leg_in_flight() {
     let dir = tempfile::tempdir().unwrap();
