@@ -213,59 +213,107 @@ pub struct DecisionCore {
 
 impl DecisionCore {
     pub fn new(settings: CoreSettings, pairs: Vec<PairSpec>) -> DecisionCore {
-        let mut instrument_index: FxHashMap<InstrumentId, usize> = FxHashMap::default();
-        let mut instruments = Vec::new();
-        let mut pairs_of: Vec<Vec<usize>> = Vec::new();
-        let mut books_of = Vec::with_capacity(pairs.len());
-        for (p, pair) in pairs.iter().enumerate() {
-            let mut slots = [0usize; 3];
-            for (slot, instrument) in [
-                &pair.kalshi_instrument,
-                &pair.polymarket_yes,
-                &pair.polymarket_no,
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                let index = *instrument_index
-                    .entry(instrument.clone())
-                    .or_insert_with(|| {
-                        instruments.push(instrument.clone());
-                        pairs_of.push(Vec::new());
-                        instruments.len() - 1
-                    });
-                if !pairs_of[index].contains(&p) {
-                    pairs_of[index].push(p);
-                }
-                slots[slot] = index;
-            }
-            books_of.push(slots);
-        }
-        let books = instruments.iter().map(|_| OrderBook::new()).collect();
-        let max_age_nanos: Vec<u64> = instruments
-            .iter()
-            .map(|i| u64::try_from(settings.max_age(i.venue).as_nanos()).unwrap_or(u64::MAX))
-            .collect();
-        let suspended = pairs
-            .iter()
-            .map(|_| Some("no data yet".to_string()))
-            .collect();
-        DecisionCore {
+        let mut core = DecisionCore {
             settings,
-            pairs,
-            instrument_index,
-            instruments,
-            books,
-            fresh_before: vec![i64::MIN; max_age_nanos.len()],
-            max_age_nanos,
-            pairs_of,
-            books_of,
-            suspended,
+            pairs: Vec::with_capacity(pairs.len()),
+            instrument_index: FxHashMap::default(),
+            instruments: Vec::new(),
+            books: Vec::new(),
+            max_age_nanos: Vec::new(),
+            fresh_before: Vec::new(),
+            pairs_of: Vec::new(),
+            books_of: Vec::with_capacity(pairs.len()),
+            suspended: Vec::with_capacity(pairs.len()),
             in_flight: HashSet::new(),
             paused: false,
             halted: None,
             stats: CoreStats::default(),
+        };
+        for pair in pairs {
+            core.register(pair);
         }
+        core
+    }
+
+    /// Adds a pair to a running core (an operator confirmed it while the
+    /// engine ran). Instruments it shares with existing pairs keep their
+    /// slots and books; new ones get fresh, unsynced books. The pair starts
+    /// suspended ("no data yet") exactly like a pair loaded at start-up,
+    /// until its three books are synced and fresh. Existing pairs are not
+    /// touched. Returns false (and changes nothing) when a pair with this id
+    /// is already in the core.
+    pub fn add_pair(&mut self, pair: PairSpec) -> bool {
+        if self.pairs.iter().any(|p| p.pair_id == pair.pair_id) {
+            return false;
+        }
+        self.register(pair);
+        true
+    }
+
+    /// Removes a pair (an operator rejected it while the engine ran): it is
+    /// never evaluated again. Its instruments keep their slots and books, so
+    /// slots handed out earlier stay valid and pairs sharing them are
+    /// unaffected. An execution already in flight finishes normally. Returns
+    /// false when no pair has this id.
+    pub fn remove_pair(&mut self, pair_id: &str) -> bool {
+        let Some(p) = self
+            .pairs
+            .iter()
+            .position(|s| s.pair_id.as_ref() == pair_id)
+        else {
+            return false;
+        };
+        self.pairs.remove(p);
+        self.books_of.remove(p);
+        self.suspended.remove(p);
+        // Pair numbers above `p` shift down by one.
+        for list in &mut self.pairs_of {
+            list.retain(|&q| q != p);
+            for q in list.iter_mut() {
+                if *q > p {
+                    *q -= 1;
+                }
+            }
+        }
+        true
+    }
+
+    /// Numbers the pair's instruments (reusing known ones) and appends it.
+    fn register(&mut self, pair: PairSpec) {
+        let p = self.pairs.len();
+        let mut slots = [0usize; 3];
+        for (slot, instrument) in [
+            &pair.kalshi_instrument,
+            &pair.polymarket_yes,
+            &pair.polymarket_no,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let index = match self.instrument_index.get(instrument) {
+                Some(&index) => index,
+                None => {
+                    let index = self.instruments.len();
+                    self.instrument_index.insert(instrument.clone(), index);
+                    self.instruments.push(instrument.clone());
+                    self.pairs_of.push(Vec::new());
+                    self.books.push(OrderBook::new());
+                    self.max_age_nanos.push(
+                        u64::try_from(self.settings.max_age(instrument.venue).as_nanos())
+                            .unwrap_or(u64::MAX),
+                    );
+                    self.fresh_before.push(i64::MIN);
+                    index
+                }
+            };
+            if !self.pairs_of[index].contains(&p) {
+                self.pairs_of[index].push(p);
+            }
+            slots[slot] = index;
+        }
+        self.books_of.push(slots);
+        self.suspended.push(Some("no data yet".to_string()));
+        self.pairs.push(pair);
     }
 
     pub fn stats(&self) -> CoreStats {
