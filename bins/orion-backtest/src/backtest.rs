@@ -24,9 +24,8 @@ pub struct Common {
     /// A recording (.orec or .jsonl) or a directory of .orec files.
     #[arg(long, value_name = "PATH")]
     recording: PathBuf,
-    /// A pairs file: a JSON array of pairs, or the output of `generate`.
-    #[arg(long, value_name = "FILE")]
-    pairs: PathBuf,
+    #[command(flatten)]
+    pairs: super::PairsArgs,
     /// Engine configuration: detection, staleness, risk and execution settings.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -248,7 +247,7 @@ fn run_once(
 pub fn run(args: &RunArgs) -> Result<(), String> {
     let common = &args.common;
     let settings = settings(common)?;
-    let pairs = super::load_pairs(&common.pairs)?;
+    let pairs = common.pairs.resolve(&common.recording)?;
     let (_, total) = files_of(&common.recording)?;
     let progress = bar(total, common.quiet);
     let (run, elapsed) = run_once(common, pairs, &settings, Some(&progress))?;
@@ -275,7 +274,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
 pub fn sweep(args: &SweepArgs) -> Result<(), String> {
     let common = &args.common;
     let base = settings(common)?;
-    let pairs = super::load_pairs(&common.pairs)?;
+    let pairs = common.pairs.resolve(&common.recording)?;
     let axes = parse_grid(&args.grid, &base).map_err(|e| format!("--grid: {e}"))?;
     let points = grid_points(&axes);
     let threads = args.threads.unwrap_or_else(|| {

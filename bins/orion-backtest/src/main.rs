@@ -1,7 +1,7 @@
 //! `orion-backtest`: replays recorded books through the engine's own code.
 //! Thin: parses the command line and calls the library crates.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
@@ -84,7 +84,9 @@ enum Command {
     },
     /// Replay a recording through the decision core and report every opportunity detection saw.
     #[command(
-        after_help = "Example:\n  orion-backtest scan --recording synth.orec --pairs synth-pairs.json --config config/orion.example.toml\n\n\
+        after_help = "Examples:\n  orion-backtest scan --recording synth.orec --pairs synth-pairs.json --config config/orion.example.toml\n  orion-backtest scan --recording data/recordings/ --db data/orion.db --config orion.toml\n\n\
+        A directory orion-engine recorded holds pairs.json, the specs of the pairs it traded:\n\
+        without --pairs they are used. --db keeps only the pairs confirmed in that database.\n\
         Detection thresholds and staleness limits come from the configuration (defaults\n\
         without --config). The clock is driven only by event timestamps, so the report is\n\
         the same on every run; throughput is printed separately."
@@ -93,9 +95,8 @@ enum Command {
         /// A recording (.orec or .jsonl) or a directory of .orec files.
         #[arg(long, value_name = "PATH")]
         recording: PathBuf,
-        /// A pairs file: a JSON array of pairs, or the output of `generate`.
-        #[arg(long, value_name = "FILE")]
-        pairs: PathBuf,
+        #[command(flatten)]
+        pairs: PairsArgs,
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         /// Write the report as JSON here (else print a summary).
@@ -104,7 +105,9 @@ enum Command {
     },
     /// Replay a recording through the decision core, the risk gate and the executor against simulated venues.
     #[command(
-        after_help = "Example:\n  orion-backtest run --recording synth.orec --pairs synth-pairs.json \\\n      --config config/orion.example.toml --seed 1 --out bt/ \\\n      --kalshi-latency-ms 50:20 --polymarket-latency-ms 100 \\\n      --partial-fill-prob 0.05 --reject-prob 0.01\n\n\
+        after_help = "Example:\n  orion-backtest run --recording synth.orec --pairs synth-pairs.json \\\n      --config config/orion.example.toml --seed 1 --out bt/ \\\n      --kalshi-latency-ms 50:20 --polymarket-latency-ms 100 \\\n      --partial-fill-prob 0.05 --reject-prob 0.01\n  orion-backtest run --recording data/recordings/ --db data/orion.db --config orion.toml --out bt/\n\n\
+        A directory orion-engine recorded holds pairs.json, the specs of the pairs it traded:\n\
+        without --pairs they are used. --db keeps only the pairs confirmed in that database.\n\
         Writes summary.txt (also printed), trades.csv and report.html in --out. Orders reach a\n\
         venue after its latency and fill against the recorded book as it is then, with the\n\
         venue's fees and rules. The outputs depend only on the inputs and the seed; the\n\
@@ -114,6 +117,8 @@ enum Command {
     /// Run a backtest for every combination of a parameter grid, on all cores, and tabulate the results.
     #[command(
         after_help = "Example:\n  orion-backtest sweep --recording synth.orec --pairs synth-pairs.json --out sweep/ \\\n      --grid \"min_edge=0.01,0.02;max_trade_fraction=0.02,0.05;kalshi_latency_ms=20,100\"\n\n\
+        A directory orion-engine recorded holds pairs.json, the specs of the pairs it traded:\n\
+        without --pairs they are used. --db keeps only the pairs confirmed in that database.\n\
         Writes sweep.txt (also printed), sweep.csv and sweep.html in --out; the best row\n\
         (highest net P&L) is marked. Each run is single-threaded and deterministic."
     )]
@@ -317,6 +322,99 @@ fn generate(out: &Path, pairs_out: &Path, config: GeneratorConfig) -> Result<(),
     Ok(())
 }
 
+/// Where a replay's pairs come from (`scan`, `run` and `sweep`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct PairsArgs {
+    /// A pairs file: a JSON array of pairs, or the output of `generate`.
+    /// Optional when --recording is a directory holding pairs.json (written
+    /// there by orion-engine).
+    #[arg(long, value_name = "FILE")]
+    pairs: Option<PathBuf>,
+    /// Keep only the pairs confirmed in this orion-storage database (opened
+    /// read-only); each of them must have a spec in the pairs file.
+    #[arg(long, value_name = "FILE")]
+    db: Option<PathBuf>,
+}
+
+/// The specs file orion-engine writes in its recording directory.
+const RECORDED_PAIRS: &str = "pairs.json";
+
+impl PairsArgs {
+    /// The pair specs for a replay of `recording`: from --pairs, else the
+    /// recording directory's pairs.json; restricted to --db's confirmed
+    /// pairs when given. Notes go to stderr (stdout is the report).
+    pub(crate) fn resolve(&self, recording: &Path) -> Result<Vec<PairSpec>, String> {
+        let file = match &self.pairs {
+            Some(file) => file.clone(),
+            None => {
+                let recorded = recording.join(RECORDED_PAIRS);
+                if !recording.is_dir() || !recorded.is_file() {
+                    return Err(format!(
+                        "--pairs is required: {} is not a recording directory holding \
+                         {RECORDED_PAIRS} (orion-engine writes it next to its recordings)",
+                        recording.display()
+                    ));
+                }
+                eprintln!(
+                    "using the pair specs recorded with the books: {}",
+                    recorded.display()
+                );
+                recorded
+            }
+        };
+        let pairs = load_pairs(&file)?;
+        match &self.db {
+            Some(db) => confirmed_only(pairs, &file, db),
+            None => Ok(pairs),
+        }
+    }
+}
+
+/// `pairs` restricted to those confirmed in the database at `db`. A
+/// confirmed pair without a spec is an error: the replay would otherwise
+/// silently leave out a pair the operator approved.
+fn confirmed_only(pairs: Vec<PairSpec>, file: &Path, db: &Path) -> Result<Vec<PairSpec>, String> {
+    let database = orion_storage::Database::open_read_only(db)
+        .map_err(|e| format!("--db {}: {e}", db.display()))?;
+    let confirmed: BTreeSet<String> = database
+        .pairs(Some(orion_storage::PairStatus::Confirmed))
+        .map_err(|e| format!("--db {}: {e}", db.display()))?
+        .into_iter()
+        .map(|p| p.pair_id)
+        .collect();
+    if confirmed.is_empty() {
+        return Err(format!("--db {}: no confirmed pairs", db.display()));
+    }
+    let specified: BTreeSet<&str> = pairs.iter().map(|p| &*p.pair_id).collect();
+    let missing: Vec<&str> = confirmed
+        .iter()
+        .map(String::as_str)
+        .filter(|id| !specified.contains(id))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "confirmed in {} but without a spec in {}: {} (the engine records the specs it \
+             trades in its recording directory's {RECORDED_PAIRS}; or add them to the pairs file)",
+            db.display(),
+            file.display(),
+            missing.join(", ")
+        ));
+    }
+    let (kept, skipped): (Vec<PairSpec>, Vec<PairSpec>) = pairs
+        .into_iter()
+        .partition(|p| confirmed.contains(&*p.pair_id));
+    if !skipped.is_empty() {
+        let ids: Vec<&str> = skipped.iter().map(|p| &*p.pair_id).collect();
+        eprintln!(
+            "note: {} pair spec(s) skipped, not confirmed in {}: {}",
+            ids.len(),
+            db.display(),
+            ids.join(", ")
+        );
+    }
+    Ok(kept)
+}
+
 #[derive(serde::Deserialize)]
 #[serde(untagged)]
 enum PairsFile {
@@ -413,7 +511,7 @@ fn millions_per_sec(events: u64, elapsed: std::time::Duration) -> String {
 
 fn scan(
     recording: &Path,
-    pairs: &Path,
+    pairs: &PairsArgs,
     config: Option<&Path>,
     out: Option<&Path>,
 ) -> Result<(), String> {
@@ -421,7 +519,7 @@ fn scan(
         Some(path) => orion_config::Config::load(path).map_err(|e| e.to_string())?,
         None => orion_config::Config::defaults(),
     };
-    let pairs = load_pairs(pairs)?;
+    let pairs = pairs.resolve(recording)?;
     let detection = DetectionParams {
         min_edge: config.detection.min_edge,
         min_edge_beyond_horizon: config.detection.min_edge_beyond_horizon,
