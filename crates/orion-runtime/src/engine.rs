@@ -880,6 +880,16 @@ impl Engine {
 
         let recorder = if config.recording.enabled {
             let dir = config.engine.data_dir.join(&config.recording.dir);
+            // The specs go next to the books so the recording can be
+            // backtested as traded; a failure only costs that convenience.
+            match crate::recorded_pairs::write_pairs(&dir, &pairs) {
+                Ok((path, n)) => {
+                    tracing::info!(path = %path.display(), pairs = n, "pair specs written next to the recording")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "pair specs not written next to the recording")
+                }
+            }
             Some(RotatingRecorder::new(
                 &dir,
                 "orion",

@@ -11,6 +11,8 @@
 //! * [`gate`]: the decision core's risk port over orion-risk.
 //! * [`paper`]: dry-run's simulated venues (no order ever leaves the process).
 //! * [`pairs`]: pair specifications from stored pairs and the venues' catalogs.
+//! * [`recorded_pairs`]: the traded pairs' specs written next to the
+//!   recordings (`pairs.json`) for `orion-backtest`.
 //! * [`demo`]: the one-command demo against orion-sim.
 //! * [`settlement`]: held markets watched for resolution; settlements and
 //!   realized P&L recorded, cross-venue result mismatches alerted.
@@ -22,6 +24,7 @@ pub mod engine;
 pub mod gate;
 pub mod pairs;
 pub mod paper;
+pub mod recorded_pairs;
 pub mod settlement;
 pub mod store;
 pub mod telemetry;

@@ -962,3 +962,102 @@ async fn an_operator_halt_survives_a_restart_until_resumed() {
     engine.shutdown();
     engine.wait().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_with_its_pairs_file_backtests_what_the_engine_saw() {
+    use orion_matching::detection::PairSpec;
+    use std::collections::BTreeSet;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = None;
+    let (_sim, engine) = start(
+        dir.path(),
+        Mode::DryRun,
+        |c| config = Some(c.clone()),
+        |_| {},
+    )
+    .await;
+    let config = config.unwrap();
+    wait_for(&engine, "a simulated trade", |s| {
+        s.simulated_executions >= 1 && s.completed >= 1
+    })
+    .await;
+    engine.shutdown();
+    let summary = engine.wait().await;
+    let recorded = summary.status.recorded_events;
+    assert!(recorded > 0);
+
+    // The specs the engine traded sit next to its recording files.
+    let rec_dir = summary.recordings[0].parent().unwrap().to_path_buf();
+    let pairs_file = rec_dir.join(orion_runtime::recorded_pairs::PAIRS_FILE);
+    let pairs: Vec<PairSpec> =
+        serde_json::from_str(&std::fs::read_to_string(&pairs_file).unwrap()).unwrap();
+    assert_eq!(pairs.len() as u64, summary.status.pairs, "{pairs:?}");
+    let spec_ids: BTreeSet<String> = pairs.iter().map(|p| p.pair_id.to_string()).collect();
+    let db = orion_storage::Database::open_read_only(&config.database_path()).unwrap();
+    let mut stmt = db
+        .connection()
+        .prepare("SELECT DISTINCT pair_id FROM opportunities")
+        .unwrap();
+    let detected: BTreeSet<String> = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!detected.is_empty());
+    assert!(
+        detected.is_subset(&spec_ids),
+        "{detected:?} vs {spec_ids:?}"
+    );
+
+    // The backtest reads every event the engine recorded and, with the
+    // engine's configuration, finds edges on the pairs the engine did.
+    // The backtest runs its own (paused-clock) runtime: off this one.
+    let (run, scan) = tokio::task::spawn_blocking(move || {
+        let readers = || {
+            orion_recording::recording_files(&rec_dir)
+                .unwrap()
+                .into_iter()
+                .map(|f| {
+                    orion_recording::BinaryReader::new(std::io::BufReader::new(
+                        std::fs::File::open(f).unwrap(),
+                    ))
+                    .unwrap()
+                })
+                .collect::<Vec<_>>()
+        };
+        let settings = orion_replay::backtest::BacktestSettings::from_config(&config);
+        let run = orion_replay::backtest::run_backtest_binary(
+            readers(),
+            pairs.clone(),
+            &settings,
+            |_| {},
+        )
+        .unwrap();
+        let scan = orion_replay::scan_binary(
+            readers(),
+            pairs,
+            settings.detection,
+            settings.max_book_age_kalshi,
+            settings.max_book_age_polymarket,
+            |_| {},
+        )
+        .unwrap();
+        (run, scan)
+    })
+    .await
+    .unwrap();
+    assert_eq!(run.events, recorded);
+    assert!(run.opportunities_seen >= 1);
+    for trade in &run.trades {
+        assert!(detected.contains(&trade.pair_id), "{}", trade.pair_id);
+    }
+    assert_eq!(scan.events, recorded);
+    let scanned: BTreeSet<String> = scan
+        .pairs
+        .iter()
+        .filter(|(_, f)| f.detections > 0)
+        .map(|(p, _)| p.clone())
+        .collect();
+    assert_eq!(scanned, detected);
+}
