@@ -398,7 +398,21 @@ impl DashboardBackend for EngineBackend {
         })
         .await
         .map_err(err)?
-        .map_err(err)
+        .map_err(err)?;
+        // Stored: now the running engine follows it (a confirmed pair goes
+        // live, a rejected one stops trading) without a restart.
+        self.commands
+            .send(Command::PairDecided {
+                pair_id: pair_id.to_string(),
+                confirmed: confirm,
+            })
+            .await
+            .map_err(|_| {
+                BackendError(
+                    "decision stored, but the engine is stopping: it applies at the next start"
+                        .into(),
+                )
+            })
     }
 
     async fn config(&self) -> Result<Vec<ConfigEntry>, BackendError> {

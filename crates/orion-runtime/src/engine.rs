@@ -29,7 +29,7 @@ use orion_recording::{RotatingRecorder, RotationPolicy};
 use orion_risk::{
     BreakerLimits, BreakerState, CapitalLimits, CapitalManager, CircuitBreaker, PerVenue,
 };
-use orion_storage::{BreakerRecord, Database, OpportunityRecord};
+use orion_storage::{BreakerRecord, Database, OpportunityRecord, PairStatus};
 use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -142,6 +142,14 @@ pub(crate) enum Command {
         available: PerVenue<Option<Cash>>,
         equity: PerVenue<Option<Cash>>,
     },
+    /// An operator confirmed (or rejected) a stored pair while the engine
+    /// runs (the dashboard, after the decision is in the database): a
+    /// confirmed pair goes live without a restart, a rejected one stops
+    /// trading.
+    PairDecided {
+        pair_id: String,
+        confirmed: bool,
+    },
 }
 
 /// A running engine.
@@ -162,6 +170,9 @@ impl std::fmt::Debug for Command {
             Command::Control(c) => write!(f, "Control({c:?})"),
             Command::Balances { .. } => f.write_str("Balances"),
             Command::ResetBreaker { actor, .. } => write!(f, "ResetBreaker(by {actor})"),
+            Command::PairDecided { pair_id, confirmed } => {
+                write!(f, "PairDecided({pair_id}, confirmed: {confirmed})")
+            }
         }
     }
 }
@@ -1077,6 +1088,15 @@ fn db_writer(db: SharedDb) -> (mpsc::UnboundedSender<DbWrite>, JoinHandle<()>) {
     (tx, task)
 }
 
+/// A pair confirmed while the engine runs, described by the venues (or why
+/// it could not be). `generation` is the pair's decision count when the
+/// description was started: a later decision (a quick reject) makes it void.
+struct PairLoaded {
+    pair_id: String,
+    generation: u64,
+    spec: Result<PairSpec, String>,
+}
+
 /// What an execution task sends back.
 struct ExecDone {
     pair_id: Arc<str>,
@@ -1129,11 +1149,22 @@ impl Loop {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut out = Vec::new();
+        // Pairs confirmed while running are described by the venues in a
+        // task (network calls) and come back here to be added.
+        let (loaded_tx, mut loaded_rx) = mpsc::unbounded_channel::<PairLoaded>();
+        let mut decisions: HashMap<String, u64> = HashMap::new();
         loop {
             tokio::select! {
                 biased;
                 _ = crate::stopped(&mut stop) => break,
                 Some(done) = exec_rx.recv() => self.on_done(done, &mut out),
+                Some(loaded) = loaded_rx.recv() => {
+                    if decisions.get(&loaded.pair_id) == Some(&loaded.generation) {
+                        self.add_pair(loaded);
+                    } else {
+                        tracing::info!(pair = %loaded.pair_id, "pair decided again while it loaded; dropped");
+                    }
+                }
                 Some(cmd) = commands.recv() => match cmd {
                     Command::Control(c) => {
                         tracing::info!(control = ?c, "operator control");
@@ -1164,6 +1195,16 @@ impl Loop {
                     }
                     Command::ResetBreaker { actor, reason, reply } => {
                         let _ = reply.send(self.reset_breaker(&actor, &reason));
+                    }
+                    Command::PairDecided { pair_id, confirmed } => {
+                        let generation = decisions.entry(pair_id.clone()).or_default();
+                        *generation += 1;
+                        let generation = *generation;
+                        if confirmed {
+                            self.load_pair(pair_id, generation, loaded_tx.clone());
+                        } else {
+                            self.remove_pair(&pair_id);
+                        }
                     }
                 },
                 _ = tick.tick() => self.step(Input::Tick, None, &exec_tx, &mut out),
@@ -1231,6 +1272,135 @@ impl Loop {
         self.breaker_changed(now);
         tracing::warn!(actor, reason, cleared = %previous, "circuit breaker reset by an operator");
         Ok(format!("Breaker reset: cleared {previous}."))
+    }
+
+    /// Starts describing a just-confirmed pair from the venues (fees, tick,
+    /// minimum size, resolution time: network calls, so in a task); the
+    /// result comes back to the loop as a [`PairLoaded`]. A pair already
+    /// trading is left as it is. Only confirmed pairs are loaded this way,
+    /// so live mode never trades a proposal.
+    fn load_pair(&self, pair_id: String, generation: u64, done: mpsc::UnboundedSender<PairLoaded>) {
+        if self
+            .core
+            .pairs()
+            .iter()
+            .any(|p| p.pair_id.as_ref() == pair_id)
+        {
+            tracing::info!(pair = %pair_id, "confirmed pair already trading");
+            return;
+        }
+        let db = self.db.clone();
+        let clients = self.clients.clone();
+        tokio::spawn(async move {
+            let id = pair_id.clone();
+            let record = tokio::task::spawn_blocking(move || {
+                db.lock()
+                    .pairs(Some(PairStatus::Confirmed))
+                    .map(|all| all.into_iter().find(|p| p.pair_id == id))
+            })
+            .await;
+            let spec = match record {
+                Ok(Ok(Some(record))) => {
+                    let (mut specs, problems) =
+                        crate::pairs::specs(std::slice::from_ref(&record), &clients).await;
+                    match specs.pop() {
+                        Some(spec) => Ok(spec),
+                        None => Err(problems.join("; ")),
+                    }
+                }
+                Ok(Ok(None)) => Err("not confirmed in the database".to_string()),
+                Ok(Err(e)) => Err(format!("database: {e}")),
+                Err(e) => Err(format!("database read failed: {e}")),
+            };
+            let _ = done.send(PairLoaded {
+                pair_id,
+                generation,
+                spec,
+            });
+        });
+    }
+
+    /// Adds a confirmed pair that the venues described: what start-up does
+    /// for each pair (executor minimum sizes, the decision core, the
+    /// streams' subscriptions), for one pair on a running engine. The
+    /// Polymarket tokens and Kalshi price grid were registered with the
+    /// venue clients while it was described.
+    fn add_pair(&mut self, loaded: PairLoaded) {
+        let now = self.clock.now();
+        let spec = match loaded.spec {
+            Ok(spec) => spec,
+            Err(problem) => {
+                tracing::warn!(pair = %loaded.pair_id, %problem, "confirmed pair not traded");
+                self.alerter.alert(Alert {
+                    severity: Severity::Warning,
+                    key: format!("engine.pair_not_live.{}", loaded.pair_id),
+                    message: format!(
+                        "pair {} was confirmed but cannot be traded: {problem}",
+                        loaded.pair_id
+                    ),
+                    at: now,
+                });
+                return;
+            }
+        };
+        if let Some(executor) = &self.executor {
+            for token in [&spec.polymarket_yes, &spec.polymarket_no] {
+                executor.set_min_order_size(token, spec.polymarket_min_size);
+            }
+        }
+        // The loop's own list only grows (executions look specs up by
+        // index); a pair confirmed again after a reject gets its new spec.
+        match self.pair_index.get(&spec.pair_id) {
+            Some(&i) => self.pairs[i] = spec.clone(),
+            None => {
+                self.pair_index
+                    .insert(spec.pair_id.clone(), self.pairs.len());
+                self.pairs.push(spec.clone());
+            }
+        }
+        if !self.core.add_pair(spec.clone()) {
+            return;
+        }
+        // Subscribing through the pumps' resync channels: they own the
+        // streams, and a subscription answers with a snapshot.
+        let _ = self.kalshi_resync.send(spec.kalshi_instrument.clone());
+        for token in [&spec.polymarket_yes, &spec.polymarket_no] {
+            let _ = self.poly_resync.send(token.clone());
+        }
+        self.status
+            .pairs
+            .store(self.core.pairs().len() as u64, Ordering::Relaxed);
+        let suspended = self.core.suspended().count() as u64;
+        self.status.suspended.store(suspended, Ordering::Relaxed);
+        tracing::info!(pair = %spec.pair_id, "pair is now live");
+        self.alerter.alert(Alert {
+            severity: Severity::Info,
+            key: format!("engine.pair_live.{}", spec.pair_id),
+            message: format!("pair {} is now live", spec.pair_id),
+            at: now,
+        });
+    }
+
+    /// A pair rejected while the engine runs leaves the decision core: it is
+    /// never evaluated or traded again (until confirmed again). Removal
+    /// rather than a suspension, so nothing can lift it by accident; an
+    /// execution already in flight finishes (or is repaired) normally.
+    fn remove_pair(&mut self, pair_id: &str) {
+        if !self.core.remove_pair(pair_id) {
+            return;
+        }
+        self.status
+            .pairs
+            .store(self.core.pairs().len() as u64, Ordering::Relaxed);
+        let suspended = self.core.suspended().count() as u64;
+        self.status.suspended.store(suspended, Ordering::Relaxed);
+        tracing::warn!(pair = %pair_id, "rejected pair no longer traded");
+        self.alerter.alert(Alert {
+            severity: Severity::Info,
+            key: format!("engine.pair_removed.{pair_id}"),
+            message: format!("pair {pair_id} was rejected and is no longer traded"),
+            at: self.clock.now(),
+        });
     }
 
     /// Publishes and persists the breaker's state.

@@ -1061,3 +1061,167 @@ async fn a_recording_with_its_pairs_file_backtests_what_the_engine_saw() {
         .collect();
     assert_eq!(scanned, detected);
 }
+
+/// One HTTP/1.1 request to the dashboard as its own page sends it, with an
+/// optional session cookie: (status, response head and body).
+async fn dashboard_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: &str,
+) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let cookie = cookie
+        .map(|c| format!("Cookie: orion_session={c}\r\n"))
+        .unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Sec-Fetch-Site: same-origin\r\nOrigin: http://{addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        form.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+/// Logs in to the dashboard; returns the session cookie and a CSRF token.
+async fn dashboard_login(addr: SocketAddr, password: &str) -> (String, String) {
+    fn cookie(response: &str) -> String {
+        let at = response.find("set-cookie: orion_session=").unwrap() + 26;
+        response[at..at + 64].to_string()
+    }
+    fn csrf(page: &str) -> String {
+        let at = page.find(r#"name="csrf" value=""#).unwrap() + 19;
+        page[at..at + 64].to_string()
+    }
+    let (_, login) = dashboard_http(addr, "GET", "/login", None, "").await;
+    let pre = cookie(&login);
+    let form = format!(
+        "csrf={}&password={}",
+        csrf(&login),
+        password.replace(' ', "+")
+    );
+    let (status, reply) = dashboard_http(addr, "POST", "/login", Some(&pre), &form).await;
+    assert_eq!(status, 303, "{reply}");
+    let session = cookie(&reply);
+    let (_, page) = dashboard_http(addr, "GET", "/pairs", Some(&session), "").await;
+    (session, csrf(&page))
+}
+
+/// A pair confirmed on the dashboard while the engine runs goes live
+/// without a restart: the engine subscribes its books, counts it, and (in
+/// dry-run) trades it. Rejecting it takes it out again, and it trades no
+/// more while the other pairs go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_confirmed_on_the_dashboard_goes_live_and_a_rejected_one_stops() {
+    use orion_core::{Clock, SystemClock};
+    use orion_storage::{Database, PairStatus};
+    use orion_vault::{KdfParams, SecretString, hash_dashboard_password};
+
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = demo::bundled_scenario(dir.path()).unwrap();
+    let sim = Sim::start(scenario.clone()).await.unwrap();
+    let mut config = demo::config_for_sim(&sim, dir.path(), Mode::DryRun, any_port()).unwrap();
+    config.dashboard.enabled = true;
+    config.dashboard.listen = any_port();
+    demo::seed_pairs(&config.database_path(), &scenario, &SystemClock).unwrap();
+    // The scenario's third pair (Bitcoin: its scripted edge comes every
+    // nine seconds) is left as a proposal: not traded at start-up.
+    let btc = &scenario.pairs[2];
+    let btc_id = format!("{}~{}", btc.kalshi, &btc.polymarket[..10]);
+    Database::open(&config.database_path())
+        .unwrap()
+        .set_pair_status(&btc_id, PairStatus::Proposed, "test", SystemClock.now())
+        .unwrap();
+    let password = "confirm password 123";
+    let hash =
+        hash_dashboard_password(&SecretString::new(password.into()), KdfParams::MINIMUM).unwrap();
+    let engine = Engine::start(EngineOptions {
+        config: config.clone(),
+        credentials: demo::credentials(),
+        clock: Arc::new(SystemClock),
+        alerter: Arc::new(NullAlerter),
+        dashboard_password_hash: Some(hash),
+    })
+    .await
+    .unwrap();
+    assert_eq!(engine.status().pairs, 2);
+    let db = Database::open_read_only(&config.database_path()).unwrap();
+    let count = |sql: &str| -> i64 {
+        db.connection()
+            .query_row(sql, [&btc_id], |r| r.get(0))
+            .unwrap()
+    };
+    let btc_intents = "SELECT COUNT(*) FROM intents WHERE pair_id = ?1 AND simulated = 1";
+    // The other pairs trade; the proposal does not.
+    wait_for(&engine, "a simulated trade", |s| {
+        s.simulated_executions >= 1
+    })
+    .await;
+
+    let addr = engine.dashboard_addr().unwrap();
+    let (session, csrf) = dashboard_login(addr, password).await;
+    let (status, reply) = dashboard_http(
+        addr,
+        "POST",
+        "/pairs/confirm",
+        Some(&session),
+        &format!("csrf={csrf}&pair_id={btc_id}&reason=checked+both+rules"),
+    )
+    .await;
+    assert_eq!(status, 303, "{reply}");
+    wait_for(&engine, "the confirmed pair counted", |s| s.pairs == 3).await;
+
+    // Its books were subscribed (nothing was before the confirmation): its
+    // scripted edge is detected and traded on simulated venues.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while count(btc_intents) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the confirmed pair never traded; status {:?}",
+            engine.status()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(count("SELECT COUNT(*) FROM opportunities WHERE pair_id = ?1") >= 1);
+
+    // Rejected: out of the core; from then on no opportunity of it, while
+    // three more trades of the other pairs span a whole cycle of the
+    // script (Fed, CPI, Bitcoin edges in turn).
+    let (status, reply) = dashboard_http(
+        addr,
+        "POST",
+        "/pairs/reject",
+        Some(&session),
+        &format!("csrf={csrf}&pair_id={btc_id}&reason=index+differs"),
+    )
+    .await;
+    assert_eq!(status, 303, "{reply}");
+    let s = wait_for(&engine, "the rejected pair removed", |s| s.pairs == 2).await;
+    let cut = SystemClock.now().nanos();
+    wait_for(&engine, "three more simulated trades", |now| {
+        now.simulated_executions >= s.simulated_executions + 3
+    })
+    .await;
+    // (Opportunities are stored at most every ten seconds per pair;
+    // every execution starts an intent.)
+    for sql in [
+        "SELECT COUNT(*) FROM opportunities WHERE pair_id = ?1 AND detected_at_ns > ?2",
+        "SELECT COUNT(*) FROM intents WHERE pair_id = ?1 AND created_at_ns > ?2",
+    ] {
+        let late: i64 = db
+            .connection()
+            .query_row(sql, (btc_id.as_str(), cut), |r| r.get(0))
+            .unwrap();
+        assert_eq!(late, 0, "a rejected pair was still evaluated: {sql}");
+    }
+    engine.shutdown();
+    engine.wait().await;
+}
