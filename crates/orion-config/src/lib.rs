@@ -10,6 +10,7 @@
 //! the vault holds them. `config/orion.example.toml` documents every key.
 
 mod reader;
+mod render;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use orion_core::{Cash, Fraction, Price, Quantity};
 use thiserror::Error;
 
 pub use reader::{Problem, Reader, Section};
+pub use render::RenderedKey;
 
 /// How the engine acts on what it sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
