@@ -285,19 +285,36 @@ pub fn pairs(list: &[PairView], csrf: &str) -> String {
     b
 }
 
+/// The configuration as the operator writes it: a `[section]` line, then
+/// its `key = value` lines (entries are dotted keys, the last part the key;
+/// values are already in configuration syntax). Each row carries its full
+/// key in `data-key`, to find or link one setting.
 pub fn config(entries: &[ConfigEntry]) -> String {
     let mut b = String::from(
-        r#"<p>The effective configuration. Secrets live in the vault and are never shown; any value of a key ending in <code>_secret</code> is masked too.</p><table class="kv">"#,
+        r#"<p>The effective configuration, as it would be written in <code>orion.toml</code>. Secrets live in the vault and are never shown; any value of a key ending in <code>_secret</code> is masked too.</p><table class="kv toml"><tbody>"#,
     );
+    let mut current: Option<&str> = None;
     for e in entries {
+        let (section, key) = e.key.rsplit_once('.').unwrap_or(("", e.key.as_str()));
+        if current != Some(section) {
+            if !section.is_empty() {
+                let _ = write!(
+                    b,
+                    r#"<tr class="section"><th><code>[{}]</code></th></tr>"#,
+                    escape(section)
+                );
+            }
+            current = Some(section);
+        }
         let _ = write!(
             b,
-            "<tr><th>{}</th><td>{}</td></tr>",
+            r#"<tr data-key="{}"><td><code>{} = {}</code></td></tr>"#,
             escape(&e.key),
+            escape(key),
             escape(&e.value)
         );
     }
-    b.push_str("</table>");
+    b.push_str("</tbody></table>");
     b
 }
 
@@ -335,5 +352,32 @@ mod tests {
         );
         assert_eq!(escape("&amp;"), "&amp;amp;");
         assert_eq!(escape("plain text 1.25"), "plain text 1.25");
+    }
+
+    #[test]
+    fn configuration_is_shown_as_toml_sections() {
+        let entry = |key: &str, value: &str| ConfigEntry {
+            key: key.into(),
+            value: value.into(),
+        };
+        let html = config(&[
+            entry("engine.mode", "\"dry-run\""),
+            entry("engine.auto_execute", "false"),
+            entry("venues.kalshi.tier", "\"basic\""),
+        ]);
+        let engine = html.find("<code>[engine]</code>").unwrap();
+        let mode = html
+            .find("<code>mode = &quot;dry-run&quot;</code>")
+            .unwrap();
+        let auto = html.find("<code>auto_execute = false</code>").unwrap();
+        let kalshi = html.find("<code>[venues.kalshi]</code>").unwrap();
+        let tier = html.find("<code>tier = &quot;basic&quot;</code>").unwrap();
+        assert!(
+            engine < mode && mode < auto && auto < kalshi && kalshi < tier,
+            "{html}"
+        );
+        // One header per section.
+        assert_eq!(html.matches("[engine]").count(), 1, "{html}");
+        assert!(html.contains(r#"data-key="venues.kalshi.tier""#), "{html}");
     }
 }

@@ -183,42 +183,19 @@ impl EngineBackend {
     }
 }
 
-/// The configuration as `key = value` lines, flattened from its `Debug`
-/// form (the config types are not serializable, and this keeps every field,
-/// present and future, on the page). Secrets are masked by the dashboard.
+/// The configuration as `key = value` lines in its own syntax (orion-config
+/// renders every key of the schema, quoted as in `orion.toml`); keys are
+/// dotted `section.key`. Secrets (vault names only) are masked by the
+/// dashboard.
 pub(crate) fn config_entries(config: &Config) -> Vec<ConfigEntry> {
-    let text = format!("{config:#?}");
-    let mut path: Vec<String> = Vec::new();
-    let mut out = Vec::new();
-    for line in text.lines().skip(1) {
-        let line = line.trim().trim_end_matches(',');
-        if line == "}" || line == "]" || line == ")" {
-            path.pop();
-            continue;
-        }
-        let Some((key, value)) = line.split_once(": ") else {
-            // An element of a list: keep it under the list's key.
-            if !line.is_empty() {
-                out.push(ConfigEntry {
-                    key: path.join("."),
-                    value: line.to_string(),
-                });
-            }
-            continue;
-        };
-        // A nested struct or list opens on this line.
-        if value.ends_with(" {") || value.ends_with(" [") || value == "[" || value == "{" {
-            path.push(key.to_string());
-            continue;
-        }
-        let mut full = path.clone();
-        full.push(key.to_string());
-        out.push(ConfigEntry {
-            key: full.join("."),
-            value: value.to_string(),
-        });
-    }
-    out
+    config
+        .rendered_keys()
+        .into_iter()
+        .map(|k| ConfigEntry {
+            key: k.path(),
+            value: k.value,
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -507,17 +484,33 @@ mod tests {
     }
 
     #[test]
-    fn config_is_flattened_to_dotted_keys() {
+    fn config_is_shown_in_its_own_syntax() {
         let entries = config_entries(&Config::defaults());
         let get = |k: &str| entries.iter().find(|e| e.key == k).map(|e| e.value.clone());
-        assert_eq!(get("engine.mode").as_deref(), Some("DryRun"));
-        assert!(get("dashboard.listen").unwrap().starts_with("127.0.0.1:"));
-        assert!(get("kalshi.private_key_secret").is_some());
+        assert_eq!(get("engine.mode").as_deref(), Some("\"dry-run\""));
+        assert_eq!(get("detection.min_edge").as_deref(), Some("\"0.01\""));
+        assert_eq!(
+            get("risk.max_exposure_per_pair").as_deref(),
+            Some("\"250.00\"")
+        );
+        assert!(get("dashboard.listen").unwrap().starts_with("\"127.0.0.1:"));
+        assert!(get("venues.kalshi.private_key_secret").is_some());
         let masked = orion_dashboard::mask_config(entries);
         let secret = masked
             .iter()
-            .find(|e| e.key == "kalshi.private_key_secret")
+            .find(|e| e.key == "venues.kalshi.private_key_secret")
             .unwrap();
         assert!(!secret.value.contains("kalshi"), "{}", secret.value);
+        // No Rust debug forms anywhere.
+        for e in &masked {
+            assert!(
+                !e.value.contains("DryRun")
+                    && !e.value.starts_with('$')
+                    && !e.value.contains("Some("),
+                "{} = {}",
+                e.key,
+                e.value
+            );
+        }
     }
 }
