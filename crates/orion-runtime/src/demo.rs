@@ -20,12 +20,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use orion_config::{Config, Mode, PairSource};
-use orion_core::{Clock, NullAlerter, Price, SystemClock};
+use orion_core::{Clock, NullAlerter, Price, SystemClock, Venue};
 use orion_sim::{Scenario, Sim, SimHandle};
 use orion_storage::{Database, PairRecord, PairStatus};
 use orion_vault::{KdfParams, SecretString, hash_dashboard_password};
 
 use crate::engine::{Engine, EngineError, EngineHandle, EngineOptions};
+use crate::pairs::{MarketTitle, store_titles};
 use crate::venues::Credentials;
 
 /// The bundled scenario and the simulator's copy of the test key.
@@ -173,6 +174,25 @@ pub fn seed_pairs(db_path: &Path, scenario: &Scenario, clock: &dyn Clock) -> Res
         })
         .map_err(|e| e.to_string())?;
     }
+    // Titles for the dashboard (pair review): the scenario's own, as the
+    // simulated venues show them. The engine refreshes the Kalshi ones of
+    // the pairs it loads.
+    let titles: Vec<MarketTitle> = scenario
+        .kalshi
+        .markets
+        .iter()
+        .map(|m| MarketTitle {
+            venue: Venue::Kalshi,
+            symbol: m.ticker.clone(),
+            title: m.title.clone(),
+        })
+        .chain(scenario.polymarket.markets.iter().map(|m| MarketTitle {
+            venue: Venue::Polymarket,
+            symbol: m.condition_id.clone(),
+            title: m.question.clone(),
+        }))
+        .collect();
+    store_titles(&db, &titles, now).map_err(|e| e.to_string())?;
     Ok(scenario.pairs.len())
 }
 
@@ -276,3 +296,44 @@ pub async fn start(
 
 /// The simulator's Kalshi venue, for [`SimHandle::state`].
 pub const KALSHI: orion_sim::VenueName = orion_sim::VenueName::Kalshi;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// The dashboard's pair review shows each pair's Kalshi title: the
+    /// demo's seeding stores the scenario's titles for both venues.
+    #[test]
+    fn seeding_stores_every_market_title() {
+        let dir = tempfile::tempdir().unwrap();
+        let scenario = bundled_scenario(dir.path()).unwrap();
+        let path = dir.path().join("orion.db");
+        seed_pairs(&path, &scenario, &SystemClock).unwrap();
+        // Seeding again (a second demo run) replaces, never duplicates.
+        seed_pairs(&path, &scenario, &SystemClock).unwrap();
+        let db = Database::open(&path).unwrap();
+        for pair in &scenario.pairs {
+            let kalshi = scenario
+                .kalshi
+                .markets
+                .iter()
+                .find(|m| m.ticker == pair.kalshi)
+                .unwrap();
+            assert_eq!(
+                db.market_title("kalshi", &pair.kalshi).unwrap().as_deref(),
+                Some(kalshi.title.as_str())
+            );
+            let title = db.market_title("polymarket", &pair.polymarket).unwrap();
+            assert!(title.is_some_and(|t| !t.is_empty()), "{}", pair.polymarket);
+        }
+        let rows: i64 = db
+            .connection()
+            .query_row("SELECT COUNT(*) FROM markets", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            rows as usize,
+            scenario.kalshi.markets.len() + scenario.polymarket.markets.len()
+        );
+    }
+}

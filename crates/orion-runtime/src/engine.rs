@@ -642,9 +642,13 @@ impl Engine {
                 config.engine.proposal_min_score_bps,
             )?
         };
-        let (pairs, problems) = crate::pairs::specs(&records, &clients).await;
+        let (pairs, problems, titles) = crate::pairs::specs_and_titles(&records, &clients).await;
         for p in &problems {
             tracing::warn!(problem = %p, "pair left out");
+        }
+        // The dashboard shows these titles; without them it still works.
+        if let Err(e) = crate::pairs::store_titles(&db.lock(), &titles, clock.now()) {
+            tracing::warn!(error = %e, "market titles not stored");
         }
         tracing::info!(pairs = pairs.len(), mode = %mode, auto_execute = config.engine.auto_execute, "pairs loaded");
 
@@ -1291,18 +1295,29 @@ impl Loop {
         }
         let db = self.db.clone();
         let clients = self.clients.clone();
+        let now = self.clock.now();
         tokio::spawn(async move {
             let id = pair_id.clone();
+            let reader = db.clone();
             let record = tokio::task::spawn_blocking(move || {
-                db.lock()
+                reader
+                    .lock()
                     .pairs(Some(PairStatus::Confirmed))
                     .map(|all| all.into_iter().find(|p| p.pair_id == id))
             })
             .await;
             let spec = match record {
                 Ok(Ok(Some(record))) => {
-                    let (mut specs, problems) =
-                        crate::pairs::specs(std::slice::from_ref(&record), &clients).await;
+                    let (mut specs, problems, titles) =
+                        crate::pairs::specs_and_titles(std::slice::from_ref(&record), &clients)
+                            .await;
+                    let stored = tokio::task::spawn_blocking(move || {
+                        crate::pairs::store_titles(&db.lock(), &titles, now)
+                    })
+                    .await;
+                    if let Ok(Err(e)) = stored {
+                        tracing::warn!(error = %e, "market titles not stored");
+                    }
                     match specs.pop() {
                         Some(spec) => Ok(spec),
                         None => Err(problems.join("; ")),

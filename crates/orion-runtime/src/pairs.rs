@@ -36,22 +36,62 @@ pub fn eligible(
 /// cannot describe fully is left out (and reported): trading it blind
 /// would mean guessing its fees or tick.
 pub async fn specs(records: &[PairRecord], clients: &VenueClients) -> (Vec<PairSpec>, Vec<String>) {
+    let (specs, problems, _) = specs_and_titles(records, clients).await;
+    (specs, problems)
+}
+
+/// A market's human title, as a venue gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketTitle {
+    pub venue: Venue,
+    pub symbol: String,
+    pub title: String,
+}
+
+/// [`specs`], plus the titles of the Kalshi markets read on the way (for
+/// the dashboard: [`store_titles`]), so they cost no extra request.
+pub async fn specs_and_titles(
+    records: &[PairRecord],
+    clients: &VenueClients,
+) -> (Vec<PairSpec>, Vec<String>, Vec<MarketTitle>) {
     let mut out = Vec::new();
     let mut problems = Vec::new();
+    let mut titles = Vec::new();
     let mut series_fees: HashMap<String, FeeSchedule> = HashMap::new();
     for record in records {
-        match spec(record, clients, &mut series_fees).await {
+        match spec(record, clients, &mut series_fees, &mut titles).await {
             Ok(spec) => out.push(spec),
             Err(e) => problems.push(format!("pair {}: {e}", record.pair_id)),
         }
     }
-    (out, problems)
+    (out, problems, titles)
+}
+
+/// Stores market titles in the database's `markets` table, where the
+/// dashboard's pair review reads them. A title already stored is replaced
+/// (venues retitle markets); an empty one is not stored.
+pub fn store_titles(
+    db: &Database,
+    titles: &[MarketTitle],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    for t in titles.iter().filter(|t| !t.title.trim().is_empty()) {
+        db.connection()
+            .execute(
+                "INSERT INTO markets (venue, symbol, title, updated_at_ns) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (venue, symbol) DO UPDATE SET title = excluded.title, updated_at_ns = excluded.updated_at_ns",
+                (t.venue.as_str(), t.symbol.as_str(), t.title.as_str(), now.nanos()),
+            )
+            .map_err(|e| StoreError::Io(format!("storing the title of {} {}: {e}", t.venue, t.symbol)))?;
+    }
+    Ok(())
 }
 
 async fn spec(
     record: &PairRecord,
     clients: &VenueClients,
     series_fees: &mut HashMap<String, FeeSchedule>,
+    titles: &mut Vec<MarketTitle>,
 ) -> Result<PairSpec, String> {
     let kalshi = clients
         .kalshi
@@ -59,6 +99,11 @@ async fn spec(
         .market(&record.kalshi_ticker)
         .await
         .map_err(|e| format!("Kalshi market {}: {e}", record.kalshi_ticker))?;
+    titles.push(MarketTitle {
+        venue: Venue::Kalshi,
+        symbol: record.kalshi_ticker.clone(),
+        title: kalshi.title.clone(),
+    });
     if let Some(grid) = &kalshi.grid {
         clients.kalshi.set_grid(&record.kalshi_ticker, grid.clone());
     }

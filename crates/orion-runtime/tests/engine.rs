@@ -1140,6 +1140,23 @@ async fn a_pair_confirmed_on_the_dashboard_goes_live_and_a_rejected_one_stops() 
         .unwrap()
         .set_pair_status(&btc_id, PairStatus::Proposed, "test", SystemClock.now())
         .unwrap();
+    // No titles stored: the engine stores the Kalshi titles of the pairs
+    // it loads (at start-up and when one is confirmed).
+    Database::open(&config.database_path())
+        .unwrap()
+        .connection()
+        .execute("DELETE FROM markets", [])
+        .unwrap();
+    let title_of = |ticker: &str| {
+        scenario
+            .kalshi
+            .markets
+            .iter()
+            .find(|m| m.ticker == ticker)
+            .unwrap()
+            .title
+            .clone()
+    };
     let password = "confirm password 123";
     let hash =
         hash_dashboard_password(&SecretString::new(password.into()), KdfParams::MINIMUM).unwrap();
@@ -1160,6 +1177,9 @@ async fn a_pair_confirmed_on_the_dashboard_goes_live_and_a_rejected_one_stops() 
             .unwrap()
     };
     let btc_intents = "SELECT COUNT(*) FROM intents WHERE pair_id = ?1 AND simulated = 1";
+    let fed = &scenario.pairs[0].kalshi;
+    assert_eq!(db.market_title("kalshi", fed).unwrap(), Some(title_of(fed)));
+    assert_eq!(db.market_title("kalshi", &btc.kalshi).unwrap(), None);
     // The other pairs trade; the proposal does not.
     wait_for(&engine, "a simulated trade", |s| {
         s.simulated_executions >= 1
@@ -1191,6 +1211,13 @@ async fn a_pair_confirmed_on_the_dashboard_goes_live_and_a_rejected_one_stops() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(count("SELECT COUNT(*) FROM opportunities WHERE pair_id = ?1") >= 1);
+    assert_eq!(
+        db.market_title("kalshi", &btc.kalshi).unwrap(),
+        Some(title_of(&btc.kalshi))
+    );
+    // The pair review page shows it.
+    let (_, page) = dashboard_http(addr, "GET", "/pairs", Some(&session), "").await;
+    assert!(page.contains(&title_of(&btc.kalshi)), "{page}");
 
     // Rejected: out of the core; from then on no opportunity of it, while
     // three more trades of the other pairs span a whole cycle of the
