@@ -2,6 +2,7 @@
 //! through [`escape`] (text and attribute values alike). No inline script or
 //! style anywhere, so the Content-Security-Policy can forbid both.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use orion_core::Cash;
@@ -202,18 +203,35 @@ pub fn opportunities(list: &[OpportunityView]) -> String {
     )
 }
 
-pub fn trades(positions: &[PositionView], trades: &[TradeView]) -> String {
+/// A pair cell: its id, and its market's title beneath when known.
+fn pair_cell(pair_id: &str, titles: &HashMap<String, String>) -> String {
+    match titles.get(pair_id) {
+        Some(title) => format!(
+            r#"<span class="id">{}</span><br><small class="title">{}</small>"#,
+            escape(pair_id),
+            escape(title)
+        ),
+        None => format!(r#"<span class="id">{}</span>"#, escape(pair_id)),
+    }
+}
+
+/// Positions and recent trades; `titles` maps pair ids to market titles.
+pub fn trades(
+    positions: &[PositionView],
+    trades: &[TradeView],
+    titles: &HashMap<String, String>,
+) -> String {
     let mut b = String::from(
         r#"<section><h2>Open positions</h2><table class="list"><thead><tr><th>Venue</th><th>Market</th><th>Outcome</th><th>Pair</th><th>Contracts</th><th>Cost</th><th>Kind</th></tr></thead><tbody id="positions">"#,
     );
     for p in positions {
         let _ = write!(
             b,
-            "<tr><td>{}</td><td class=\"id\">{}</td><td>{}</td><td class=\"id\">{}</td><td>{}</td><td>${}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"id\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>${}</td><td>{}</td></tr>",
             escape(&p.venue),
             escape(&p.market),
             escape(&p.outcome),
-            escape(p.pair_id.as_deref().unwrap_or("")),
+            pair_cell(p.pair_id.as_deref().unwrap_or(""), titles),
             escape(&p.quantity),
             escape(&p.cost.to_string()),
             if p.simulated { "simulated" } else { "real" }
@@ -228,10 +246,10 @@ pub fn trades(positions: &[PositionView], trades: &[TradeView]) -> String {
     for t in trades {
         let _ = write!(
             b,
-            "<tr><td>{}</td><td class=\"id\">{}</td><td class=\"id\">{}</td><td>${}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"id\">{}</td><td>{}</td><td>${}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&t.created_at.to_string()),
             escape(&t.intent_id),
-            escape(&t.pair_id),
+            pair_cell(&t.pair_id, titles),
             escape(&t.expected_profit.to_string()),
             escape(t.outcome.as_deref().unwrap_or("in flight")),
             escape(&t.finished_at.map(|f| f.to_string()).unwrap_or_default()),
@@ -352,6 +370,29 @@ mod tests {
         );
         assert_eq!(escape("&amp;"), "&amp;amp;");
         assert_eq!(escape("plain text 1.25"), "plain text 1.25");
+    }
+
+    #[test]
+    fn trades_show_the_pair_title_when_known() {
+        let trade = |pair: &str| TradeView {
+            intent_id: format!("i-{pair}"),
+            pair_id: pair.into(),
+            expected_profit: Cash::from_micros(1_000_000),
+            created_at: orion_core::Timestamp::from_secs(1),
+            finished_at: None,
+            outcome: None,
+            simulated: true,
+        };
+        let titles = HashMap::from([("P1".to_string(), "Fed <cut> in Dec".to_string())]);
+        let html = trades(&[], &[trade("P1"), trade("P2")], &titles);
+        assert!(
+            html.contains(r#"<span class="id">P1</span><br><small class="title">Fed &lt;cut&gt; in Dec</small>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<td><span class="id">P2</span></td>"#),
+            "{html}"
+        );
     }
 
     #[test]

@@ -720,13 +720,26 @@ async fn opportunities_page(State(app): State<App>, axum::Extension(cur): Cur) -
 async fn trades_page(State(app): State<App>, axum::Extension(cur): Cur) -> Response {
     let positions = app.0.backend.positions().await;
     let trades = app.0.backend.trades(LIST_LIMIT).await;
+    // Market titles by pair, so the operator reads what is held, not only
+    // identifiers; without them (a failed read) the page shows ids only.
+    let titles: std::collections::HashMap<String, String> = match app.0.backend.pairs().await {
+        Ok(pairs) => pairs
+            .into_iter()
+            .filter(|p| !p.title.is_empty())
+            .map(|p| (p.pair_id, p.title))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "pair titles not read for the trades page");
+            std::collections::HashMap::new()
+        }
+    };
     match (positions, trades) {
         (Ok(p), Ok(t)) => html_page(html::page(
             "Positions and trades",
             Route::Trades.path(),
             Some(&cur.csrf),
             None,
-            &html::trades(&p, &t),
+            &html::trades(&p, &t, &titles),
         )),
         (Err(e), _) | (_, Err(e)) => server_error("positions and trades", e),
     }

@@ -1218,6 +1218,9 @@ async fn a_pair_confirmed_on_the_dashboard_goes_live_and_a_rejected_one_stops() 
     // The pair review page shows it.
     let (_, page) = dashboard_http(addr, "GET", "/pairs", Some(&session), "").await;
     assert!(page.contains(&title_of(&btc.kalshi)), "{page}");
+    // So does the trades page, beside the pair's simulated trade.
+    let (_, page) = dashboard_http(addr, "GET", "/trades", Some(&session), "").await;
+    assert!(page.contains(&title_of(&btc.kalshi)), "{page}");
 
     // Rejected: out of the core; from then on no opportunity of it, while
     // three more trades of the other pairs span a whole cycle of the
