@@ -194,13 +194,28 @@ fn opportunity_rows(list: &[OpportunityView]) -> String {
     b
 }
 
-pub fn opportunities(list: &[OpportunityView]) -> String {
-    format!(
+/// The live opportunities, then the titles of the confirmed pairs
+/// (`titles`: pair id, title) so the ids in the live rows can be read.
+pub fn opportunities(list: &[OpportunityView], titles: &[(String, String)]) -> String {
+    let mut b = format!(
         r#"<p>Newest first; refreshed every two seconds.</p>
 <table class="list"><thead><tr><th>Detected</th><th>Pair</th><th>Direction</th><th>Contracts</th><th>Cost</th><th>Net profit</th><th>Action</th></tr></thead>
 <tbody id="opportunities" data-live="/api/opportunities">{}</tbody></table>"#,
         opportunity_rows(list)
-    )
+    );
+    if !titles.is_empty() {
+        b.push_str(r#"<section><h2>Pairs</h2><table class="kv" id="pair-titles">"#);
+        for (pair_id, title) in titles {
+            let _ = write!(
+                b,
+                r#"<tr><th class="id">{}</th><td>{}</td></tr>"#,
+                escape(pair_id),
+                escape(title)
+            );
+        }
+        b.push_str("</table></section>");
+    }
+    b
 }
 
 /// A pair cell: its id, and its market's title beneath when known.
@@ -393,6 +408,17 @@ mod tests {
             html.contains(r#"<td><span class="id">P2</span></td>"#),
             "{html}"
         );
+    }
+
+    #[test]
+    fn opportunities_list_the_pair_titles_outside_the_live_rows() {
+        let html = opportunities(&[], &[("P1".into(), "Fed & CPI".into())]);
+        let live_end = html.find("</tbody>").unwrap();
+        let legend = html
+            .find(r#"<tr><th class="id">P1</th><td>Fed &amp; CPI</td></tr>"#)
+            .unwrap();
+        assert!(live_end < legend, "{html}");
+        assert!(!opportunities(&[], &[]).contains("pair-titles"));
     }
 
     #[test]

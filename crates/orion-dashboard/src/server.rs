@@ -705,13 +705,26 @@ async fn status_page(State(app): State<App>, axum::Extension(cur): Cur) -> Respo
 }
 
 async fn opportunities_page(State(app): State<App>, axum::Extension(cur): Cur) -> Response {
+    // The confirmed pairs' titles, listed under the live table (whose rows
+    // the page's script rewrites from the API, ids only).
+    let titles: Vec<(String, String)> = match app.0.backend.pairs().await {
+        Ok(pairs) => pairs
+            .into_iter()
+            .filter(|p| p.status == "confirmed" && !p.title.is_empty())
+            .map(|p| (p.pair_id, p.title))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "pair titles not read for the opportunities page");
+            Vec::new()
+        }
+    };
     match app.0.backend.opportunities(LIST_LIMIT).await {
         Ok(list) => html_page(html::page(
             "Live opportunities",
             Route::Opportunities.path(),
             Some(&cur.csrf),
             None,
-            &html::opportunities(&list),
+            &html::opportunities(&list, &titles),
         )),
         Err(e) => server_error("opportunities", e),
     }
