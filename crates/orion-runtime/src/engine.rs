@@ -893,6 +893,13 @@ impl Engine {
             tokio::spawn(pump(poly_ws, md_tx, poly_resync_rx, stop_rx.clone())),
         ];
 
+        // Every pair the engine has traded this run (start-up's and those
+        // confirmed live): equity and settlement must see them all.
+        let (known_pairs, known_pairs_rx) = watch::channel(Arc::new(pairs.clone()));
+        let recording_dir = config
+            .recording
+            .enabled
+            .then(|| config.engine.data_dir.join(&config.recording.dir));
         let recorder = if config.recording.enabled {
             let dir = config.engine.data_dir.join(&config.recording.dir);
             // The specs go next to the books so the recording can be
@@ -923,7 +930,7 @@ impl Engine {
         let (cmd_tx, cmd_rx) = mpsc::channel::<Command>(64);
         let balance_task = {
             let clients = clients.clone();
-            let pairs = pairs.clone();
+            let known = known_pairs_rx.clone();
             let cmd = cmd_tx.clone();
             let mut stop = stop_rx.clone();
             tokio::spawn(async move {
@@ -934,6 +941,7 @@ impl Engine {
                         _ = crate::stopped(&mut stop) => break,
                         _ = every.tick() => {
                             let available = balances(&clients).await;
+                            let pairs = known.borrow().clone();
                             let equity = equity(&clients, &pairs, available).await;
                             if cmd.send(Command::Balances { available, equity }).await.is_err() {
                                 break;
@@ -959,6 +967,7 @@ impl Engine {
             crate::settlement::spawn(
                 settler,
                 crate::settlement::POLL_INTERVAL,
+                known_pairs_rx,
                 stop_rx.clone(),
                 move |_| {
                     let guard = db.lock();
@@ -995,6 +1004,8 @@ impl Engine {
             ready,
             status: status.clone(),
             recorder,
+            recording_dir,
+            known_pairs,
             kalshi_resync,
             poly_resync,
             clients,
@@ -1122,6 +1133,10 @@ struct Loop {
     ready: Arc<ReadyState>,
     status: Arc<Status>,
     recorder: Option<RotatingRecorder>,
+    /// Where recordings and their `pairs.json` go (None: not recording).
+    recording_dir: Option<std::path::PathBuf>,
+    /// Publishes the loop's pair list to the balance and settlement tasks.
+    known_pairs: watch::Sender<Arc<Vec<PairSpec>>>,
     kalshi_resync: mpsc::UnboundedSender<InstrumentId>,
     poly_resync: mpsc::UnboundedSender<InstrumentId>,
     clients: VenueClients,
@@ -1372,6 +1387,19 @@ impl Loop {
                     .insert(spec.pair_id.clone(), self.pairs.len());
                 self.pairs.push(spec.clone());
             }
+        }
+        // Equity and settlement value this pair's holdings from now on,
+        // whatever happens to it later (a reject leaves positions behind).
+        self.known_pairs.send_replace(Arc::new(self.pairs.clone()));
+        if let Some(dir) = self.recording_dir.clone() {
+            // Its books are recorded from now on; its spec goes beside them
+            // (merged into the file) so the recording stays backtestable.
+            let one = [spec.clone()];
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = crate::recorded_pairs::write_pairs(&dir, &one) {
+                    tracing::warn!(error = %e, "pair spec not written next to the recording");
+                }
+            });
         }
         if !self.core.add_pair(spec.clone()) {
             return;

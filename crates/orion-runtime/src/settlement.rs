@@ -154,6 +154,15 @@ impl Settler {
         }
     }
 
+    /// Replaces the pairs whose holdings this settler can match (a pair's
+    /// spec tells which venue market pays on which outcome).
+    pub fn set_pairs(&mut self, pairs: &[PairSpec]) {
+        self.pairs = pairs
+            .iter()
+            .map(|p| (p.pair_id.to_string(), p.clone()))
+            .collect();
+    }
+
     fn alert(&self, severity: Severity, key: String, message: String) {
         self.alerter.alert(Alert {
             severity,
@@ -382,6 +391,7 @@ pub fn reconcile_scope(
 pub fn spawn(
     mut settler: Settler,
     every: Duration,
+    mut pairs: watch::Receiver<Arc<Vec<PairSpec>>>,
     mut stop: watch::Receiver<bool>,
     on_pass: impl Fn(&PassReport) + Send + 'static,
 ) -> JoinHandle<()> {
@@ -392,6 +402,11 @@ pub fn spawn(
             tokio::select! {
                 _ = crate::stopped(&mut stop) => break,
                 _ = tick.tick() => {
+                    // Pairs confirmed while the engine runs are settled too.
+                    if pairs.has_changed().unwrap_or(false) {
+                        let list = pairs.borrow_and_update().clone();
+                        settler.set_pairs(&list);
+                    }
                     let report = settler.pass().await;
                     for e in &report.errors {
                         tracing::warn!(error = %e, "settlement check");
@@ -631,6 +646,54 @@ mod tests {
                 .iter()
                 .all(|a| a.severity != Severity::Critical)
         );
+    }
+
+    /// A pair confirmed while the engine runs reaches the running settler:
+    /// its venues' disagreement is caught although it was unknown at start.
+    #[tokio::test]
+    async fn pairs_published_later_are_checked_for_mismatches() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SharedDb::new(Database::open(&dir.path().join("orion.db")).unwrap());
+        db.lock()
+            .upsert_position(&holding(Venue::Kalshi, "KX", "KX", Outcome::Yes, 4_300_000))
+            .unwrap();
+        let source = Arc::new(Scripted::default());
+        source
+            .kalshi
+            .lock()
+            .unwrap()
+            .insert("KX".into(), Outcome::No);
+        // Polymarket's market says YES won: against Kalshi's NO.
+        source
+            .poly
+            .lock()
+            .unwrap()
+            .insert("0xc".into(), "111".into());
+        let alerts = Arc::new(Kept::default());
+        let settler = Settler::new(
+            db.clone(),
+            source,
+            &[],
+            alerts.clone(),
+            Arc::new(SimulatedClock::new(Timestamp::from_secs(9))),
+        );
+        let (pairs_tx, pairs_rx) = watch::channel(Arc::new(Vec::new()));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        pairs_tx.send_replace(Arc::new(vec![spec()]));
+        let task = spawn(settler, Duration::from_millis(5), pairs_rx, stop_rx, |_| {});
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !alerts
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|a| a.key == "settlement.mismatch.K~P")
+        {
+            assert!(tokio::time::Instant::now() < deadline, "no mismatch alert");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        stop_tx.send_replace(true);
+        task.await.unwrap();
     }
 
     #[test]

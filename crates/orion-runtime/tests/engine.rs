@@ -1202,7 +1202,11 @@ async fn a_pair_confirmed_on_the_dashboard_goes_live_and_a_rejected_one_stops() 
     // Its books were subscribed (nothing was before the confirmation): its
     // scripted edge is detected and traded on simulated venues.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while count(btc_intents) == 0 {
+    // An executed opportunity is stored when its execution ends, so both
+    // are awaited.
+    while count(btc_intents) == 0
+        || count("SELECT COUNT(*) FROM opportunities WHERE pair_id = ?1") == 0
+    {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the confirmed pair never traded; status {:?}",
@@ -1210,11 +1214,25 @@ async fn a_pair_confirmed_on_the_dashboard_goes_live_and_a_rejected_one_stops() 
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(count("SELECT COUNT(*) FROM opportunities WHERE pair_id = ?1") >= 1);
     assert_eq!(
         db.market_title("kalshi", &btc.kalshi).unwrap(),
         Some(title_of(&btc.kalshi))
     );
+    // Its spec joined the recording's pairs file, so the books recorded
+    // from now on stay backtestable.
+    let pairs_file = config_recordings(dir.path()).join("pairs.json");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&pairs_file)
+        .unwrap_or_default()
+        .contains(&btc_id)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} never listed {btc_id}",
+            pairs_file.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // The pair review page shows it.
     let (_, page) = dashboard_http(addr, "GET", "/pairs", Some(&session), "").await;
     assert!(page.contains(&title_of(&btc.kalshi)), "{page}");
@@ -1254,4 +1272,10 @@ async fn a_pair_confirmed_on_the_dashboard_goes_live_and_a_rejected_one_stops() 
     }
     engine.shutdown();
     engine.wait().await;
+}
+
+/// The recording directory of an engine whose data directory is `data_dir`
+/// (the default `recording.dir`).
+fn config_recordings(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join(Config::defaults().recording.dir)
 }
