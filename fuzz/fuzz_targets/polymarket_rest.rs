@@ -9,6 +9,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = p::books(data);
     let _ = p::markets_page(data);
     let _ = p::clob_market(data);
+    let _ = p::clob_resolution(data);
     let _ = p::market_info(data);
     let _ = p::neg_risk(data);
     let _ = p::tick_size(data);

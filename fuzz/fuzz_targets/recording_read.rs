@@ -4,7 +4,7 @@
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
-use orion_recording::{BinaryReader, JsonlReader};
+use orion_recording::{BinaryReader, DecodedEvent, JsonlReader};
 
 fuzz_target!(|data: &[u8]| {
     // Give the binary reader a valid header half the time so the records are reached.
@@ -14,6 +14,15 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(reader) = BinaryReader::new(Cursor::new(bytes)) {
             for event in reader.take(10_000) {
                 if event.is_err() {
+                    break;
+                }
+            }
+        }
+        // The in-place path the replay uses (one reused buffer).
+        if let Ok(mut reader) = BinaryReader::new(Cursor::new(bytes)) {
+            let mut event = DecodedEvent::default();
+            for _ in 0..10_000 {
+                if !matches!(reader.read_into(&mut event), Ok(true)) {
                     break;
                 }
             }
