@@ -196,24 +196,7 @@ impl Database {
     /// Records a settlement; returns its row id.
     pub fn record_settlement(&self, s: &SettlementRecord) -> Result<i64, StoreError> {
         let conn = self.connection();
-        conn.execute(
-            "INSERT INTO settlements (pair_id, venue, market, winning_outcome, quantity_micros, payout_micros, cost_micros,
-                realized_pnl_micros, simulated, settled_at_ns)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                s.pair_id,
-                s.venue.as_str(),
-                s.market,
-                s.winning_outcome.as_str(),
-                qty_to_sql(s.quantity)?,
-                s.payout.micros(),
-                s.cost.micros(),
-                s.realized_pnl.micros(),
-                s.simulated,
-                s.settled_at.nanos()
-            ],
-        )
-        .map_err(sql_err)?;
+        insert_settlement(conn, s)?;
         Ok(conn.last_insert_rowid())
     }
 
@@ -531,24 +514,7 @@ impl Database {
         if closed == 0 {
             return Ok(false);
         }
-        tx.execute(
-            "INSERT INTO settlements (pair_id, venue, market, winning_outcome, quantity_micros, payout_micros, cost_micros,
-                realized_pnl_micros, simulated, settled_at_ns)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                s.pair_id,
-                s.venue.as_str(),
-                s.market,
-                s.winning_outcome.as_str(),
-                qty_to_sql(s.quantity)?,
-                s.payout.micros(),
-                s.cost.micros(),
-                s.realized_pnl.micros(),
-                s.simulated,
-                s.settled_at.nanos()
-            ],
-        )
-        .map_err(sql_err)?;
+        insert_settlement(&tx, s)?;
         tx.commit().map_err(sql_err)?;
         Ok(true)
     }
@@ -624,5 +590,28 @@ pub(crate) fn backfill_positions(conn: &Connection) -> Result<(), StoreError> {
     for (intent_id, simulated, at) in finished {
         apply_intent_positions(conn, &intent_id, simulated, Timestamp::from_nanos(at))?;
     }
+    Ok(())
+}
+
+/// The one INSERT of a settlement row, alone or inside a transaction.
+fn insert_settlement(conn: &rusqlite::Connection, s: &SettlementRecord) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO settlements (pair_id, venue, market, winning_outcome, quantity_micros, payout_micros, cost_micros,
+            realized_pnl_micros, simulated, settled_at_ns)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            s.pair_id,
+            s.venue.as_str(),
+            s.market,
+            s.winning_outcome.as_str(),
+            qty_to_sql(s.quantity)?,
+            s.payout.micros(),
+            s.cost.micros(),
+            s.realized_pnl.micros(),
+            s.simulated,
+            s.settled_at.nanos()
+        ],
+    )
+    .map_err(sql_err)?;
     Ok(())
 }
